@@ -1,0 +1,139 @@
+"""Per-thread switches: grad mode and anomaly mode, and the context managers that flip them.
+
+Both flags live in one thread-local object so that a thread inside ``no_grad()`` does not
+change what another thread records.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ThreadState(threading.local):
+    grad_enabled: bool = True
+    anomaly_enabled: bool = False
+
+
+STATE = _ThreadState()
+
+
+class _FlagContext:
+    """Set one flag of ``STATE`` on entry and restore its previous value on exit, even on error.
+
+    Also usable as a decorator: each call of the wrapped function runs under the flag.
+    """
+
+    _flag = ""
+
+    def __init__(self, value: bool) -> None:
+        self._value = value
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(getattr(STATE, self._flag))
+        setattr(STATE, self._flag, self._value)
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(STATE, self._flag, self._saved.pop())
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)(self._value):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class set_grad_enabled(_FlagContext):
+    """Turn graph recording on or off inside a ``with`` block (or for a decorated function).
+
+    >>> from autonet import Value, set_grad_enabled
+    >>> with set_grad_enabled(False):
+    ...     y = Value(2.0) * 3
+    >>> y.requires_grad
+    False
+    """
+
+    _flag = "grad_enabled"
+
+
+class no_grad(set_grad_enabled):
+    """Record no graph: results of ops need no gradient and cost only their numpy work.
+
+    >>> from autonet import Value, no_grad
+    >>> x = Value(2.0)
+    >>> with no_grad():
+    ...     y = x * x
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class enable_grad(set_grad_enabled):
+    """Record the graph again inside a ``no_grad`` block.
+
+    >>> from autonet import Value, no_grad, enable_grad
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         y = Value(2.0) * 3
+    >>> y.requires_grad
+    True
+    """
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with enable_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record a graph in this thread right now.
+
+    >>> import autonet
+    >>> autonet.is_grad_enabled()
+    True
+    """
+    return STATE.grad_enabled
+
+
+class detect_anomaly(_FlagContext):
+    """Check every op's output and every gradient for NaN and inf; raise ``AnomalyError`` at the first.
+
+    While on, each op also remembers the line of user code that created it, so the error can
+    point there. Off (the default), none of this costs anything.
+
+    >>> import autonet
+    >>> with autonet.detect_anomaly():
+    ...     autonet.Value([0.0]).log()
+    Traceback (most recent call last):
+    ...
+    autonet.engine.AnomalyError: log produced -inf in forward ...
+    """
+
+    _flag = "anomaly_enabled"
+
+    def __init__(self, enabled: bool = True) -> None:
+        super().__init__(enabled)

@@ -1,0 +1,1230 @@
+"""The engine: ``Value``, the graph it records, and the reverse-mode walk over that graph.
+
+A ``Value`` holds a Python float (the lean path for float64 scalars) or a numpy array. Every op
+goes through ``_apply``, which runs the registered forward and, when grad mode is on and an
+input requires grad, remembers ``(op, inputs, params)`` on the result. ``backward()`` orders the
+graph with an explicit stack (no recursion, so depth is bounded by memory only), calls each
+op's vjps, undoes broadcasting in one place, and releases the graph as it goes unless
+``retain_graph`` asks to keep it.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from . import ops as _ops
+from ._state import STATE, set_grad_enabled
+from .ops.registry import Op, normalize_axis, register, sum_to_shape
+
+__all__ = ["AnomalyError", "Value", "concatenate", "grad", "gradients", "maximum", "minimum", "stack", "where"]
+
+ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
+
+_F64 = np.dtype(np.float64)
+_new = object.__new__
+
+
+class AnomalyError(FloatingPointError):
+    """Raised under ``detect_anomaly()`` when an op's output or gradient holds NaN or inf."""
+
+
+class _Released(tuple):
+    """The inputs of a node whose graph a backward() released: weak references only, so the
+    intermediates nobody else holds are freed, while those still held can still be drawn."""
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.ndarray:
+    """Convert user data to what a Value stores: a float for float64 scalars, else an array."""
+    kind = type(data)
+    if dtype is None:
+        if kind is float:
+            return data
+        if kind is int or kind is bool:
+            return float(data)
+    if kind is Value:
+        data = data._data
+    elif isinstance(data, (str, bytes, complex)) or data is None:
+        raise TypeError(
+            f"{what} data must be a real number, a nested list of numbers or a numpy array of "
+            f"real numbers; got {kind.__name__}"
+        )
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise TypeError(
+            f"{what} data must be a real number, a nested list of numbers or a numpy array of "
+            f"real numbers; could not convert {kind.__name__}: {error}"
+        ) from None
+    letter = array.dtype.kind
+    if letter in "biu":
+        array = array.astype(np.float64)
+    elif letter != "f":
+        raise TypeError(
+            f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}"
+        )
+    if array.ndim == 0 and array.dtype == _F64:
+        return float(array)
+    return array
+
+
+def _normalize(out: Any) -> float | np.ndarray:
+    kind = type(out)
+    if kind is np.ndarray:
+        if out.ndim == 0 and out.dtype == _F64:
+            return float(out)
+        return out
+    if kind is float:
+        return out
+    if kind is np.float64:
+        return float(out)
+    return np.asarray(out)
+
+
+def _make(data: Any, requires_grad: bool, node: tuple | None) -> Value:
+    value = _new(Value)
+    value._data = data
+    value._grad = None
+    value.requires_grad = requires_grad
+    value._node = node
+    return value
+
+
+def _lift(x: Any) -> Value:
+    """Treat a plain number or array as a constant Value (it needs no gradient)."""
+    if type(x) is Value:
+        return x
+    if isinstance(x, Value):
+        return x
+    return _make(_to_data(x), False, None)
+
+
+def _shape_of(data: Any) -> tuple[int, ...]:
+    return () if type(data) is float else data.shape
+
+
+# --------------------------------------------------------------------------- applying ops
+
+
+def _forward(op: Op, datas: list, params: dict | None) -> Any:
+    scalar = op.scalar
+    if scalar is not None:
+        for d in datas:
+            if type(d) is not float:
+                break
+        else:
+            try:
+                return scalar(*datas, **params) if params else scalar(*datas)
+            except (ArithmeticError, ValueError):
+                # Python raises where numpy returns inf or nan; follow numpy.
+                datas = [np.float64(d) for d in datas]
+    else:
+        datas = [np.asarray(d) if type(d) is float else d for d in datas]
+    try:
+        out = op.forward(*datas, **params) if params else op.forward(*datas)
+    except (ValueError, TypeError, IndexError) as error:
+        shapes = ", ".join(str(np.shape(d)) for d in datas)
+        raise type(error)(f"{op.name}: {error} (input shapes {shapes})") from None
+    return _normalize(out)
+
+
+def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
+    out = _forward(op, [v._data for v in inputs], params)
+    state = STATE
+    if state.anomaly_enabled:
+        _check_finite(op, out, inputs, "forward", None)
+    if state.grad_enabled:
+        for v in inputs:
+            if v.requires_grad:
+                result = _make(out, True, (op, inputs, params))
+                if state.anomaly_enabled:
+                    result._site = _user_site()
+                return result
+    return _make(out, False, None)
+
+
+def _user_site() -> str:
+    """The line of user code that created an op: the innermost frame outside autonet."""
+    for frame in reversed(traceback.extract_stack()):
+        if "/autonet/" not in frame.filename.replace("\\", "/"):
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}: {frame.line}'
+    return "unknown"
+
+
+def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: Value | None) -> None:
+    if isinstance(data, Value):
+        data = data._data
+    finite = np.isfinite(data)
+    if finite if type(finite) is np.bool_ else finite.all():
+        return
+    bad = np.asarray(data)[~np.asarray(finite)]
+    what = "nan" if np.isnan(bad).any() else ("inf" if (bad > 0).any() else "-inf")
+    shapes = ", ".join(str(_shape_of(v._data)) for v in inputs)
+    site = getattr(node, "_site", None) if node is not None else _user_site()
+    raise AnomalyError(
+        f"{op.name} produced {what} in {phase} (input shapes {shapes})\n"
+        f"  the op was created at {site or 'an unknown place (created outside detect_anomaly)'}"
+    )
+
+
+# --------------------------------------------------------------------------- the Value type
+
+
+class Value:
+    """A number or an n-d array that records the operations applied to it.
+
+    ``Value(data, label="")`` takes a Python number, a nested list or a numpy array. Integers
+    and bools become float64, float32 stays float32. Leaves made by the user require grad by
+    default, as in micrograd; pass ``requires_grad=False`` for data such as a batch of inputs.
+
+    >>> from autonet import Value
+    >>> x = Value(3.0, label="x")
+    >>> y = x * x + 2 * x
+    >>> y.backward()
+    >>> float(x.grad)
+    8.0
+    """
+
+    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_label", "_site", "__weakref__")
+
+    def __init__(
+        self,
+        data: ArrayLike,
+        label: str = "",
+        *,
+        requires_grad: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        self._data = _to_data(data, dtype)
+        self._grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None
+        if label:
+            self._label = str(label)
+
+    # ----------------------------------------------------------------- data and grad
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values as a numpy array (0-d for a scalar). Assigning replaces them in place of the old ones."""
+        data = self._data
+        return np.array(data) if type(data) is float else data
+
+    @data.setter
+    def data(self, new: ArrayLike) -> None:
+        self._data = _to_data(new)
+
+    @property
+    def grad(self) -> Any:
+        """The gradient, same shape and dtype as ``data``; zeros until a backward reaches this Value.
+
+        Under ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
+        Assign ``None`` (or call ``zero_grad()``) to reset it.
+        """
+        g = self._grad
+        if g is None:
+            data = self._data
+            return np.array(0.0) if type(data) is float else np.zeros_like(data)
+        return np.array(g) if type(g) is float else g
+
+    @grad.setter
+    def grad(self, new: Any) -> None:
+        if new is None or isinstance(new, Value):
+            self._grad = new
+            return
+        new = _to_data(new, None, "grad")
+        if _shape_of(new) != self.shape:
+            raise ValueError(f"grad: shape {_shape_of(new)} does not match the Value's shape {self.shape}")
+        self._grad = new
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (same as ``v.grad = None``)."""
+        self._grad = None
+
+    @property
+    def label(self) -> str:
+        """A name shown in drawings and reprs (modules set dotted parameter names)."""
+        return getattr(self, "_label", "")
+
+    @label.setter
+    def label(self, name: str) -> None:
+        self._label = str(name)
+
+    @property
+    def op(self) -> Op | None:
+        """The registry op that produced this Value, or None for a leaf."""
+        node = self._node
+        return None if node is None else node[0]
+
+    @property
+    def params(self) -> dict:
+        """The op's non-differentiable arguments (axis, shape, index ...), empty for a leaf."""
+        node = self._node
+        return {} if node is None or node[2] is None else dict(node[2])
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the op that produced this Value; after a backward() that released the
+        graph, only those still alive elsewhere (use ``graph_released`` to tell)."""
+        node = self._node
+        if node is None:
+            return ()
+        parents = node[1]
+        if type(parents) is _Released:
+            return tuple(p for p in (ref() for ref in parents) if p is not None)
+        return parents
+
+    @property
+    def graph_released(self) -> bool:
+        """True once a backward() without ``retain_graph`` has freed the graph behind this Value."""
+        node = self._node
+        return node is not None and type(node[1]) is _Released
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array shape; ``()`` for a scalar."""
+        return _shape_of(self._data)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return 1 if type(self._data) is float else self._data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype (float64 unless float32 or another float was given)."""
+        return _F64 if type(self._data) is float else self._data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for Values made by the user (not by an op)."""
+        return self._node is None
+
+    def item(self) -> float:
+        """The single element as a Python float."""
+        data = self._data
+        if type(data) is float:
+            return data
+        if data.size != 1:
+            raise ValueError(f"item: only a Value with one element converts to a number, this one has shape {data.shape}")
+        return float(data.item())
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (shared, not copied; 0-d for a scalar)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        """The data as nested Python lists (a float for a scalar)."""
+        return self.data.tolist()
+
+    def detach(self) -> Value:
+        """A new leaf with the same data (shared) that needs no gradient."""
+        return _make(self._data, False, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Value:
+        """Set ``requires_grad`` on a leaf in place and return it."""
+        if self._node is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaves can stop requiring grad; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ----------------------------------------------------------------- python protocols
+
+    def __repr__(self) -> str:
+        data = self._data
+        if type(data) is float:
+            text = repr(data)
+        else:
+            text = np.array2string(data, separator=", ", threshold=20, precision=4, prefix="Value(")
+        parts = [text]
+        if type(data) is not float:
+            parts.append(f"shape={data.shape}")
+            if data.dtype != _F64:
+                parts.append(f"dtype={data.dtype}")
+        parts.append(f"requires_grad={self.requires_grad}")
+        if self._node is not None:
+            parts.append(f"op={self._node[0].name!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        return f"Value({', '.join(parts)})"
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        if type(self._data) is float or self._data.ndim == 0:
+            raise TypeError("len() of a 0-d Value")
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Value]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        data = np.asarray(self._data, dtype=dtype)
+        return data.copy() if copy else data
+
+    # ----------------------------------------------------------------- arithmetic
+
+    def __add__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.add, self, other)
+
+    def __radd__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.add, other, self)
+
+    def __sub__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.sub, self, other)
+
+    def __rsub__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.sub, other, self)
+
+    def __mul__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.mul, self, other)
+
+    def __rmul__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.mul, other, self)
+
+    def __truediv__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.div, self, other)
+
+    def __rtruediv__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.div, other, self)
+
+    def __pow__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.power, self, other)
+
+    def __rpow__(self, other: ArrayLike) -> Value:
+        return _binary(_ops.arith.power, other, self)
+
+    def __matmul__(self, other: ArrayLike) -> Value:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> Value:
+        return matmul(other, self)
+
+    def __neg__(self) -> Value:
+        return _apply(_ops.arith.neg, (self,))
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return self.abs()
+
+    # Comparisons give plain boolean arrays: they have no gradient and record nothing.
+    def __lt__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data < _raw(other))
+
+    def __le__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data <= _raw(other))
+
+    def __gt__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data > _raw(other))
+
+    def __ge__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data >= _raw(other))
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return np.asarray(self._data == _raw(other))
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return np.asarray(self._data != _raw(other))
+
+    # ----------------------------------------------------------------- element-wise
+
+    def exp(self) -> Value:
+        """e ** x.  ``Value(0.0).exp().item() == 1.0``"""
+        return _apply(_ops.elementwise.exp, (self,))
+
+    def log(self) -> Value:
+        """Natural logarithm.  ``Value(1.0).log().item() == 0.0``"""
+        return _apply(_ops.elementwise.log, (self,))
+
+    def sqrt(self) -> Value:
+        """Square root.  ``Value(4.0).sqrt().item() == 2.0``"""
+        return _apply(_ops.elementwise.sqrt, (self,))
+
+    def abs(self) -> Value:
+        """|x|, with gradient 0 at 0.  ``Value(-2.0).abs().item() == 2.0``"""
+        return _apply(_ops.elementwise.abs, (self,))
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent.  ``Value(0.0).tanh().item() == 0.0``"""
+        return _apply(_ops.elementwise.tanh, (self,))
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid, stable for large inputs.  ``Value(0.0).sigmoid().item() == 0.5``"""
+        return _apply(_ops.elementwise.sigmoid, (self,))
+
+    def relu(self) -> Value:
+        """max(x, 0), with gradient 0 at 0.  ``Value(-1.0).relu().item() == 0.0``"""
+        return _apply(_ops.elementwise.relu, (self,))
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
+        """x for x > 0, else negative_slope * x.  ``Value(-1.0).leaky_relu(0.1).item() == -0.1``"""
+        return _apply(_ops.elementwise.leaky_relu, (self,), {"negative_slope": float(negative_slope)})
+
+    def softplus(self) -> Value:
+        """log(1 + e ** x), stable.  ``round(Value(0.0).softplus().item(), 4) == 0.6931``"""
+        return _apply(_ops.elementwise.softplus, (self,))
+
+    def erf(self) -> Value:
+        """The error function.  ``Value(0.0).erf().item() == 0.0``"""
+        return _apply(_ops.elementwise.erf, (self,))
+
+    def gelu(self, approximate: str = "none") -> Value:
+        """Gaussian error linear unit: x * Phi(x) (``approximate="tanh"`` for the tanh form, as in PyTorch).
+
+        ``Value(0.0).gelu().item() == 0.0``
+        """
+        if approximate == "none":
+            return 0.5 * self * (1.0 + (self * _INV_SQRT2).erf())
+        if approximate == "tanh":
+            return 0.5 * self * (1.0 + ((self + 0.044715 * self**3) * _SQRT_2_OVER_PI).tanh())
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    def sin(self) -> Value:
+        """Sine.  ``Value(0.0).sin().item() == 0.0``"""
+        return _apply(_ops.elementwise.sin, (self,))
+
+    def cos(self) -> Value:
+        """Cosine.  ``Value(0.0).cos().item() == 1.0``"""
+        return _apply(_ops.elementwise.cos, (self,))
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Value:
+        """Limit to [low, high]; the gradient passes inside and at the bounds.
+
+        ``Value(5.0).clip(0, 1).item() == 1.0``
+        """
+        if low is None and high is None:
+            raise ValueError("clip: give low, high or both")
+        return _apply(_ops.elementwise.clip, (self,), {"low": low, "high": high})
+
+    def maximum(self, other: ArrayLike) -> Value:
+        """Element-wise max with broadcasting; ties split the gradient evenly."""
+        return _binary(_ops.elementwise.maximum, self, other)
+
+    def minimum(self, other: ArrayLike) -> Value:
+        """Element-wise min with broadcasting; ties split the gradient evenly."""
+        return _binary(_ops.elementwise.minimum, self, other)
+
+    # ----------------------------------------------------------------- reductions
+
+    def _reduce(self, op: Op, axis: Any, keepdims: bool) -> Value:
+        axes = normalize_axis(axis, self.ndim, op.name)
+        return _apply(op, (self,), {"axis": axes, "keepdims": bool(keepdims)})
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Sum over ``axis`` (int, tuple or None for all).  ``Value([1.0, 2.0]).sum().item() == 3.0``"""
+        return self._reduce(_ops.reduce.sum, axis, keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Mean over ``axis``.  ``Value([1.0, 2.0]).mean().item() == 1.5``"""
+        return self._reduce(_ops.reduce.mean, axis, keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Maximum over ``axis``; tied maxima share the gradient.  ``Value([1.0, 2.0]).max().item() == 2.0``"""
+        return self._reduce(_ops.reduce.max, axis, keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Minimum over ``axis``; tied minima share the gradient.  ``Value([1.0, 2.0]).min().item() == 1.0``"""
+        return self._reduce(_ops.reduce.min, axis, keepdims)
+
+    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """log(sum(exp(x))) over ``axis``, stable for inputs like 1000."""
+        return self._reduce(_ops.reduce.logsumexp, axis, keepdims)
+
+    def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """Variance over ``axis`` with numpy's ``ddof`` (0 by default, unlike PyTorch's 1).
+
+        ``Value([1.0, 3.0]).var().item() == 1.0``
+        """
+        axes = normalize_axis(axis, self.ndim, "var")
+        count = _count(self.shape, axes)
+        centred = self - self.mean(axis=axes, keepdims=True)
+        return (centred * centred).sum(axis=axes, keepdims=keepdims) / (count - ddof)
+
+    def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """Standard deviation over ``axis`` (sqrt of ``var``).  ``Value([1.0, 3.0]).std().item() == 1.0``"""
+        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+
+    def softmax(self, axis: int = -1) -> Value:
+        """exp(x) / sum(exp(x)) along ``axis``, stable for large inputs."""
+        (axis,) = normalize_axis(axis, max(self.ndim, 1), "softmax")
+        return _apply(_ops.reduce.softmax, (self,), {"axis": axis})
+
+    def log_softmax(self, axis: int = -1) -> Value:
+        """x - logsumexp(x) along ``axis``, stable for large inputs."""
+        (axis,) = normalize_axis(axis, max(self.ndim, 1), "log_softmax")
+        return _apply(_ops.reduce.log_softmax, (self,), {"axis": axis})
+
+    # ----------------------------------------------------------------- shapes
+
+    def reshape(self, *shape: Any) -> Value:
+        """The same elements in a new shape (one -1 allowed).  ``Value([1.0, 2.0]).reshape(2, 1).shape == (2, 1)``"""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(int(n) for n in shape)
+        try:
+            target = np.empty(self.shape, dtype=bool).reshape(shape).shape
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a Value of shape {self.shape} ({self.size} elements) into shape {shape}") from None
+        if target == self.shape:
+            return self
+        return _apply(_ops.shape.reshape, (self,), {"shape": target})
+
+    def flatten(self) -> Value:
+        """All elements in one axis."""
+        return self.reshape(self.size)
+
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Value:
+        """Insert axes of length 1 at ``axis``."""
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        return self.reshape(np.expand_dims(np.empty(self.shape, dtype=bool), axes).shape)
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Value:
+        """Remove axes of length 1 (all of them, or those in ``axis``)."""
+        axes = normalize_axis(axis, self.ndim, "squeeze")
+        if axes is not None:
+            for a in axes:
+                if self.shape[a] != 1:
+                    raise ValueError(f"squeeze: axis {a} has length {self.shape[a]}, not 1 (shape {self.shape})")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (n == 1 and (axes is None or i in axes))))
+
+    def transpose(self, *axes: Any) -> Value:
+        """Permute axes (reverse them when none are given).  ``Value([[1.0, 2.0]]).transpose().shape == (2, 1)``"""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = () if axes[0] is None else tuple(axes[0])
+        ndim = self.ndim
+        if not axes:
+            perm = tuple(range(ndim - 1, -1, -1))
+        else:
+            if len(axes) != ndim:
+                raise ValueError(f"transpose: axes {axes} do not match a Value with {ndim} dimensions")
+            perm = tuple(normalize_axis(a, ndim, "transpose")[0] for a in axes)
+            if sorted(perm) != list(range(ndim)):
+                raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} dimensions")
+        if perm == tuple(range(ndim)):
+            return self
+        return _apply(_ops.shape.transpose, (self,), {"axes": perm})
+
+    @property
+    def T(self) -> Value:
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def swapaxes(self, axis1: int, axis2: int) -> Value:
+        """Exchange two axes."""
+        perm = list(range(self.ndim))
+        (a,) = normalize_axis(axis1, self.ndim, "swapaxes")
+        (b,) = normalize_axis(axis2, self.ndim, "swapaxes")
+        perm[a], perm[b] = perm[b], perm[a]
+        return self.transpose(tuple(perm))
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Value:
+        """Repeat along broadcast axes to ``shape``; the gradient is summed back."""
+        shape = tuple(int(n) for n in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        try:
+            np.broadcast_shapes(self.shape, shape)
+            if len(shape) < self.ndim:
+                raise ValueError
+            np.broadcast_to(np.empty(self.shape, dtype=bool), shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
+        if shape == self.shape:
+            return self
+        return _apply(_ops.shape.broadcast_to, (self,), {"shape": shape})
+
+    def __getitem__(self, index: Any) -> Value:
+        index = _clean_index(index)
+        return _apply(_ops.shape.getitem, (self,), {"index": index})
+
+    def _apply_op(self, op: Op, **params: Any) -> Value:
+        """Apply a registered one-input op to this Value (how vjps call ops that numpy lacks)."""
+        return _apply(op, (self,), params or None)
+
+    # ----------------------------------------------------------------- backward
+
+    def backward(
+        self,
+        gradient: ArrayLike | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Fill ``.grad`` of every Value this one depends on (gradients add up across calls).
+
+        On a scalar the seed gradient is 1; a non-scalar needs ``gradient`` of its shape.
+        Without ``retain_graph`` the graph is released as the walk goes, so a second backward
+        through it raises; ``create_graph=True`` makes the gradients Values that can be
+        differentiated again (and keeps the graph).
+
+        >>> from autonet import Value
+        >>> x = Value(2.0)
+        >>> (x ** 3).backward(create_graph=True)
+        >>> x.grad.item()
+        12.0
+        >>> g = x.grad
+        >>> x.grad = None
+        >>> g.backward()
+        >>> x.grad.item()
+        12.0
+        """
+        _run_backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None)
+
+    # numpy interplay: ufuncs and numpy functions on Values become autonet ops.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or kwargs.get("out") is not None:
+            return NotImplemented
+        impl = _UFUNCS.get(ufunc)
+        if impl is not None:
+            return impl(*inputs)
+        if ufunc.__name__ in _PIECEWISE_CONSTANT_UFUNCS:
+            return ufunc(*[_raw(x) for x in inputs], **kwargs)
+        raise TypeError(
+            f"numpy.{ufunc.__name__} has no autonet op, so it cannot be differentiated; "
+            f"use value.data for a plain array"
+        )
+
+    def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
+        impl = _FUNCTIONS.get(func)
+        if impl is not None:
+            return impl(*args, **kwargs)
+        # Functions autonet does not know see only the data: they record nothing.
+        return func(*_raw_tree(args), **_raw_tree(kwargs))
+
+
+_INV_SQRT2 = 0.7071067811865476
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    from .ops.registry import reduced_count
+
+    return reduced_count(shape, axes)
+
+
+def _raw(x: Any) -> Any:
+    return x._data if isinstance(x, Value) else x
+
+
+def _raw_tree(x: Any) -> Any:
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_raw_tree(i) for i in x)
+    if isinstance(x, dict):
+        return {k: _raw_tree(v) for k, v in x.items()}
+    return x
+
+
+def _clean_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_clean_index_part(i) for i in index)
+    return _clean_index_part(index)
+
+
+def _clean_index_part(part: Any) -> Any:
+    if isinstance(part, Value):
+        part = part.data
+    if isinstance(part, list):
+        part = np.asarray(part)
+    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
+        raise IndexError(f"getitem: index arrays must hold integers or booleans, got dtype {part.dtype}")
+    if isinstance(part, (float, np.floating)):
+        raise IndexError(f"getitem: an index must be an int, a slice, None, Ellipsis or an array, got float {part}")
+    return part
+
+
+def _binary(op: Op, a: Any, b: Any) -> Value:
+    try:
+        a = a if type(a) is Value else _lift(a)
+        b = b if type(b) is Value else _lift(b)
+    except TypeError:
+        return NotImplemented
+    return _apply(op, (a, b))
+
+
+def matmul(a: ArrayLike, b: ArrayLike) -> Value:
+    """Matrix product with numpy's ``@`` rules; mismatched shapes name both.
+
+    >>> from autonet import Value
+    >>> (Value([[1.0, 2.0]]) @ Value([[3.0], [4.0]])).item()
+    11.0
+    """
+    try:
+        a, b = _lift(a), _lift(b)
+    except TypeError:
+        return NotImplemented
+    sa, sb = a.shape, b.shape
+    if not sa or not sb:
+        raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
+    inner_a = sa[-1]
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned: {inner_a} != {inner_b}")
+    return _apply(_ops.linalg.matmul, (a, b))
+
+
+def maximum(a: ArrayLike, b: ArrayLike) -> Value:
+    """Element-wise max with broadcasting; ties split the gradient evenly.
+
+    >>> from autonet import maximum
+    >>> maximum(1.0, 2.0).item()
+    2.0
+    """
+    return _apply(_ops.elementwise.maximum, (_lift(a), _lift(b)))
+
+
+def minimum(a: ArrayLike, b: ArrayLike) -> Value:
+    """Element-wise min with broadcasting; ties split the gradient evenly.
+
+    >>> from autonet import minimum
+    >>> minimum(1.0, 2.0).item()
+    1.0
+    """
+    return _apply(_ops.elementwise.minimum, (_lift(a), _lift(b)))
+
+
+def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Value:
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is not differentiated.
+
+    >>> from autonet import Value, where
+    >>> x = Value([-1.0, 2.0])
+    >>> where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
+    condition = np.asarray(_raw(condition))
+    if condition.dtype != bool:
+        condition = condition.astype(bool)
+    return _apply(_ops.elementwise.where, (_lift(a), _lift(b)), {"condition": condition})
+
+
+def concatenate(values: Sequence[ArrayLike], axis: int = 0) -> Value:
+    """Join Values along an existing axis.
+
+    >>> from autonet import Value, concatenate
+    >>> concatenate([Value([1.0]), Value([2.0, 3.0])]).shape
+    (3,)
+    """
+    values = tuple(_lift(v) for v in values)
+    if not values:
+        raise ValueError("concatenate: needs at least one Value")
+    ndim = values[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate: zero-dimensional Values cannot be concatenated")
+    (axis,) = normalize_axis(axis, ndim, "concatenate")
+    for v in values:
+        if v.ndim != ndim or any(n != m for i, (n, m) in enumerate(zip(v.shape, values[0].shape)) if i != axis):
+            shapes = ", ".join(str(v.shape) for v in values)
+            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
+    return _apply(_ops.shape.concatenate, values, {"axis": axis})
+
+
+def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
+    """Join Values of one shape along a new axis.
+
+    >>> from autonet import Value, stack
+    >>> stack([Value([1.0, 2.0]), Value([3.0, 4.0])]).shape
+    (2, 2)
+    """
+    values = [_lift(v) for v in values]
+    if not values:
+        raise ValueError("stack: needs at least one Value")
+    shapes = {v.shape for v in values}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all Values must have one shape, got {sorted(shapes)}")
+    (axis,) = normalize_axis(axis, values[0].ndim + 1, "stack")
+    return concatenate([v.expand_dims(axis) for v in values], axis=axis)
+
+
+# --------------------------------------------------------------------------- numpy dispatch
+
+
+def _reduction(name: str) -> Callable[..., Value]:
+    def impl(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **_: Any) -> Value:
+        if out is not None:
+            raise TypeError(f"numpy.{name} on a Value does not support out=")
+        return getattr(_lift(a), name)(axis=axis, keepdims=bool(keepdims))
+
+    return impl
+
+
+_UFUNCS: dict[np.ufunc, Callable[..., Value]] = {
+    np.add: lambda a, b: _binary(_ops.arith.add, a, b),
+    np.subtract: lambda a, b: _binary(_ops.arith.sub, a, b),
+    np.multiply: lambda a, b: _binary(_ops.arith.mul, a, b),
+    np.true_divide: lambda a, b: _binary(_ops.arith.div, a, b),
+    np.power: lambda a, b: _binary(_ops.arith.power, a, b),
+    np.matmul: matmul,
+    np.negative: lambda x: -_lift(x),
+    np.positive: _lift,
+    np.exp: lambda x: _lift(x).exp(),
+    np.log: lambda x: _lift(x).log(),
+    np.sqrt: lambda x: _lift(x).sqrt(),
+    np.absolute: lambda x: _lift(x).abs(),
+    np.tanh: lambda x: _lift(x).tanh(),
+    np.sin: lambda x: _lift(x).sin(),
+    np.cos: lambda x: _lift(x).cos(),
+    np.maximum: maximum,
+    np.minimum: minimum,
+    np.square: lambda x: _lift(x) * _lift(x),
+}
+
+# Piecewise-constant functions have zero gradient almost everywhere: they return plain arrays.
+_PIECEWISE_CONSTANT_UFUNCS = frozenset(
+    "sign floor ceil rint trunc isfinite isnan isinf signbit greater greater_equal less "
+    "less_equal equal not_equal logical_and logical_or logical_not logical_xor".split()
+)
+
+_FUNCTIONS: dict[Callable, Callable[..., Any]] = {
+    np.sum: _reduction("sum"),
+    np.mean: _reduction("mean"),
+    np.max: _reduction("max"),
+    np.amax: _reduction("max"),
+    np.min: _reduction("min"),
+    np.amin: _reduction("min"),
+    np.reshape: lambda a, shape=None, **kw: _lift(a).reshape(kw.get("newshape", shape)),
+    np.transpose: lambda a, axes=None: _lift(a).transpose(axes),
+    np.swapaxes: lambda a, axis1, axis2: _lift(a).swapaxes(axis1, axis2),
+    np.expand_dims: lambda a, axis: _lift(a).expand_dims(axis),
+    np.squeeze: lambda a, axis=None: _lift(a).squeeze(axis),
+    np.broadcast_to: lambda a, shape, subok=False: _lift(a).broadcast_to(shape),
+    np.concatenate: lambda values, axis=0, **kw: concatenate(values, axis),
+    np.stack: lambda values, axis=0, **kw: stack(values, axis),
+    np.where: lambda condition, *ab: where(condition, *ab) if ab else np.where(_raw(condition)),
+    np.clip: lambda a, a_min=None, a_max=None, **kw: _lift(a).clip(kw.get("min", a_min), kw.get("max", a_max)),
+    np.shape: lambda a: _lift(a).shape,
+    np.ndim: lambda a: _lift(a).ndim,
+    np.size: lambda a, axis=None: _lift(a).size if axis is None else _lift(a).shape[axis],
+    np.dot: lambda a, b, out=None: matmul(a, b) if _lift(a).ndim and _lift(b).ndim else _lift(a) * _lift(b),
+}
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _topological_order(root: Value) -> list[Value]:
+    """Every Value that ``root`` depends on and that requires grad, inputs before their users.
+
+    An explicit stack instead of recursion keeps a 1,000,000-op chain within reach.
+    """
+    order: list[Value] = []
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((node, True))
+        recorded = node._node
+        if recorded is None:
+            continue
+        parents = recorded[1]
+        if type(parents) is _Released:
+            raise RuntimeError(
+                f"backward: the graph through this {recorded[0].name} was already released by an "
+                "earlier backward(); pass retain_graph=True to that first backward() to go through "
+                "the graph twice"
+            )
+        for parent in parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
+    if gradient is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: the gradient can be implied only for a scalar, this Value has shape "
+                f"{root.shape}; pass gradient= with that shape (or reduce it, e.g. .sum())"
+            )
+        data = root._data
+        seed = 1.0 if type(data) is float else np.ones_like(data)
+    elif isinstance(gradient, Value) and create_graph:
+        if gradient.shape != root.shape:
+            raise ValueError(f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}")
+        return gradient
+    else:
+        seed = _to_data(gradient, None, "gradient")
+        if _shape_of(seed) != root.shape:
+            raise ValueError(f"backward: gradient has shape {_shape_of(seed)} but the Value has shape {root.shape}")
+        if type(seed) is not float:
+            seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
+        elif type(root._data) is not float:
+            seed = np.array(seed, dtype=root.dtype)
+    return _make(seed, False, None) if create_graph else seed
+
+
+def _fit(grad: Any, parent: Value, op: Op, index: int) -> Any:
+    """Bring one vjp result to its input's shape and dtype (undoing broadcasting), or say which op erred."""
+    data = parent._data
+    if type(data) is float:
+        if type(grad) is float:
+            return grad
+        if np.ndim(grad):
+            grad = sum_to_shape(grad, ())
+        return float(grad)
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad, dtype=data.dtype)
+    if grad.shape != data.shape:
+        try:
+            grad = sum_to_shape(grad, data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{op.name}: the vjp for input {index} returned shape {grad.shape}, but the input has "
+                f"shape {data.shape}"
+            ) from None
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _fit_value(grad: Any, parent: Value, op: Op, index: int) -> Value:
+    grad = _lift(grad)
+    if grad.shape != parent.shape:
+        try:
+            grad = sum_to_shape(grad, parent.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{op.name}: the vjp for input {index} returned shape {grad.shape}, but the input has "
+                f"shape {parent.shape}"
+            ) from None
+    return grad
+
+
+def _call_vjp(vjp: Callable, op: Op, index: int, g: Any, out: Any, args: list, params: dict | None) -> Any:
+    head = (index, g, out) if op.variadic else (g, out)
+    try:
+        return vjp(*head, *args, **params) if params else vjp(*head, *args)
+    except ArithmeticError:
+        # Python floats raise on 1/0 where numpy gives inf: redo the step with numpy scalars.
+        return _call_vjp(
+            vjp, op, index, np.float64(g), np.float64(out), [np.float64(a) for a in args], params
+        )
+
+
+def _run_backward(
+    root: Value,
+    gradient: Any,
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Value] | None,
+) -> list | None:
+    if not isinstance(root, Value):
+        raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this Value does not require grad (it was computed under no_grad, or from "
+            "inputs that all have requires_grad=False)"
+        )
+    seed = _seed(root, gradient, create_graph)
+    order = _topological_order(root)
+    pending: dict[int, Any] = {id(root): seed}
+    wanted = None if targets is None else {id(t): i for i, t in enumerate(targets)}
+    found: list = [None] * (0 if targets is None else len(targets))
+    stored: set[int] = set()
+    anomaly = STATE.anomaly_enabled
+    fit = _fit_value if create_graph else _fit
+    with set_grad_enabled(create_graph):
+        for position in range(len(order) - 1, -1, -1):
+            node = order[position]
+            order[position] = None  # let processed intermediates go as soon as nothing else holds them
+            g = pending.pop(id(node))
+            recorded = node._node
+            if wanted is None:
+                _store_grad(node, g, recorded is None, stored)
+            elif id(node) in wanted:
+                found[wanted[id(node)]] = g
+            if recorded is None:
+                continue
+            op, parents, params = recorded
+            if create_graph:
+                args, out = parents, node
+            else:
+                args, out = [p._data for p in parents], node._data
+            vjps = op.vjps
+            for index, parent in enumerate(parents):
+                if not parent.requires_grad:
+                    continue
+                vjp = vjps[0] if op.variadic else vjps[index]
+                grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                if anomaly:
+                    _check_finite(op, grad, parents, f"backward (gradient for input {index})", node)
+                key = id(parent)
+                previous = pending.get(key)
+                pending[key] = grad if previous is None else previous + grad
+            if not retain_graph:
+                node._node = (op, _Released(weakref.ref(p) for p in parents), params)
+    return found
+
+
+def _store_grad(node: Value, g: Any, is_leaf: bool, stored: set[int]) -> None:
+    if is_leaf and type(g) is np.ndarray and (g.base is not None or id(g) in stored):
+        g = g.copy()  # a leaf's .grad is its own writeable array, never a view of another gradient
+    stored.add(id(g))
+    previous = node._grad
+    node._grad = g if previous is None else previous + g
+
+
+def gradients(
+    output: Value,
+    inputs: Sequence[Value] | Value,
+    gradient: ArrayLike | None = None,
+    *,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> list[Any]:
+    """The gradients of ``output`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Like ``torch.autograd.grad``: returns one gradient per input (zeros for an input the output
+    does not depend on). With ``create_graph=True`` they are Values that can be differentiated
+    again, which gives Hessian-vector products.
+
+    >>> from autonet import Value, gradients
+    >>> x = Value(3.0)
+    >>> [g.item() for g in gradients(x * x, [x])]
+    [6.0]
+    """
+    single = isinstance(inputs, Value)
+    targets = [inputs] if single else list(inputs)
+    retain = create_graph if retain_graph is None else retain_graph
+    found = _run_backward(output, gradient, retain, create_graph, targets)
+    result = []
+    for target, g in zip(targets, found):
+        if g is None:
+            g = np.zeros(target.shape, dtype=target.dtype)
+            g = _make(_normalize(g), False, None) if create_graph else g
+        elif not create_graph:
+            g = np.array(g) if type(g) is float else g
+        result.append(g)
+    return result
+
+
+def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """The gradient of a scalar function, as a function (as in JAX and HIPS autograd).
+
+    Numbers and arrays in give arrays out; Values in give Values out that stay in the graph,
+    so ``grad`` nests for higher derivatives.
+
+    >>> from autonet import grad
+    >>> float(grad(lambda x: x ** 3)(2.0))
+    12.0
+    >>> float(grad(grad(lambda x: x ** 3))(2.0))
+    12.0
+    """
+    many = isinstance(argnums, tuple)
+    picks = argnums if many else (argnums,)
+
+    def gradient_of(*args: Any) -> Any:
+        nested = any(isinstance(a, Value) for a in args)
+        values = [a if isinstance(a, Value) else Value(a) for a in args]
+        with set_grad_enabled(True):
+            out = _lift(fn(*values))
+        if not out.requires_grad:
+            found = [np.zeros(values[i].shape, dtype=values[i].dtype) for i in picks]
+        else:
+            if out.size != 1:
+                raise ValueError(f"grad: the function must return a scalar, it returned shape {out.shape}")
+            found = gradients(out, [values[i] for i in picks], create_graph=nested)
+        return tuple(found) if many else found[0]
+
+    return gradient_of
+
+
+# --------------------------------------------------------------------------- composites
+
+def _register_composites() -> None:
+    from .ops.registry import POSITIVE, REAL, Op
+
+    composites = {
+        "var": ("reduction", POSITIVE, lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims), True),
+        "std": ("reduction", REAL, lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims), True),
+        "gelu": ("elementwise", REAL, lambda x: x.gelu(), True),
+        "gelu_tanh": ("elementwise", REAL, lambda x: x.gelu(approximate="tanh"), True),
+        "flatten": ("elementwise", REAL, lambda x: x.flatten(), True),
+        "squeeze": ("squeeze", REAL, lambda x, axis=None: x.squeeze(axis), True),
+        "expand_dims": ("expand_dims", REAL, lambda x, axis: x.expand_dims(axis), True),
+        "swapaxes": ("swapaxes", REAL, lambda x, axis1, axis2: x.swapaxes(axis1, axis2), True),
+        "stack": ("stack", REAL, lambda *xs, axis=0: stack(xs, axis=axis), True),
+    }
+    for name, (kind, domain, fn, smooth) in composites.items():
+        register(
+            Op(
+                name,
+                None,
+                (),
+                (domain,),
+                kind=kind,
+                smooth=smooth,
+                variadic=name == "stack",
+                composite=fn,
+                doc=f"Composite of other ops: {name}.",
+            )
+        )
+
+
+_register_composites()
+
+
+def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
+    """Apply any registered op by name or entry to Values (how tests and tools drive the registry).
+
+    Composite entries run their definition; primitive entries run through the engine as any
+    method would (axis is normalised for reductions).
+
+    >>> from autonet import Value
+    >>> call_op("mul", Value(2.0), Value(3.0)).item()
+    6.0
+    """
+    entry = _ops.REGISTRY[op] if isinstance(op, str) else op
+    values = [_lift(x) for x in inputs]
+    if entry.composite is not None:
+        return entry.composite(*values, **params)
+    if entry.kind == "reduction":
+        return values[0]._reduce(entry, params.get("axis"), params.get("keepdims", False))
+    method = _METHOD_BY_OP.get(entry.name)
+    if method is not None:
+        return method(*values, **params)
+    return _apply(entry, tuple(values), params or None)
+
+
+_METHOD_BY_OP: dict[str, Callable[..., Value]] = {
+    "matmul": matmul,
+    "where": lambda a, b, condition: where(condition, a, b),
+    "concatenate": lambda *xs, axis=0: concatenate(xs, axis=axis),
+    "reshape": lambda x, shape: x.reshape(shape),
+    "transpose": lambda x, axes=None: x.transpose(axes),
+    "broadcast_to": lambda x, shape: x.broadcast_to(shape),
+    "getitem": lambda x, index: x[index],
+    "softmax": lambda x, axis=-1: x.softmax(axis),
+    "log_softmax": lambda x, axis=-1: x.log_softmax(axis),
+    "clip": lambda x, low=None, high=None: x.clip(low, high),
+}

@@ -1,0 +1,126 @@
+"""Reductions over an axis (an int, a tuple of ints or None) with ``keepdims``.
+
+The engine normalises ``axis`` to a sorted tuple of non-negative ints (or None) before these
+run, so forwards and vjps see one form. ``max`` and ``min`` share the gradient evenly among
+tied maxima (as ``torch.amax`` does), the same choice as the element-wise ``maximum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import REAL, Op, expand_reduced, reduced_count, register
+
+
+def _sum_vjp(g, out, x, axis=None, keepdims=False):
+    return expand_reduced(g, np.shape(x), axis, keepdims)
+
+
+def _mean_vjp(g, out, x, axis=None, keepdims=False):
+    return expand_reduced(g / reduced_count(np.shape(x), axis), np.shape(x), axis, keepdims)
+
+
+def _extreme_vjp(g, out, x, axis=None, keepdims=False):
+    shape = np.shape(x)
+    hit = np.asarray(x == expand_reduced(out, shape, axis, keepdims))
+    # The share is a constant mask, so the result stays differentiable in g (and in nothing else).
+    return expand_reduced(g, shape, axis, keepdims) * (hit / hit.sum(axis=axis, keepdims=True))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    peak = np.max(x, axis=axis, keepdims=True)
+    # Shifting by the max keeps exp from overflowing; an infinite max would give inf - inf.
+    peak = np.where(np.isfinite(peak), peak, 0)
+    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
+sum = register(  # noqa: A001 - the op is called sum, like numpy's
+    Op(
+        "sum",
+        lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+        (_sum_vjp,),
+        (REAL,),
+        kind="reduction",
+        doc="Sum over axis.",
+    )
+)
+
+mean = register(
+    Op(
+        "mean",
+        lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+        (_mean_vjp,),
+        (REAL,),
+        kind="reduction",
+        doc="Mean over axis.",
+    )
+)
+
+max = register(  # noqa: A001
+    Op(
+        "max",
+        lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+        (_extreme_vjp,),
+        (REAL,),
+        kind="reduction",
+        smooth=False,
+        distinct=True,
+        doc="Maximum over axis; tied maxima share the gradient evenly.",
+    )
+)
+
+min = register(  # noqa: A001
+    Op(
+        "min",
+        lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+        (_extreme_vjp,),
+        (REAL,),
+        kind="reduction",
+        smooth=False,
+        distinct=True,
+        doc="Minimum over axis; tied minima share the gradient evenly.",
+    )
+)
+
+logsumexp = register(
+    Op(
+        "logsumexp",
+        _logsumexp,
+        (
+            lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, np.shape(x), axis, keepdims)
+            * np.exp(x - expand_reduced(out, np.shape(x), axis, keepdims)),
+        ),
+        (REAL,),
+        kind="reduction",
+        doc="log(sum(exp(x))) over axis, stable for large inputs.",
+    )
+)
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+softmax = register(
+    Op(
+        "softmax",
+        _softmax,
+        (lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+        (REAL,),
+        kind="axis",
+        doc="exp(x) / sum(exp(x)) along axis, stable for large inputs.",
+    )
+)
+
+log_softmax = register(
+    Op(
+        "log_softmax",
+        lambda x, axis=-1: x - _logsumexp(x, axis=axis, keepdims=True),
+        (lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+        (REAL,),
+        kind="axis",
+        doc="x - logsumexp(x) along axis, stable for large inputs.",
+    )
+)

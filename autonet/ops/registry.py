@@ -1,0 +1,169 @@
+"""The op registry: one entry per op, holding its forward, its vector-Jacobian products and the
+metadata that tests, drawing and docs read. Nobody keeps a second list of ops.
+
+An op's vjps are written with numpy operators, methods and ufuncs only. The engine calls them
+with numpy arrays for a plain ``backward()``, and with ``Value`` objects under
+``create_graph=True``, where the same code records a graph and so can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an input of an op may be sampled for a gradient check.
+
+    Values are drawn from ``[low, high]`` and kept at least ``margin`` away from every point in
+    ``avoid`` (the kinks and poles of the op, where a finite difference is meaningless).
+
+    >>> POSITIVE.low > 0
+    True
+    """
+
+    low: float = -3.0
+    high: float = 3.0
+    avoid: tuple[float, ...] = ()
+    margin: float = 0.05
+
+
+REAL = Domain()
+POSITIVE = Domain(0.2, 3.0)
+NONZERO = Domain(-3.0, 3.0, avoid=(0.0,), margin=0.3)
+AWAY_FROM_ZERO = Domain(-3.0, 3.0, avoid=(0.0,))
+UNIT_OPEN = Domain(-0.9, 0.9)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One registered operation.
+
+    - ``forward(*arrays, **params)`` computes the result with numpy.
+    - ``vjps[i](g, out, *inputs, **params)`` returns the gradient for input ``i`` given the
+      output gradient ``g``; variadic ops have one vjp that takes the input index first.
+    - ``scalar(*floats, **params)``, when given, is the fast path for Python-float inputs.
+    - ``domain`` gives one ``Domain`` per input (one entry for variadic ops); ``kind`` says how
+      a test builds its arguments (``"elementwise"``, ``"reduction"``, ``"shape"`` ...);
+      ``distinct`` marks ops with a kink where input values tie (max, maximum).
+    - ``composite`` entries have no vjp of their own: ``call`` builds them from other ops.
+
+    >>> from autonet.ops import REGISTRY
+    >>> REGISTRY["exp"].arity
+    1
+    """
+
+    name: str
+    forward: Callable[..., Any] | None
+    vjps: tuple[Callable[..., Any], ...]
+    domain: tuple[Domain, ...]
+    kind: str = "elementwise"
+    scalar: Callable[..., float] | None = None
+    smooth: bool = True
+    twice_differentiable: bool = True
+    distinct: bool = False
+    variadic: bool = False
+    differentiable_inputs: tuple[int, ...] | None = None
+    composite: Callable[..., Any] | None = None
+    doc: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arity(self) -> int:
+        """Number of inputs (-1 for variadic ops such as ``concatenate``)."""
+        return -1 if self.variadic else len(self.domain)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the registry; a name registered twice is a programming error.
+
+    >>> from autonet.ops import REGISTRY
+    >>> "matmul" in REGISTRY
+    True
+    """
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is registered twice")
+    if not op.domain:
+        raise ValueError(f"op {op.name!r} declares no input domain")
+    if op.composite is None and (op.forward is None or not op.vjps):
+        raise ValueError(f"op {op.name!r} needs a forward and vjps, or a composite definition")
+    REGISTRY[op.name] = op
+    return op
+
+
+def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
+
+    This is the one place where broadcasting is undone; it works on numpy arrays and on
+    ``Value`` objects alike.
+
+    >>> sum_to_shape(np.ones((3, 4)), (3, 1)).tolist()
+    [[4.0], [4.0], [4.0]]
+    """
+    grad_shape = np.shape(grad)
+    if grad_shape == shape:
+        return grad
+    lead = len(grad_shape) - len(shape)
+    if lead < 0:
+        raise ValueError(f"gradient of shape {grad_shape} cannot be summed to shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
+    )
+    for i, n in enumerate(shape):
+        if n != 1 and grad_shape[lead + i] != n:
+            raise ValueError(f"gradient of shape {grad_shape} cannot be summed to shape {shape}")
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if lead else grad
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Turn an int, a tuple of ints or None into a sorted tuple of non-negative axes (or None).
+
+    >>> normalize_axis(-1, 3, "sum")
+    (2,)
+    >>> normalize_axis(3, 3, "sum")
+    Traceback (most recent call last):
+    ...
+    numpy.exceptions.AxisError: sum: axis 3 is out of bounds for an array of dimension 3
+    """
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    result = []
+    for a in axes:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {a!r}")
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(
+                f"{op}: axis {a} is out of bounds for an array of dimension {ndim}"
+            )
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(result))
+
+
+def expand_reduced(grad: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Broadcast the gradient of a reduction back to the shape of its input."""
+    if not keepdims and shape:
+        kept = tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
+        grad = np.reshape(grad, kept)
+    return np.broadcast_to(grad, shape)
+
+
+def reduced_count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
+    """Number of elements that a reduction over ``axis`` folds into each result."""
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axis], dtype=np.int64))
