@@ -192,7 +192,7 @@ class Value:
     8.0
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_label", "_site", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_label", "_site", "_scope", "__weakref__")
 
     def __init__(
         self,
