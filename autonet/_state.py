@@ -66,15 +66,27 @@ class set_grad_enabled(_FlagContext):
 class no_grad(set_grad_enabled):
     """Record no graph: results of ops need no gradient and cost only their numpy work.
 
+    Use it as ``with no_grad():``, or as a decorator, ``@no_grad()`` or bare ``@no_grad``.
+
     >>> from autonet import Value, no_grad
     >>> x = Value(2.0)
     >>> with no_grad():
     ...     y = x * x
     >>> y.requires_grad
     False
+    >>> @no_grad
+    ... def square(v):
+    ...     return v * v
+    >>> square(x).requires_grad
+    False
     """
 
-    def __init__(self) -> None:
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
+        if fn is not None:  # bare @no_grad
+            return super().__new__(cls).__call__(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
         super().__init__(False)
 
     def __call__(self, fn: F) -> F:
@@ -97,7 +109,12 @@ class enable_grad(set_grad_enabled):
     True
     """
 
-    def __init__(self) -> None:
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
+        if fn is not None:  # bare @enable_grad
+            return super().__new__(cls).__call__(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
         super().__init__(True)
 
     def __call__(self, fn: F) -> F:

@@ -1,0 +1,105 @@
+"""Central differences for the engine tests, independent of ``autonet.gradcheck``.
+
+The numerical side evaluates the function in float64 under ``no_grad`` at shifted inputs; the
+analytic side runs ``backward`` once with a random cotangent, so one check covers every output
+element and every input (a vector-Jacobian product, compared entry by entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+import autonet
+from autonet import Value
+
+Fn = Callable[..., Value]
+
+
+def evaluate(fn: Fn, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``fn`` applied to constant Values made from ``arrays``, as a float64 array (no graph).
+
+    >>> evaluate(lambda a, b: a * b, [np.array(2.0), np.array(3.0)]).item()
+    6.0
+    """
+    with autonet.no_grad():
+        out = fn(*[Value(np.asarray(a, dtype=np.float64), requires_grad=False) for a in arrays])
+    return np.asarray(out.data, dtype=np.float64)
+
+
+def numeric_vjp(
+    fn: Fn, arrays: Sequence[np.ndarray], cotangent: np.ndarray, eps: float = 1e-6
+) -> list[np.ndarray]:
+    """The gradient of ``sum(fn(*arrays) * cotangent)`` for each array, by central differences.
+
+    >>> numeric_vjp(lambda x: x * x, [np.array([3.0])], np.array([1.0]))[0].round(6).tolist()
+    [6.0]
+    """
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    grads = []
+    for array in arrays:
+        grad = np.zeros_like(array)
+        flat, flat_grad = array.reshape(-1), grad.reshape(-1)
+        for i in range(flat.size):
+            saved = flat[i]
+            flat[i] = saved + eps
+            up = np.sum(evaluate(fn, arrays) * cotangent)
+            flat[i] = saved - eps
+            down = np.sum(evaluate(fn, arrays) * cotangent)
+            flat[i] = saved
+            flat_grad[i] = (up - down) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+def analytic_vjp(fn: Fn, arrays: Sequence[np.ndarray], cotangent: np.ndarray) -> list[np.ndarray]:
+    """The same gradients through ``backward(cotangent)``, one per input array.
+
+    >>> analytic_vjp(lambda x: x * x, [np.array([3.0])], np.array([1.0]))[0].tolist()
+    [6.0]
+    """
+    values = [Value(np.array(a, dtype=np.float64)) for a in arrays]
+    out = fn(*values)
+    out.backward(cotangent)
+    return [v.grad for v in values]
+
+
+def assert_grads_match(
+    fn: Fn,
+    arrays: Sequence[np.ndarray],
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> list[np.ndarray]:
+    """Check every input gradient of ``fn`` against central differences; return the analytic ones.
+
+    The cotangent is random so that a wrong sign or a transposed gradient cannot cancel out.
+
+    >>> _ = assert_grads_match(lambda x: x.sin(), [np.array([0.5, 1.0])])
+    """
+    shape = evaluate(fn, arrays).shape
+    cotangent = np.random.default_rng(seed).uniform(0.5, 1.5, shape)
+    analytic = analytic_vjp(fn, arrays, cotangent)
+    numeric = numeric_vjp(fn, arrays, cotangent)
+    for i, (a, n, x) in enumerate(zip(analytic, numeric, arrays, strict=True)):
+        assert np.shape(a) == np.shape(x), (
+            f"input {i}: gradient shape {np.shape(a)} != input shape {np.shape(x)}"
+        )
+        np.testing.assert_allclose(a, n, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+    return analytic
+
+
+def sample(domain: autonet.ops.Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Draw an array from an op's input domain, kept ``margin`` away from its kinks and poles.
+
+    >>> from autonet.ops.registry import NONZERO
+    >>> bool(np.all(np.abs(sample(NONZERO, (50,), np.random.default_rng(0))) >= 0.3))
+    True
+    """
+    values = rng.uniform(domain.low, domain.high, shape)
+    for point in domain.avoid:
+        near = np.abs(values - point) < domain.margin
+        # Push offending draws out to the edge of the margin, on the side they were on.
+        values = np.where(near, point + np.where(values >= point, 1, -1) * (domain.margin + 0.01), values)
+    return values
