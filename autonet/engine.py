@@ -10,7 +10,11 @@ op's vjps, undoes broadcasting in one place, and releases the graph as it goes u
 
 from __future__ import annotations
 
-import traceback
+import inspect
+import linecache
+import operator
+import os
+import sys
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
@@ -18,7 +22,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops as _ops
-from ._state import STATE, set_grad_enabled
+from ._state import STATE, detect_anomaly, set_grad_enabled
 from .ops.registry import Op, normalize_axis, register, sum_to_shape
 
 __all__ = ["AnomalyError", "Value", "concatenate", "grad", "gradients", "maximum", "minimum", "stack", "where"]
@@ -27,6 +31,7 @@ ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
 
 _F64 = np.dtype(np.float64)
 _new = object.__new__
+_DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
 
 
 class AnomalyError(FloatingPointError):
@@ -57,19 +62,26 @@ def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.nd
             f"real numbers; got {kind.__name__}"
         )
     try:
-        array = np.asarray(data, dtype=dtype)
+        # Convert first and cast after the check: casting first would parse strings, drop the
+        # imaginary part of complex numbers and turn None into nan.
+        array = np.asarray(data)
     except (ValueError, TypeError) as error:
         raise TypeError(
             f"{what} data must be a real number, a nested list of numbers or a numpy array of "
             f"real numbers; could not convert {kind.__name__}: {error}"
         ) from None
     letter = array.dtype.kind
-    if letter in "biu":
-        array = array.astype(np.float64)
-    elif letter != "f":
+    if letter not in "biuf":
         raise TypeError(
             f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}"
         )
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
+        array = array.astype(target, copy=False)
+    elif letter != "f":
+        array = array.astype(np.float64)
     if array.ndim == 0 and array.dtype == _F64:
         return float(array)
     return array
@@ -122,17 +134,35 @@ def _forward(op: Op, datas: list, params: dict | None) -> Any:
         else:
             try:
                 return scalar(*datas, **params) if params else scalar(*datas)
-            except (ArithmeticError, ValueError):
-                # Python raises where numpy returns inf or nan; follow numpy.
+            except (ArithmeticError, ValueError, TypeError):
+                # Python raises where numpy returns inf or nan (or where a param is an array);
+                # follow numpy, which also names the op if the params are really wrong.
                 datas = [np.float64(d) for d in datas]
-    else:
-        datas = [np.asarray(d) if type(d) is float else d for d in datas]
+    elif float in map(type, datas):
+        # A float64 scalar is held as a Python float and promotes like one (float32 arrays stay
+        # float32), as it does in the ops with a scalar path; this op needs arrays, so give it one.
+        arrays = [d for d in datas if type(d) is not float]
+        dtype = np.result_type(*arrays, 0.0) if arrays else _F64
+        datas = [np.asarray(d, dtype) if type(d) is float else d for d in datas]
     try:
         out = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, TypeError, IndexError) as error:
         shapes = ", ".join(str(np.shape(d)) for d in datas)
-        raise type(error)(f"{op.name}: {error} (input shapes {shapes})") from None
+        raise _retitled(error, f"{op.name}: {error} (input shapes {shapes})") from None
     return _normalize(out)
+
+
+def _retitled(error: Exception, message: str) -> Exception:
+    """``error``'s type with a new message; numpy's own subclasses that take more than a message
+    (such as its ufunc loop errors) fall back to the builtin type they derive from."""
+    try:
+        retitled = type(error)(message)
+        if str(retitled) == message:
+            return retitled
+    except Exception:
+        pass
+    kind = next(k for k in (TypeError, IndexError, ValueError) if isinstance(error, k))
+    return kind(message)
 
 
 def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
@@ -150,15 +180,28 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     return _make(out, False, None)
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_site() -> str:
-    """The line of user code that created an op: the innermost frame outside autonet."""
-    for frame in reversed(traceback.extract_stack()):
-        if "/autonet/" not in frame.filename.replace("\\", "/"):
-            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}: {frame.line}'
-    return "unknown"
+    """The line of user code that created an op: the innermost frame outside the autonet package.
+
+    Walks frames directly (no traceback objects) and keeps only a string, so no frame and none of
+    its locals outlive the call.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    line = linecache.getline(filename, lineno).strip()
+    site = f'File "{filename}", line {lineno}, in {frame.f_code.co_name}'
+    return f"{site}\n      {line}" if line else site
 
 
 def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: Value | None) -> None:
+    """Raise ``AnomalyError`` if ``data`` (an op's output or gradient) holds NaN or inf."""
     if isinstance(data, Value):
         data = data._data
     finite = np.isfinite(data)
@@ -167,10 +210,14 @@ def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: 
     bad = np.asarray(data)[~np.asarray(finite)]
     what = "nan" if np.isnan(bad).any() else ("inf" if (bad > 0).any() else "-inf")
     shapes = ", ".join(str(_shape_of(v._data)) for v in inputs)
+    where = ""
+    if np.ndim(finite):
+        first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        where = f"; {bad.size} of {finite.size} elements, the first at index {first}"
     site = getattr(node, "_site", None) if node is not None else _user_site()
+    site = site or "an unknown place (the graph was built outside detect_anomaly(); build it inside to see)"
     raise AnomalyError(
-        f"{op.name} produced {what} in {phase} (input shapes {shapes})\n"
-        f"  the op was created at {site or 'an unknown place (created outside detect_anomaly)'}"
+        f"{op.name} produced {what} in {phase} (input shapes {shapes}{where})\n  the op was created at {site}"
     )
 
 
@@ -348,11 +395,9 @@ class Value:
             text = repr(data)
         else:
             text = np.array2string(data, separator=", ", threshold=20, precision=4, prefix="Value(")
-        parts = [text]
-        if type(data) is not float:
-            parts.append(f"shape={data.shape}")
-            if data.dtype != _F64:
-                parts.append(f"dtype={data.dtype}")
+        parts = [text, f"shape={self.shape}"]
+        if type(data) is not float and data.dtype != _F64:
+            parts.append(f"dtype={data.dtype}")
         parts.append(f"requires_grad={self.requires_grad}")
         if self._node is not None:
             parts.append(f"op={self._node[0].name!r}")
@@ -484,6 +529,8 @@ class Value:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x for x > 0, else negative_slope * x.  ``Value(-1.0).leaky_relu(0.1).item() == -0.1``"""
+        if not isinstance(negative_slope, (int, float, np.integer, np.floating)):
+            raise TypeError(f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}")
         return _apply(_ops.elementwise.leaky_relu, (self,), {"negative_slope": float(negative_slope)})
 
     def softplus(self) -> Value:
@@ -520,6 +567,7 @@ class Value:
         """
         if low is None and high is None:
             raise ValueError("clip: give low, high or both")
+        low, high = (None if b is None else _to_data(b, None, "clip: a bound") for b in (low, high))
         return _apply(_ops.elementwise.clip, (self,), {"low": low, "high": high})
 
     def maximum(self, other: ArrayLike) -> Value:
@@ -568,25 +616,26 @@ class Value:
 
     def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
         """Standard deviation over ``axis`` (sqrt of ``var``).  ``Value([1.0, 3.0]).std().item() == 1.0``"""
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        axes = normalize_axis(axis, self.ndim, "std")  # so an axis error names std, not var
+        return self.var(axis=axes, keepdims=keepdims, ddof=ddof).sqrt()
 
     def softmax(self, axis: int = -1) -> Value:
         """exp(x) / sum(exp(x)) along ``axis``, stable for large inputs."""
-        (axis,) = normalize_axis(axis, max(self.ndim, 1), "softmax")
+        (axis,) = normalize_axis(_one_axis(axis, "softmax"), max(self.ndim, 1), "softmax")
         return _apply(_ops.reduce.softmax, (self,), {"axis": axis})
 
     def log_softmax(self, axis: int = -1) -> Value:
         """x - logsumexp(x) along ``axis``, stable for large inputs."""
-        (axis,) = normalize_axis(axis, max(self.ndim, 1), "log_softmax")
+        (axis,) = normalize_axis(_one_axis(axis, "log_softmax"), max(self.ndim, 1), "log_softmax")
         return _apply(_ops.reduce.log_softmax, (self,), {"axis": axis})
 
     # ----------------------------------------------------------------- shapes
 
     def reshape(self, *shape: Any) -> Value:
         """The same elements in a new shape (one -1 allowed).  ``Value([1.0, 2.0]).reshape(2, 1).shape == (2, 1)``"""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
             shape = tuple(shape[0])
-        shape = tuple(int(n) for n in shape)
+        shape = _int_tuple(shape, "reshape")
         try:
             target = np.empty(self.shape, dtype=bool).reshape(shape).shape
         except ValueError:
@@ -601,7 +650,9 @@ class Value:
 
     def expand_dims(self, axis: int | tuple[int, ...]) -> Value:
         """Insert axes of length 1 at ``axis``."""
-        axes = axis if isinstance(axis, tuple) else (axis,)
+        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (_one_axis(axis, "expand_dims"),)
+        # Axes count in the result, which has one more dimension per inserted axis.
+        axes = normalize_axis(axes, self.ndim + len(axes), "expand_dims")
         return self.reshape(np.expand_dims(np.empty(self.shape, dtype=bool), axes).shape)
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Value:
@@ -615,10 +666,13 @@ class Value:
 
     def transpose(self, *axes: Any) -> Value:
         """Permute axes (reverse them when none are given).  ``Value([[1.0, 2.0]]).transpose().shape == (2, 1)``"""
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = () if axes[0] is None else tuple(axes[0])
+        # An array of axes arrives from the transpose vjp (np.argsort) under create_graph=True.
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
+            axes = None if axes[0] is None else tuple(axes[0])
+        elif not axes:
+            axes = None  # no axes given: reverse them (an explicit () must match the dimensions)
         ndim = self.ndim
-        if not axes:
+        if axes is None:
             perm = tuple(range(ndim - 1, -1, -1))
         else:
             if len(axes) != ndim:
@@ -638,14 +692,14 @@ class Value:
     def swapaxes(self, axis1: int, axis2: int) -> Value:
         """Exchange two axes."""
         perm = list(range(self.ndim))
-        (a,) = normalize_axis(axis1, self.ndim, "swapaxes")
-        (b,) = normalize_axis(axis2, self.ndim, "swapaxes")
+        (a,) = normalize_axis(_one_axis(axis1, "swapaxes"), self.ndim, "swapaxes")
+        (b,) = normalize_axis(_one_axis(axis2, "swapaxes"), self.ndim, "swapaxes")
         perm[a], perm[b] = perm[b], perm[a]
         return self.transpose(tuple(perm))
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Value:
         """Repeat along broadcast axes to ``shape``; the gradient is summed back."""
-        shape = tuple(int(n) for n in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        shape = _int_tuple(shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,), "broadcast_to")
         try:
             np.broadcast_shapes(self.shape, shape)
             if len(shape) < self.ndim:
@@ -729,6 +783,21 @@ def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Value) else x
 
 
+def _int_tuple(parts: Any, what: str) -> tuple[int, ...]:
+    """A shape argument as a tuple of ints; a float, a string or None is refused, not truncated."""
+    try:
+        return tuple(operator.index(n) for n in parts)
+    except TypeError:
+        raise TypeError(f"{what}: a shape must hold ints only, got {tuple(parts)!r}") from None
+
+
+def _one_axis(axis: Any, what: str) -> Any:
+    """Refuse None and tuples where an op works along exactly one axis."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{what}: axis must be one int, got {axis!r}")
+    return axis
+
+
 def _raw_tree(x: Any) -> Any:
     if isinstance(x, Value):
         return x.data
@@ -784,6 +853,13 @@ def matmul(a: ArrayLike, b: ArrayLike) -> Value:
     inner_b = sb[0] if len(sb) == 1 else sb[-2]
     if inner_a != inner_b:
         raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned: {inner_a} != {inner_b}")
+    if len(sa) > 2 or len(sb) > 2:  # only then are there batch axes to check
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: shapes {sa} and {sb} have batch axes {sa[:-2]} and {sb[:-2]} that do not broadcast"
+            ) from None
     return _apply(_ops.linalg.matmul, (a, b))
 
 
@@ -817,8 +893,17 @@ def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Value:
     """
     condition = np.asarray(_raw(condition))
     if condition.dtype != bool:
+        if condition.dtype.kind not in "iuf":
+            raise TypeError(f"where: condition must hold booleans (or numbers), got dtype {condition.dtype}")
         condition = condition.astype(bool)
-    return _apply(_ops.elementwise.where, (_lift(a), _lift(b)), {"condition": condition})
+    a_value, b_value = _lift(a), _lift(b)
+    # A plain Python number takes the other branch's dtype, as it does in a * 2.0 (float32 stays
+    # float32); the where forward sees arrays only, where the number would count as float64.
+    if isinstance(a, (int, float)) and isinstance(b, Value):
+        a_value = _make(_to_data(a, b_value.dtype), False, None)
+    elif isinstance(b, (int, float)) and isinstance(a, Value):
+        b_value = _make(_to_data(b, a_value.dtype), False, None)
+    return _apply(_ops.elementwise.where, (a_value, b_value), {"condition": condition})
 
 
 def concatenate(values: Sequence[ArrayLike], axis: int = 0) -> Value:
@@ -834,7 +919,7 @@ def concatenate(values: Sequence[ArrayLike], axis: int = 0) -> Value:
     ndim = values[0].ndim
     if ndim == 0:
         raise ValueError("concatenate: zero-dimensional Values cannot be concatenated")
-    (axis,) = normalize_axis(axis, ndim, "concatenate")
+    (axis,) = normalize_axis(_one_axis(axis, "concatenate"), ndim, "concatenate")
     for v in values:
         if v.ndim != ndim or any(n != m for i, (n, m) in enumerate(zip(v.shape, values[0].shape)) if i != axis):
             shapes = ", ".join(str(v.shape) for v in values)
@@ -855,7 +940,7 @@ def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
     shapes = {v.shape for v in values}
     if len(shapes) != 1:
         raise ValueError(f"stack: all Values must have one shape, got {sorted(shapes)}")
-    (axis,) = normalize_axis(axis, values[0].ndim + 1, "stack")
+    (axis,) = normalize_axis(_one_axis(axis, "stack"), values[0].ndim + 1, "stack")
     return concatenate([v.expand_dims(axis) for v in values], axis=axis)
 
 
@@ -925,25 +1010,19 @@ _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
 # --------------------------------------------------------------------------- backward
 
 
-def _topological_order(root: Value) -> list[Value]:
-    """Every Value that ``root`` depends on and that requires grad, inputs before their users.
+def _consumer_counts(root: Value) -> dict[int, int]:
+    """For every Value behind ``root`` that requires grad: how many graph edges lead out of it.
 
-    An explicit stack instead of recursion keeps a 1,000,000-op chain within reach.
+    The backward walk hands a Value its gradient only once all of its consumers have passed
+    theirs on (Kahn's order, the consumer counting HIPS autograd does), so no order list is
+    kept and a processed node can go as soon as nothing else holds it. An explicit stack
+    instead of recursion keeps a 1,000,000-op chain within reach.
     """
-    order: list[Value] = []
-    visited: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    counts: dict[int, int] = {}
+    stack = [root]
+    pop, push, seen = stack.pop, stack.append, counts.get
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append((node, True))
-        recorded = node._node
+        recorded = pop()._node
         if recorded is None:
             continue
         parents = recorded[1]
@@ -954,9 +1033,15 @@ def _topological_order(root: Value) -> list[Value]:
                 "the graph twice"
             )
         for parent in parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+            if parent.requires_grad:
+                key = id(parent)
+                count = seen(key)
+                if count is None:
+                    counts[key] = 1
+                    push(parent)
+                else:
+                    counts[key] = count + 1
+    return counts
 
 
 def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
@@ -986,6 +1071,12 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
 def _fit(grad: Any, parent: Value, op: Op, index: int) -> Any:
     """Bring one vjp result to its input's shape and dtype (undoing broadcasting), or say which op erred."""
     data = parent._data
+    kind = type(grad)
+    if kind is np.ndarray:
+        if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
+            return grad  # the common case: nothing to undo
+    elif kind is float and type(data) is float:
+        return grad
     if type(data) is float:
         if type(grad) is float:
             return grad
@@ -1021,9 +1112,12 @@ def _fit_value(grad: Any, parent: Value, op: Op, index: int) -> Value:
 
 
 def _call_vjp(vjp: Callable, op: Op, index: int, g: Any, out: Any, args: list, params: dict | None) -> Any:
-    head = (index, g, out) if op.variadic else (g, out)
     try:
-        return vjp(*head, *args, **params) if params else vjp(*head, *args)
+        if op.variadic:
+            return vjp(index, g, out, *args, **params) if params else vjp(index, g, out, *args)
+        return vjp(g, out, *args, **params) if params else vjp(g, out, *args)
+    except AnomalyError:
+        raise  # an op inside a create_graph vjp went non-finite: not a Python-float quirk to redo
     except ArithmeticError:
         # Python floats raise on 1/0 where numpy gives inf: redo the step with numpy scalars.
         return _call_vjp(
@@ -1046,21 +1140,38 @@ def _run_backward(
             "inputs that all have requires_grad=False)"
         )
     seed = _seed(root, gradient, create_graph)
-    order = _topological_order(root)
+    if STATE.anomaly_enabled and not np.isfinite(_raw(seed)).all():
+        raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
+    counts = _consumer_counts(root)
+    # Only the frontier is held: Values whose consumers have all passed their gradient on.
+    ready = [root]
     pending: dict[int, Any] = {id(root): seed}
     wanted = None if targets is None else {id(t): i for i, t in enumerate(targets)}
     found: list = [None] * (0 if targets is None else len(targets))
     stored: set[int] = set()
     anomaly = STATE.anomaly_enabled
     fit = _fit_value if create_graph else _fit
-    with set_grad_enabled(create_graph):
-        for position in range(len(order) - 1, -1, -1):
-            node = order[position]
-            order[position] = None  # let processed intermediates go as soon as nothing else holds them
+    ref = weakref.ref
+    # Grad mode is switched by hand, not by the context manager: this runs once per backward
+    # but sits on the hot path of small graphs.
+    state = STATE
+    saved_grad_enabled = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
             g = pending.pop(id(node))
             recorded = node._node
             if wanted is None:
-                _store_grad(node, g, recorded is None, stored)
+                previous = node._grad
+                if previous is not None:
+                    node._grad = previous + g
+                else:
+                    # A leaf's .grad is its own writeable array, never a view of another gradient.
+                    if recorded is None and type(g) is np.ndarray and (g.base is not None or id(g) in stored):
+                        g = g.copy()
+                    node._grad = g
+                    stored.add(id(g))
             elif id(node) in wanted:
                 found[wanted[id(node)]] = g
             if recorded is None:
@@ -1069,29 +1180,40 @@ def _run_backward(
             if create_graph:
                 args, out = parents, node
             else:
-                args, out = [p._data for p in parents], node._data
+                args, out = list(map(_DATA, parents)), node._data
             vjps = op.vjps
+            variadic = op.variadic
             for index, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
-                vjp = vjps[0] if op.variadic else vjps[index]
-                grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
-                if anomaly:
-                    _check_finite(op, grad, parents, f"backward (gradient for input {index})", node)
+                vjp = vjps[0] if variadic else vjps[index]
+                if not anomaly:
+                    grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                else:
+                    phase = f"backward, in the gradient for input {index}"
+                    try:
+                        grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                    except AnomalyError:
+                        # Under create_graph an op inside this vjp flagged itself; blame the op whose
+                        # gradient it is when that gradient is non-finite, else keep the inner report.
+                        with set_grad_enabled(False), detect_anomaly(False):
+                            grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                        _check_finite(op, grad, parents, phase, node)
+                        raise
+                    _check_finite(op, grad, parents, phase, node)
                 key = id(parent)
                 previous = pending.get(key)
                 pending[key] = grad if previous is None else previous + grad
+                left = counts[key] - 1
+                if left:
+                    counts[key] = left
+                else:
+                    ready.append(parent)
             if not retain_graph:
-                node._node = (op, _Released(weakref.ref(p) for p in parents), params)
+                node._node = (op, _Released(map(ref, parents)), params)
+    finally:
+        state.grad_enabled = saved_grad_enabled
     return found
-
-
-def _store_grad(node: Value, g: Any, is_leaf: bool, stored: set[int]) -> None:
-    if is_leaf and type(g) is np.ndarray and (g.base is not None or id(g) in stored):
-        g = g.copy()  # a leaf's .grad is its own writeable array, never a view of another gradient
-    stored.add(id(g))
-    previous = node._grad
-    node._grad = g if previous is None else previous + g
 
 
 def gradients(
@@ -1123,7 +1245,9 @@ def gradients(
             g = np.zeros(target.shape, dtype=target.dtype)
             g = _make(_normalize(g), False, None) if create_graph else g
         elif not create_graph:
-            g = np.array(g) if type(g) is float else g
+            # As for .grad: each result is its own writeable array, not a view or a shared object.
+            if type(g) is float or g.base is not None or not g.flags.writeable or any(g is r for r in result):
+                g = np.array(g)
         result.append(g)
     return result
 
@@ -1187,6 +1311,10 @@ def _register_composites() -> None:
                 variadic=name == "stack",
                 composite=fn,
                 doc=f"Composite of other ops: {name}.",
+                # std's gradient x - mean / (n * std) is undefined where a slice is constant (one
+                # element, or ties): its cases keep two or more distinct values per reduced slice.
+                distinct=name == "std",
+                extra={"min_reduced_size": 2} if name == "std" else {},
             )
         )
 
@@ -1205,15 +1333,29 @@ def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
     6.0
     """
     entry = _ops.REGISTRY[op] if isinstance(op, str) else op
-    values = [_lift(x) for x in inputs]
+    name = entry.name
+    if entry.arity >= 0 and len(inputs) != entry.arity:
+        raise TypeError(f"{name}: takes {entry.arity} input(s), got {len(inputs)}")
+    values = []
+    for index, x in enumerate(inputs):
+        try:
+            values.append(_lift(x))
+        except TypeError as error:
+            raise TypeError(f"{name}: input {index}: {error}") from None
     if entry.composite is not None:
-        return entry.composite(*values, **params)
-    if entry.kind == "reduction":
-        return values[0]._reduce(entry, params.get("axis"), params.get("keepdims", False))
-    method = _METHOD_BY_OP.get(entry.name)
-    if method is not None:
-        return method(*values, **params)
-    return _apply(entry, tuple(values), params or None)
+        fn = entry.composite
+    elif entry.kind == "reduction":
+        fn = lambda x, axis=None, keepdims=False: x._reduce(entry, axis, keepdims)
+    else:
+        fn = _METHOD_BY_OP.get(name)
+    if fn is None:
+        return _apply(entry, tuple(values), params or None)
+    try:
+        inspect.signature(fn).bind(*values, **params)
+    except TypeError as error:
+        # Unknown or missing parameters: say so with the op's name, not a lambda's.
+        raise TypeError(f"{name}: {error} (parameters given: {sorted(params)})") from None
+    return fn(*values, **params)
 
 
 _METHOD_BY_OP: dict[str, Callable[..., Value]] = {
@@ -1227,4 +1369,5 @@ _METHOD_BY_OP: dict[str, Callable[..., Value]] = {
     "softmax": lambda x, axis=-1: x.softmax(axis),
     "log_softmax": lambda x, axis=-1: x.log_softmax(axis),
     "clip": lambda x, low=None, high=None: x.clip(low, high),
+    "leaky_relu": lambda x, negative_slope=0.01: x.leaky_relu(negative_slope),
 }

@@ -1,10 +1,10 @@
 """Every op autonet knows, in one registry: ``REGISTRY[name]`` is an ``Op``.
 
-The families live side by side: arith, elementwise, reduce, shape, linalg. Importing this
+The families live side by side: arith, elementwise, reduce, shape, linalg, loss. Importing this
 package registers them all.
 """
 
-from . import arith, elementwise, linalg, reduce, shape
+from . import arith, elementwise, linalg, loss, reduce, shape
 from .registry import REGISTRY, Domain, Op, register, sum_to_shape
 
-__all__ = ["REGISTRY", "Domain", "Op", "arith", "elementwise", "linalg", "reduce", "register", "shape", "sum_to_shape"]
+__all__ = ["REGISTRY", "Domain", "Op", "arith", "elementwise", "linalg", "loss", "reduce", "register", "shape", "sum_to_shape"]

@@ -15,6 +15,12 @@ def _scalar_pow(a: float, b: float) -> float:
     return result if type(result) is float else float("nan")
 
 
+def _real_pow(a, b):
+    # Python gives a complex number for a negative float to a fractional power; numpy gives nan.
+    result = a**b
+    return float("nan") if type(result) is complex else result
+
+
 add = register(
     Op(
         "add",
@@ -64,9 +70,10 @@ power = register(
         "pow",
         np.power,
         (
-            lambda g, out, a, b: g * b * a ** (b - 1),
-            # d(a**b)/db = a**b * log(a): defined for a positive base only.
-            lambda g, out, a, b: g * out * np.log(a),
+            lambda g, out, a, b: g * b * _real_pow(a, b - 1),
+            # d(a**b)/db = a**b * log(a): defined for a positive base only. At a zero base it is
+            # 0 (0**b is flat in b for b > 0), as in PyTorch, rather than 0 * -inf = nan.
+            lambda g, out, a, b: g * out * np.log(np.where(a == 0, 1, a)),
         ),
         (POSITIVE, Domain(-2.0, 2.0)),
         scalar=_scalar_pow,

@@ -112,7 +112,7 @@ relu = register(
         lambda x: np.maximum(x, 0),
         (lambda g, out, x: g * (x > 0),),
         (AWAY_FROM_ZERO,),
-        scalar=lambda x: x if x > 0 else 0.0,
+        scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
         doc="max(x, 0); gradient 0 at 0.",
     )
@@ -169,6 +169,7 @@ clip = register(
         (lambda g, out, x, low=None, high=None: g * (out == x),),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0)),),
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
+        kind="clip",  # takes low/high: the bounds are the avoided points of its domain
         smooth=False,
         doc="Limit x to [low, high]; the gradient passes inside and at the bounds, 0 outside.",
     )

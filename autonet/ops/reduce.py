@@ -28,10 +28,14 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    peak = np.max(x, axis=axis, keepdims=True)
-    # Shifting by the max keeps exp from overflowing; an infinite max would give inf - inf.
-    peak = np.where(np.isfinite(peak), peak, 0)
-    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    # Forwards see arrays only, so the ufuncs' own reduce (no Python wrapper) is safe and cheaper
+    # on the small batches where per-call cost dominates.
+    peak = np.maximum.reduce(x, axis=axis, keepdims=True)
+    # Shifting by the max keeps exp from overflowing; an infinite max would give inf - inf. One
+    # sum tells whether any peak is not finite (a false alarm from overflow only costs the where).
+    if not np.isfinite(np.add.reduce(peak, axis=None)):
+        peak = np.where(np.isfinite(peak), peak, 0)
+    total = np.log(np.add.reduce(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return total if keepdims else np.squeeze(total, axis=axis)
 
 
@@ -99,15 +103,22 @@ logsumexp = register(
 
 
 def _softmax(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    # Arrays only (a forward, or a plain-backward vjp): the ufuncs' own reduce skips numpy's
+    # Python wrappers, which cost more than the arithmetic on a small batch.
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def _sum_along(x, axis):
+    # A 0-d input (a Python float in a plain backward) has its one element to sum: itself.
+    return x if np.ndim(x) == 0 else x.sum(axis=axis, keepdims=True)
 
 
 softmax = register(
     Op(
         "softmax",
         _softmax,
-        (lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+        (lambda g, out, x, axis=-1: out * (g - _sum_along(g * out, axis)),),
         (REAL,),
         kind="axis",
         doc="exp(x) / sum(exp(x)) along axis, stable for large inputs.",
@@ -118,7 +129,7 @@ log_softmax = register(
     Op(
         "log_softmax",
         lambda x, axis=-1: x - _logsumexp(x, axis=axis, keepdims=True),
-        (lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+        (lambda g, out, x, axis=-1: g - np.exp(out) * _sum_along(g, axis),),
         (REAL,),
         kind="axis",
         doc="x - logsumexp(x) along axis, stable for large inputs.",

@@ -87,7 +87,8 @@ scatter_add_op = register(
     Op(
         "scatter_add",
         lambda g, index, shape: _scatter_add(g, index, shape),
-        (lambda g2, out, g, index, shape: g2[index],),
+        # g2 is a Python float when shape is (): index a 0-d array then.
+        (lambda g2, out, g, index, shape: np.asarray(g2)[index] if type(g2) is float else g2[index],),
         (REAL,),
         kind="scatter_add",
         doc="Zeros of a shape with values added at an index: the adjoint of getitem.",

@@ -1,0 +1,303 @@
+"""Fused ops for training networks: the affine layer and the common losses.
+
+Each of these could be composed from smaller ops, but one node instead of three to six cuts the
+per-op Python cost that dominates small networks, and the fused vjps are also the numerically
+stable ones: softmax minus one-hot for cross-entropy, sigmoid minus target for binary
+cross-entropy from logits. The losses reduce with ``reduction`` = ``"mean"`` (default), ``"sum"``
+or ``"none"``.
+
+Integer class labels (``cross_entropy``) and +-1 labels (``hinge``) are parameters, not inputs:
+they have no gradient. Each entry's ``extra["samples"](rng, dtype)`` returns valid
+``(inputs, params)`` cases for the gradient-check suite (see /work/notes/ops_loss.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .elementwise import _sigmoid
+from .elementwise import sigmoid as _sigmoid_op
+from .reduce import _logsumexp, _softmax
+from .reduce import softmax as _softmax_op
+from .registry import REAL, Domain, Op, register
+
+REDUCTIONS = ("mean", "sum", "none")
+
+Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
+
+
+def _checked(reduction: Any) -> str:
+    # isinstance first: an array compared with "mean" would not give one truth value.
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"loss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _reduce(losses: np.ndarray, reduction: str) -> Any:
+    reduction = _checked(reduction)
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _spread(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
+    """The output gradient as seen by each per-element loss of ``shape`` (before the reduction)."""
+    if reduction == "mean":
+        return g / max(math.prod(shape), 1)
+    return g  # "sum" gives every element g; "none" already has the elements' shape
+
+
+# Vjps run on arrays (or Python floats, for float64 scalars) in a plain backward, and on Values
+# under create_graph=True. numpy has no sigmoid or softmax ufunc, so the helpers below pick the
+# registered op for Values, which keeps the result differentiable.
+def _is_value(x: Any) -> bool:
+    return hasattr(x, "_apply_op")
+
+
+def _sigmoid_of(x: Any) -> Any:
+    return x._apply_op(_sigmoid_op) if _is_value(x) else _sigmoid(np.asarray(x))
+
+
+def _softmax_last(x: Any) -> Any:
+    return x._apply_op(_softmax_op, axis=np.ndim(x) - 1) if _is_value(x) else _softmax(x, axis=-1)
+
+
+# --------------------------------------------------------------------------- linear
+
+
+def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = x @ w
+    out += b  # out is a fresh array: adding in place saves a temporary the size of the batch
+    return out
+
+
+def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    # Methods, not np.reshape/np.shape: arrays and Values both have them, and numpy's function
+    # wrappers cost more than the product itself on a small layer.
+    if x.ndim == 2:
+        return x.T @ g
+    # Fold every leading (batch) axis into one, so 1-d samples and n-d batches share one product.
+    nin, nout = w.shape
+    return x.reshape(-1, nin).T @ g.reshape(-1, nout)
+
+
+def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    if g.ndim == 1:
+        return g
+    if g.ndim == 2:
+        return g.sum(axis=0)
+    return g.reshape(-1, w.shape[1]).sum(axis=0)
+
+
+def _linear_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    cases = []
+    for batch in [(), (3,), (2, 3)]:
+        x = rng.uniform(-2, 2, (*batch, 4)).astype(dtype)
+        w = rng.uniform(-2, 2, (4, 5)).astype(dtype)
+        b = rng.uniform(-2, 2, (5,)).astype(dtype)
+        cases.append(((x, w, b), {}))
+    return cases
+
+
+linear = register(
+    Op(
+        "linear",
+        _linear,
+        (
+            lambda g, out, x, w, b: g @ w.T,
+            _linear_vjp_w,
+            _linear_vjp_b,
+        ),
+        (REAL, REAL, REAL),
+        kind="linear",
+        doc="x @ w + b in one node: x (..., nin) or (nin,), w (nin, nout), b (nout,).",
+        extra={"samples": _linear_samples},
+    )
+)
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
+    # logsumexp shifts by the row maximum, so logits of 1000 give finite losses.
+    if x.ndim == 2:
+        picked = x[np.arange(x.shape[0]), target]  # the common batch: plain indexing is cheaper
+    else:
+        picked = np.take_along_axis(x, target[..., None], axis=-1)[..., 0]
+    return _reduce(_logsumexp(x, axis=-1) - picked, reduction)
+
+
+def _cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
+    g = _spread(g, np.shape(x)[:-1], reduction)
+    if reduction == "none":
+        g = np.expand_dims(g, -1)
+    if not _is_value(x):
+        grad = _softmax(x, axis=-1)
+        # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
+        rows = grad.reshape(-1, x.shape[-1])
+        rows[np.arange(target.size), target.reshape(-1)] -= 1
+        grad *= g
+        return grad
+    one_hot = (target[..., None] == np.arange(np.shape(x)[-1])).astype(x.dtype)
+    return (_softmax_last(x) - one_hot) * g
+
+
+def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    cases = []
+    for reduction in REDUCTIONS:
+        for batch in [(), (4,)]:
+            x = rng.uniform(-3, 3, (*batch, 3)).astype(dtype)
+            target = rng.integers(0, 3, batch)
+            cases.append(((x,), {"target": target, "reduction": reduction}))
+    return cases
+
+
+cross_entropy = register(
+    Op(
+        "cross_entropy",
+        _cross_entropy,
+        (_cross_entropy_vjp,),
+        (REAL,),
+        kind="loss",
+        doc=(
+            "Softmax cross-entropy of logits x (..., classes) against integer labels target (...), "
+            "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g."
+        ),
+        extra={"samples": _class_samples},
+    )
+)
+
+
+# --------------------------------------------------------------------------- binary cross-entropy
+
+
+def _bce_with_logits(x: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
+    # log(1 + e**x) - t*x, rewritten so that exp never sees a positive argument.
+    losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return _reduce(losses, reduction)
+
+
+def _scalar_bce_with_logits(x: float, t: float, reduction: str = "mean") -> float:
+    _checked(reduction)
+    return max(x, 0.0) - x * t + math.log1p(math.exp(-abs(x)))
+
+
+def _pair_shape(a: Any, b: Any) -> tuple[int, ...]:
+    return np.broadcast_shapes(np.shape(a), np.shape(b))
+
+
+def _pair_samples(low: float, high: float) -> Callable[[np.random.Generator, Any], Samples]:
+    def samples(rng: np.random.Generator, dtype: Any) -> Samples:
+        cases = []
+        for reduction in REDUCTIONS:
+            for shape in [(), (4,), (2, 3)]:
+                x = rng.uniform(-3, 3, shape).astype(dtype)
+                t = rng.uniform(low, high, shape).astype(dtype)
+                cases.append(((x, t), {"reduction": reduction}))
+        return cases
+
+    return samples
+
+
+bce_with_logits = register(
+    Op(
+        "bce_with_logits",
+        _bce_with_logits,
+        (
+            lambda g, out, x, t, reduction="mean": (
+                (_sigmoid_of(x) - t) * _spread(g, _pair_shape(x, t), reduction)
+            ),
+            # Broadcast to the pair's shape: with a reduction, g is a scalar and -x alone would
+            # have x's shape, which the engine cannot sum back to a broadcast target's shape.
+            lambda g, out, x, t, reduction="mean": np.broadcast_to(
+                -x * _spread(g, _pair_shape(x, t), reduction), _pair_shape(x, t)
+            ),
+        ),
+        (REAL, Domain(0.0, 1.0)),
+        kind="loss",
+        scalar=_scalar_bce_with_logits,
+        doc=(
+            "Binary cross-entropy of logits x against targets t in [0, 1]: softplus(x) - t*x, "
+            "stable for any x; its vjp is (sigmoid(x) - t) * g."
+        ),
+        extra={"samples": _pair_samples(0.0, 1.0)},
+    )
+)
+
+
+# --------------------------------------------------------------------------- squared error
+
+
+def _mse(a: np.ndarray, b: np.ndarray, reduction: str = "mean") -> Any:
+    diff = a - b
+    diff *= diff
+    return _reduce(diff, reduction)
+
+
+def _scalar_mse(a: float, b: float, reduction: str = "mean") -> float:
+    _checked(reduction)
+    return (a - b) * (a - b)
+
+
+def _mse_vjp(g: Any, out: Any, a: Any, b: Any, reduction: str = "mean") -> Any:
+    return (a - b) * (2 * _spread(g, _pair_shape(a, b), reduction))
+
+
+mse = register(
+    Op(
+        "mse",
+        _mse,
+        (_mse_vjp, lambda g, out, a, b, reduction="mean": -_mse_vjp(g, out, a, b, reduction)),
+        (REAL, REAL),
+        kind="loss",
+        scalar=_scalar_mse,
+        doc="Squared error (a - b)**2 of prediction a and target b, reduced.",
+        extra={"samples": _pair_samples(-3.0, 3.0)},
+    )
+)
+
+
+# --------------------------------------------------------------------------- hinge
+
+
+def _hinge(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
+    return _reduce(np.maximum(1 - target * x, 0), reduction)
+
+
+def _hinge_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
+    # The margin 1 - y*x is active where it is positive (gradient 0 exactly at the kink, as relu).
+    active = (1 - target * (x.data if _is_value(x) else np.asarray(x))) > 0
+    return (-target * active) * _spread(g, _pair_shape(x, target), reduction)
+
+
+def _hinge_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    cases = []
+    for reduction in REDUCTIONS:
+        for shape in [(), (5,), (4, 1)]:
+            x = rng.uniform(-3, 3, shape)
+            # Keep scores away from the kinks at +-1, where the one-sided derivatives differ.
+            x = np.where(np.abs(np.abs(x) - 1) < 0.1, x + 0.3, x).astype(dtype)
+            target = rng.choice([-1.0, 1.0], shape).astype(dtype)
+            cases.append(((x,), {"target": target, "reduction": reduction}))
+    return cases
+
+
+hinge = register(
+    Op(
+        "hinge",
+        _hinge,
+        (_hinge_vjp,),
+        (Domain(-3.0, 3.0, avoid=(-1.0, 1.0), margin=0.1),),
+        kind="loss",
+        smooth=False,
+        doc="Max-margin loss max(0, 1 - y*x) of scores x against labels y = target in {-1, +1}.",
+        extra={"samples": _hinge_samples},
+    )
+)
