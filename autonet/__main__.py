@@ -51,8 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs")
     graph.add_argument("-o", "--output", required=True, help="the picture to write (.svg, .png, .pdf or .dot)")
     graph.add_argument("--format", help="override the format given by the output's extension")
-    graph.add_argument("--collapse", choices=["none", "modules"], default="none", help="draw each module as one cluster")
+    graph.add_argument("--collapse", choices=["none", "modules"], default="none", help="draw each module call as one node")
     graph.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"], help="layout direction")
+    graph.add_argument("--title", help="a title drawn above the graph")
+    graph.add_argument("--seed", type=int, default=0, help="random seed of --model's weights and sample")
     graph.set_defaults(handler=_graph)
 
     check = commands.add_parser("check", help="gradient-check every registered op and print a table")
