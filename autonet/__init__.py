@@ -8,7 +8,9 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import ops
+# viz is the drawing layer on top of the engine; it loads graphviz only when something is drawn.
+# nn, optim and data (networks, optimizers, generated data sets) need numpy only.
+from . import data, nn, ops, optim, viz
 from ._state import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .engine import (
     AnomalyError,
@@ -24,24 +26,36 @@ from .engine import (
     where,
 )
 
+# The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
+# the module stays importable as autonet.gradcheck for its other names.
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "GradcheckError",
     "Value",
     "call_op",
     "concatenate",
+    "data",
     "detect_anomaly",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "gradients",
     "is_grad_enabled",
     "matmul",
     "maximum",
     "minimum",
+    "nn",
     "no_grad",
+    "numerical_grad",
     "ops",
+    "optim",
     "set_grad_enabled",
     "stack",
+    "viz",
     "where",
 ]

@@ -166,18 +166,24 @@ def _retitled(error: Exception, message: str) -> Exception:
 
 
 def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
-    out = _forward(op, [v._data for v in inputs], params)
+    out = _forward(op, list(map(_DATA, inputs)), params)
     state = STATE
     if state.anomaly_enabled:
         _check_finite(op, out, inputs, "forward", None)
+    result = _new(Value)  # _make spelled out: this runs once per op
+    result._data = out
+    result._grad = None
     if state.grad_enabled:
         for v in inputs:
             if v.requires_grad:
-                result = _make(out, True, (op, inputs, params))
+                result.requires_grad = True
+                result._node = (op, inputs, params)
                 if state.anomaly_enabled:
                     result._site = _user_site()
                 return result
-    return _make(out, False, None)
+    result.requires_grad = False
+    result._node = None
+    return result
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -832,6 +838,25 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         b = b if type(b) is Value else _lift(b)
     except TypeError:
         return NotImplemented
+    data_a = a._data
+    data_b = b._data
+    state = STATE
+    if type(data_a) is float and type(data_b) is float and not state.anomaly_enabled:
+        # micrograd-style scalar graphs: Python float arithmetic, no lists, no numpy.
+        try:
+            out = op.scalar(data_a, data_b)
+        except (ArithmeticError, ValueError, TypeError):
+            return _apply(op, (a, b))  # numpy's inf/nan instead of Python's exception
+        result = _new(Value)
+        result._data = out
+        result._grad = None
+        if state.grad_enabled and (a.requires_grad or b.requires_grad):
+            result.requires_grad = True
+            result._node = (op, (a, b), None)
+        else:
+            result.requires_grad = False
+            result._node = None
+        return result
     return _apply(op, (a, b))
 
 
@@ -1150,6 +1175,7 @@ def _run_backward(
     found: list = [None] * (0 if targets is None else len(targets))
     stored: set[int] = set()
     anomaly = STATE.anomaly_enabled
+    plain = not anomaly and not create_graph
     fit = _fit_value if create_graph else _fit
     ref = weakref.ref
     # Grad mode is switched by hand, not by the context manager: this runs once per backward
@@ -1187,7 +1213,20 @@ def _run_backward(
                 if not parent.requires_grad:
                     continue
                 vjp = vjps[0] if variadic else vjps[index]
-                if not anomaly:
+                if plain and not variadic:
+                    # The common case spelled out: no frames for _call_vjp and _fit unless needed.
+                    try:
+                        grad = vjp(g, out, *args, **params) if params else vjp(g, out, *args)
+                    except ArithmeticError:
+                        grad = _call_vjp(vjp, op, index, g, out, args, params)
+                    data = parent._data
+                    kind = type(grad)
+                    if kind is np.ndarray:
+                        if type(data) is float or grad.shape != data.shape or grad.dtype != data.dtype:
+                            grad = _fit(grad, parent, op, index)
+                    elif kind is not float or type(data) is not float:
+                        grad = _fit(grad, parent, op, index)
+                elif not anomaly:
                     grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
                 else:
                     phase = f"backward, in the gradient for input {index}"
@@ -1286,10 +1325,10 @@ def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable
 # --------------------------------------------------------------------------- composites
 
 def _register_composites() -> None:
-    from .ops.registry import POSITIVE, REAL, Op
+    from .ops.registry import REAL, Op
 
     composites = {
-        "var": ("reduction", POSITIVE, lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims), True),
+        "var": ("reduction", REAL, lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims), True),
         "std": ("reduction", REAL, lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims), True),
         "gelu": ("elementwise", REAL, lambda x: x.gelu(), True),
         "gelu_tanh": ("elementwise", REAL, lambda x: x.gelu(approximate="tanh"), True),

@@ -7,4 +7,16 @@ package registers them all.
 from . import arith, elementwise, linalg, loss, reduce, shape
 from .registry import REGISTRY, Domain, Op, register, sum_to_shape
 
-__all__ = ["REGISTRY", "Domain", "Op", "arith", "elementwise", "linalg", "loss", "reduce", "register", "shape", "sum_to_shape"]
+__all__ = [
+    "REGISTRY",
+    "Domain",
+    "Op",
+    "arith",
+    "elementwise",
+    "linalg",
+    "loss",
+    "reduce",
+    "register",
+    "shape",
+    "sum_to_shape",
+]

@@ -82,6 +82,7 @@ class Op:
 
 
 REGISTRY: dict[str, Op] = {}
+"""Every registered op by name; ``register`` adds to it, and tests, drawing and docs read it."""
 
 
 def register(op: Op) -> Op:

@@ -1,0 +1,580 @@
+"""Numerical gradients and the checks that compare them with autonet's reverse mode.
+
+``gradcheck`` compares every entry of the Jacobian that backward() computes with central
+differences in float64; ``gradgradcheck`` does the same for the gradient itself (second
+derivatives, through ``create_graph=True``); ``numerical_grad`` gives the central-difference
+gradient alone. ``python -m autonet check`` runs these checks over every registered op.
+
+>>> import numpy as np
+>>> gradcheck(lambda x: (x * x).sum(), np.array([1.0, -2.0, 3.0]))
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._state import no_grad, set_grad_enabled
+from .engine import Value, call_op, gradients
+from .ops.registry import REGISTRY, Op
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad", "run_check_command"]
+
+
+class GradcheckError(AssertionError):
+    """A reverse-mode gradient disagrees with central differences; the message names the input,
+    the element, both values and the tolerance."""
+
+
+@dataclass
+class _Input:
+    data: np.ndarray  # float64, read-only: a function that writes into its input fails loudly
+    differentiable: bool
+    name: str
+
+
+@dataclass
+class _Report:
+    """What one check found: the largest errors over every compared entry, and the first failure."""
+
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    compared: int = 0
+    failure: str | None = None
+
+    def merge(self, other: _Report) -> None:
+        self.max_abs_error = max(self.max_abs_error, other.max_abs_error)
+        self.max_rel_error = max(self.max_rel_error, other.max_rel_error)
+        self.compared += other.compared
+        self.failure = self.failure or other.failure
+
+
+# --------------------------------------------------------------------------- inputs and outputs
+
+
+def _prepare_inputs(inputs: Sequence[Any], allow_float32: bool, who: str) -> list[_Input]:
+    if not inputs:
+        raise TypeError(f"{who}: give at least one input after the function")
+    prepared = []
+    for i, x in enumerate(inputs):
+        label = x.label if isinstance(x, Value) else ""
+        differentiable = x.requires_grad if isinstance(x, Value) else True
+        raw = x.data if isinstance(x, Value) else x
+        try:
+            array = np.asarray(raw)
+        except Exception as error:
+            raise TypeError(f"{who}: input {i} is not a number, an array or a Value: {error}") from None
+        kind = array.dtype.kind
+        if kind == "f" and array.dtype != np.float64:
+            if not allow_float32:
+                raise TypeError(
+                    f"{who}: input {i} has dtype {array.dtype}; central differences need float64 (a step of "
+                    f"1e-6 is below {array.dtype}'s precision). Convert it with x.astype(np.float64), or "
+                    "pass allow_float32=True to check it converted to float64"
+                )
+        elif kind not in "biuf":
+            raise TypeError(f"{who}: input {i} must hold real numbers, got dtype {array.dtype}")
+        data = np.array(array, dtype=np.float64)
+        data.flags.writeable = False
+        name = f"input {i}" + (f" {label!r}" if label else "") + f" (shape {data.shape})"
+        prepared.append(_Input(data, differentiable, name))
+    return prepared
+
+
+def _leaves(inputs: Sequence[_Input], arrays: Sequence[np.ndarray] | None = None) -> list[Value]:
+    arrays = [x.data for x in inputs] if arrays is None else arrays
+    return [Value(a, requires_grad=x.differentiable) for x, a in zip(inputs, arrays, strict=True)]
+
+
+def _as_outputs(result: Any, who: str) -> list[Any]:
+    """The function's result as a list of outputs (a tuple or list gives several)."""
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    if not outputs:
+        raise ValueError(f"{who}: the function returned an empty {type(result).__name__}")
+    for k, out in enumerate(outputs):
+        dtype = out.dtype if isinstance(out, Value) else np.asarray(out).dtype
+        if dtype.kind == "f" and dtype != np.float64:
+            raise TypeError(
+                f"{who}: output {k} has dtype {dtype}; central differences need float64 outputs (does the "
+                "function cast to a smaller float?)"
+            )
+        if dtype.kind not in "biuf":
+            raise TypeError(
+                f"{who}: output {k} must be a Value, an array or a number, got {type(out).__name__}"
+            )
+    return outputs
+
+
+def _evaluate(
+    fn: Callable[..., Any], inputs: Sequence[_Input], arrays: Sequence[np.ndarray], who: str
+) -> np.ndarray:
+    """The function's outputs at ``arrays``, flattened into one float64 vector (no graph recorded)."""
+    with no_grad():
+        outputs = _as_outputs(fn(*_leaves(inputs, arrays)), who)
+    return np.concatenate(
+        [np.asarray(o.data if isinstance(o, Value) else o, dtype=np.float64).ravel() for o in outputs]
+    )
+
+
+def _numerical_jacobians(
+    fn: Callable[..., Any], inputs: Sequence[_Input], eps: float, who: str
+) -> tuple[list[np.ndarray | None], int]:
+    """Central-difference Jacobians, one ``(outputs, input elements)`` matrix per differentiable input."""
+    base = [x.data for x in inputs]
+    size = _evaluate(fn, inputs, base, who).size
+    jacobians: list[np.ndarray | None] = []
+    for i, x in enumerate(inputs):
+        if not x.differentiable:
+            jacobians.append(None)
+            continue
+        jacobian = np.empty((size, x.data.size))
+        for k in range(x.data.size):
+            plus, minus = x.data.copy(), x.data.copy()
+            plus.flat[k] += eps
+            minus.flat[k] -= eps
+            # The step actually taken, after rounding, gives a slightly better quotient than 2 * eps.
+            step = plus.flat[k] - minus.flat[k]
+            f_plus = _evaluate(fn, inputs, [*base[:i], plus, *base[i + 1 :]], who)
+            f_minus = _evaluate(fn, inputs, [*base[:i], minus, *base[i + 1 :]], who)
+            if f_plus.size != size or f_minus.size != size:
+                raise ValueError(f"{who}: the function's output size changed when {x.name} moved by {eps}")
+            jacobian[:, k] = (f_plus - f_minus) / step
+        jacobians.append(jacobian)
+    return jacobians, size
+
+
+def _vjp(
+    outputs: Sequence[Any], cotangents: Sequence[np.ndarray], leaves: Sequence[Value]
+) -> list[np.ndarray]:
+    """Reverse mode: the sum over outputs of cotangent^T d(output)/d(leaf), for each leaf."""
+    total = [np.zeros(leaf.shape) for leaf in leaves]
+    for out, u in zip(outputs, cotangents, strict=True):
+        if not isinstance(out, Value) or not out.requires_grad or not u.any():
+            continue  # an output the inputs do not reach has a zero Jacobian
+        for k, g in enumerate(gradients(out, leaves, gradient=u, retain_graph=True)):
+            total[k] = total[k] + np.asarray(g.data if isinstance(g, Value) else g, dtype=np.float64)
+    return total
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _compare(
+    analytic: np.ndarray, numerical: np.ndarray, atol: float, rtol: float
+) -> tuple[_Report, tuple[int, ...] | None]:
+    difference = np.abs(analytic - numerical)
+    tolerance = atol + rtol * np.abs(numerical)
+    # NaN never passes: comparing with <= keeps it on the failing side.
+    bad = ~(difference <= tolerance)
+    relative = difference / np.maximum(np.abs(numerical), max(atol, 1e-12))
+    if np.isnan(difference).any():
+        report = _Report(math.inf, math.inf, int(analytic.size))
+    else:
+        report = _Report(
+            float(difference.max(initial=0.0)), float(relative.max(initial=0.0)), int(analytic.size)
+        )
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+    return report, first
+
+
+def _failure_message(
+    who: str,
+    what: str,
+    x: _Input,
+    element: tuple[int, ...],
+    analytic: float,
+    numerical: float,
+    atol: float,
+    rtol: float,
+) -> str:
+    tolerance = atol + rtol * abs(numerical)
+    return (
+        f"{who}: {what} with respect to {x.name} at index {element} is wrong\n"
+        f"  analytic (reverse mode):        {analytic!r}\n"
+        f"  numerical (central difference): {numerical!r}\n"
+        f"  |difference| {abs(analytic - numerical):.3g} > tolerance atol + rtol * |numerical| = "
+        f"{atol:g} + {rtol:g} * {abs(numerical):.3g} = {tolerance:.3g}"
+    )
+
+
+def _output_place(flat: int, shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> str:
+    for shape, name in zip(shapes, names, strict=True):
+        size = math.prod(shape)
+        if flat < size:
+            return f"{name} at index {_index(flat, shape)}" if shape else name
+        flat -= size
+    raise AssertionError("flat output index out of range")
+
+
+def _check(
+    fn: Callable[..., Any],
+    inputs: list[_Input],
+    *,
+    eps: float,
+    atol: float,
+    rtol: float,
+    projections: int | None,
+    seed: int,
+    who: str,
+    output_names: Callable[[int], list[str]] | None = None,
+) -> _Report:
+    """Compare reverse mode with central differences for ``fn`` at ``inputs``; never raises on a mismatch."""
+    if eps <= 0 or atol < 0 or rtol < 0:
+        raise ValueError(
+            f"{who}: eps must be positive and atol, rtol non-negative (got {eps}, {atol}, {rtol})"
+        )
+    if projections is not None and projections < 1:
+        raise ValueError(
+            f"{who}: projections must be None (full Jacobian) or a positive count, got {projections}"
+        )
+    numerical, size = _numerical_jacobians(fn, inputs, eps, who)
+    leaves = _leaves(inputs)
+    with set_grad_enabled(True):
+        outputs = _as_outputs(fn(*leaves), who)
+    shapes = [tuple(np.shape(o.data if isinstance(o, Value) else o)) for o in outputs]
+    if sum(math.prod(s) for s in shapes) != size:
+        raise ValueError(f"{who}: the function returns a different number of elements on each call")
+    names = (
+        output_names(len(outputs))
+        if output_names
+        else (["the output"] if len(outputs) == 1 else [f"output {k}" for k in range(len(outputs))])
+    )
+    checked = [k for k, x in enumerate(inputs) if x.differentiable]
+    wrt = [leaves[k] for k in checked]
+    report = _Report()
+
+    def split(vector: np.ndarray) -> list[np.ndarray]:
+        bounds = np.cumsum([0, *(math.prod(s) for s in shapes)])
+        return [vector[bounds[j] : bounds[j + 1]].reshape(s) for j, s in enumerate(shapes)]
+
+    def compare_rows(cotangent: np.ndarray, describe: str) -> None:
+        analytic = _vjp(outputs, split(cotangent), wrt)
+        for k, grad in zip(checked, analytic, strict=True):
+            expected = cotangent @ numerical[k]
+            found, bad = _compare(grad.ravel(), expected, atol, rtol)
+            report.merge(found)
+            if bad is not None and report.failure is None:
+                element = _index(bad[0], inputs[k].data.shape)
+                report.failure = _failure_message(
+                    who,
+                    describe,
+                    inputs[k],
+                    element,
+                    float(grad.ravel()[bad[0]]),
+                    float(expected[bad[0]]),
+                    atol,
+                    rtol,
+                )
+
+    rng = np.random.default_rng(seed)
+    if projections is None:
+        for m in range(size):
+            compare_rows(np.eye(1, size, m)[0], f"the gradient of {_output_place(m, shapes, names)}")
+    # A random mix of all outputs also catches a vjp that is not linear in its output gradient.
+    for r in range(1 if projections is None else projections):
+        cotangent = rng.standard_normal(size)
+        compare_rows(
+            cotangent, f"the gradient of the random projection u @ output (projection {r}, seed {seed})"
+        )
+    return report
+
+
+def gradcheck(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    projections: int | None = None,
+    allow_float32: bool = False,
+    seed: int = 0,
+) -> bool:
+    """Check the reverse-mode gradient of ``fn`` at ``inputs`` against central differences in float64.
+
+    ``fn`` takes one ``Value`` per input and returns a Value (scalar or tensor) or a tuple of them.
+    Inputs may be numbers, arrays or Values; a Value with ``requires_grad=False`` is a constant and
+    is not checked. Each entry passes when ``|analytic - numerical| <= atol + rtol * |numerical|``.
+
+    ``projections=None`` (the default) checks the full Jacobian: one backward pass per output
+    element, plus one random combination of all outputs (which catches a vjp that is not linear in
+    its output gradient). ``projections=k`` checks only ``k`` random combinations ``u @ output``:
+    ``k`` backward passes whatever the output size, the cheap choice for large outputs. Either
+    way the numerical side costs two calls of ``fn`` per input element.
+
+    Inputs must be float64 (or ints): float32 is refused, because a step of 1e-6 is below its
+    precision; ``allow_float32=True`` converts float32 inputs to float64 for the check. Inputs are
+    handed to ``fn`` read-only, so a function that writes into its input fails.
+
+    Returns True when every entry matches. On a mismatch raises ``GradcheckError`` naming the
+    input, the element, both values and the tolerance (or returns False when
+    ``raise_exception=False``). Raises TypeError for float32 or non-numeric inputs.
+
+    >>> import numpy as np
+    >>> gradcheck(lambda a, b: (a * b).tanh(), np.array([0.5, -1.0]), np.array([[2.0], [0.3]]))
+    True
+    """
+    prepared = _prepare_inputs(inputs, allow_float32, "gradcheck")
+    report = _check(
+        fn, prepared, eps=eps, atol=atol, rtol=rtol, projections=projections, seed=seed, who="gradcheck"
+    )
+    if report.failure is not None:
+        if raise_exception:
+            raise GradcheckError(report.failure)
+        return False
+    return True
+
+
+def _first_derivative(
+    fn: Callable[..., Any], inputs: list[_Input], grad_outputs: Any, seed: int, who: str
+) -> tuple[Callable[..., Any], list[_Input]]:
+    """The function ``(*inputs, *grad_outputs) -> d(grad_outputs . fn)/d(inputs)`` with its inputs.
+
+    Its gradient is what a second-order check compares with central differences of it.
+    """
+    first = _evaluate_outputs(fn, inputs, who)
+    shapes = [np.shape(o) for o in first]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = [rng.standard_normal(s) for s in shapes]
+    elif len(first) == 1 and not isinstance(grad_outputs, (tuple, list)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(shapes):
+        raise ValueError(f"{who}: {len(grad_outputs)} grad_outputs for {len(shapes)} outputs")
+    cotangents = _prepare_inputs(grad_outputs, False, who)
+    for k, (u, s) in enumerate(zip(cotangents, shapes, strict=True)):
+        if u.data.shape != s:
+            raise ValueError(
+                f"{who}: grad_outputs[{k}] has shape {u.data.shape} but output {k} has shape {s}"
+            )
+        u.name = f"grad_outputs[{k}] (shape {s})"
+    count = len(inputs)
+    wrt = [i for i, x in enumerate(inputs) if x.differentiable]
+
+    def derivative(*args: Value) -> tuple[Value, ...]:
+        xs, us = args[:count], args[count:]
+        with set_grad_enabled(True):
+            outputs = _as_outputs(fn(*xs), who)
+            total: list[Any] = [Value(np.zeros(xs[i].shape), requires_grad=False) for i in wrt]
+            for out, u in zip(outputs, us, strict=True):
+                if isinstance(out, Value) and out.requires_grad:
+                    grads = gradients(out, [xs[i] for i in wrt], gradient=u, create_graph=True)
+                    total = [t + g for t, g in zip(total, grads, strict=True)]
+        return tuple(total)
+
+    return derivative, inputs + cotangents
+
+
+def _evaluate_outputs(fn: Callable[..., Any], inputs: Sequence[_Input], who: str) -> list[np.ndarray]:
+    with no_grad():
+        outputs = _as_outputs(fn(*_leaves(inputs)), who)
+    return [np.asarray(o.data if isinstance(o, Value) else o, dtype=np.float64) for o in outputs]
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    projections: int | None = None,
+    allow_float32: bool = False,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` applied to the gradient of ``fn`` itself.
+
+    The gradient is ``d(u . fn(*inputs))/d(inputs)`` computed with ``create_graph=True``, where
+    ``u`` is ``grad_outputs`` (one array per output; random normal from ``seed`` by default).
+    Both the inputs and ``u`` are checked, so a vjp must be right in its output gradient too.
+    Other arguments and the result are as in ``gradcheck``.
+
+    >>> import numpy as np
+    >>> gradgradcheck(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
+    True
+    """
+    prepared = _prepare_inputs(inputs, allow_float32, "gradgradcheck")
+    derivative, all_inputs = _first_derivative(fn, prepared, grad_outputs, seed, "gradgradcheck")
+    wrt = [x for x in prepared if x.differentiable]
+
+    def names(count: int) -> list[str]:
+        return [f"the gradient for {x.name}" for x in wrt]
+
+    report = _check(
+        derivative,
+        all_inputs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        projections=projections,
+        seed=seed,
+        who="gradgradcheck",
+        output_names=names,
+    )
+    if report.failure is not None:
+        if raise_exception:
+            raise GradcheckError(report.failure)
+        return False
+    return True
+
+
+def numerical_grad(
+    fn: Callable[..., Any], *inputs: Any, eps: float = 1e-6, allow_float32: bool = False
+) -> list[np.ndarray]:
+    """The central-difference gradient of a scalar function: ``(f(x + eps) - f(x - eps)) / 2 eps`` each.
+
+    Returns one float64 array per input, shaped like it (as ``autonet.gradients`` does).
+    Raises ValueError if ``fn`` does not return a single scalar, TypeError for float32 inputs
+    (unless ``allow_float32``).
+
+    >>> import numpy as np
+    >>> [g.round(6).tolist() for g in numerical_grad(lambda x: (x ** 2).sum(), np.array([1.0, -3.0]))]
+    [[2.0, -6.0]]
+    """
+    prepared = _prepare_inputs(inputs, allow_float32, "numerical_grad")
+    for x in prepared:
+        x.differentiable = True
+    jacobians, size = _numerical_jacobians(fn, prepared, eps, "numerical_grad")
+    if size != 1:
+        raise ValueError(
+            f"numerical_grad: the function must return one scalar, it returned {size} elements; reduce it "
+            "(e.g. .sum()) or use gradcheck, which checks whole Jacobians"
+        )
+    return [j.reshape(x.data.shape) for j, x in zip(jacobians, prepared, strict=True) if j is not None]
+
+
+# --------------------------------------------------------------------------- python -m autonet check
+
+
+@dataclass
+class _OpCheck:
+    name: str
+    order: int
+    examples: int
+    report: _Report
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.report.failure is None
+
+
+def _check_op(op: Op | str, order: int = 1, examples: int = 5, seed: int = 0) -> _OpCheck:
+    """Gradient-check one registered op on ``examples`` random cases (``order`` 1 or 2), as the tests do.
+
+    The cases come from ``autonet.testing.cases`` (each input in the op's declared domain,
+    parameters drawn per the op's kind), seeded by ``seed`` and the op's name.
+
+    >>> _check_op("tanh", examples=2).passed
+    True
+    """
+    from .testing.cases import RandomSource, op_case, resolve_op
+
+    entry = resolve_op(op)
+    rng = np.random.default_rng([seed, zlib.crc32(entry.name.encode()), order])
+    source = RandomSource(rng)
+    report = _Report()
+    who = "gradcheck" if order == 1 else "gradgradcheck"
+    for example in range(examples):
+        inputs: Any = ()
+        params: Any = {}
+        try:
+            inputs, params = op_case(entry, source)
+            prepared = _prepare_inputs(_op_arguments(entry, inputs), False, who)
+            fn = _op_function(entry, params)
+            if order == 2:
+                fn, prepared = _first_derivative(fn, prepared, None, seed + example, who)
+            found = _check(fn, prepared, eps=1e-6, atol=1e-5, rtol=1e-3, projections=None, seed=seed, who=who)
+        except Exception as error:
+            return _OpCheck(
+                entry.name, order, example + 1, report, f"{type(error).__name__}: {error} (params {params})"
+            )
+        if found.failure is not None:
+            found.failure += f"\n  op {entry.name}, params {params}, input shapes {[x.shape for x in inputs]}"
+        report.merge(found)
+    return _OpCheck(entry.name, order, examples, report)
+
+
+def _op_arguments(op: Op, inputs: Sequence[np.ndarray]) -> list[Any]:
+    """The inputs for a check: inputs the op does not differentiate become constants."""
+    if op.differentiable_inputs is None:
+        return list(inputs)
+    return [
+        x if i in op.differentiable_inputs else Value(x, requires_grad=False) for i, x in enumerate(inputs)
+    ]
+
+
+def _op_function(op: Op, params: dict[str, Any]) -> Callable[..., Value]:
+    return lambda *xs: call_op(op, *xs, **params)
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    """``python -m autonet check``: gradient-check every registered op (or ``--op`` ones) and print a table.
+
+    Returns 0 when every check passes, 1 when one fails, 2 for an unknown op name or a bad option.
+    """
+    names = list(args.op) if args.op else list(REGISTRY)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        print(
+            f"check: unknown op {', '.join(map(repr, unknown))}; known ops: {', '.join(sorted(REGISTRY))}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.examples < 1:
+        print(f"check: --examples must be at least 1, got {args.examples}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    results = []
+    skipped = []
+    width = max(len(n) for n in [*names, "op"])
+    header = (
+        f"{'op':<{width}} {'order':>5} {'examples':>8} {'max abs error':>14} {'max rel error':>14}  result"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        orders = [1]
+        if args.second_order:
+            if REGISTRY[name].twice_differentiable:
+                orders.append(2)
+            else:
+                skipped.append(name)
+        for order in orders:
+            result = _check_op(name, order, args.examples, args.seed)
+            results.append(result)
+            verdict = "pass" if result.passed else "FAIL"
+            print(
+                f"{name:<{width}} {order:>5} {result.examples:>8} {result.report.max_abs_error:>14.2e} "
+                f"{result.report.max_rel_error:>14.2e}  {verdict}",
+                flush=True,
+            )
+    elapsed = time.perf_counter() - start
+    failed = [r for r in results if not r.passed]
+    print("-" * len(header))
+    if skipped:
+        print(f"no second-order check for {', '.join(skipped)} (not marked twice_differentiable)")
+    for r in failed:
+        print(f"\n{r.name} (order {r.order}) failed:\n{r.error or r.report.failure}")
+    summary = (
+        "all passed"
+        if not failed
+        else f"{len(failed)} failed: {', '.join(f'{r.name} (order {r.order})' for r in failed)}"
+    )
+    counts = f"{len(names)} ops, {len(results)} checks, {args.examples} examples each"
+    print(f"\nchecked {counts} in {elapsed:.1f} s: {summary}")
+    return 1 if failed else 0
