@@ -28,7 +28,7 @@ from .engine import (
 
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 
 __version__ = "0.1.0"
 

@@ -123,56 +123,6 @@ linear = register(
 )
 
 
-def _linear_relu(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = _linear(x, w, b)
-    np.maximum(out, 0, out=out)
-    return out
-
-
-# The gradient reaches x @ w + b only where the output is positive (relu'(0) = 0, as relu's);
-# `out > 0` is a constant mask for Values too, so the vjps stay differentiable in g.
-def _linear_relu_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return _linear_vjp_x(g * (out > 0), out, x, w, b)
-
-
-def _linear_relu_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return _linear_vjp_w(g * (out > 0), out, x, w, b)
-
-
-def _linear_relu_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return _linear_vjp_b(g * (out > 0), out, x, w, b)
-
-
-def _linear_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return g @ w.T
-
-
-def _linear_relu_samples(rng: np.random.Generator, dtype: Any) -> Samples:
-    # Redraw until every pre-activation is clearly away from relu's kink at 0, where central
-    # differences straddle two slopes.
-    cases = []
-    for (x, w, b), params in _linear_samples(rng, dtype):
-        while np.abs(_linear(x, w, b)).min() < 0.1:
-            b = rng.uniform(-2, 2, b.shape).astype(dtype)
-            x = rng.uniform(-2, 2, x.shape).astype(dtype)
-        cases.append(((x, w, b), params))
-    return cases
-
-
-linear_relu = register(
-    Op(
-        "linear_relu",
-        _linear_relu,
-        (_linear_relu_vjp_x, _linear_relu_vjp_w, _linear_relu_vjp_b),
-        (REAL, REAL, REAL),
-        kind="linear_relu",
-        smooth=False,
-        doc="max(x @ w + b, 0) in one node, a relu layer (shapes as linear); relu'(0) = 0 at the kink.",
-        extra={"samples": _linear_relu_samples},
-    )
-)
-
-
 # --------------------------------------------------------------------------- cross-entropy
 
 

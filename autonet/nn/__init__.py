@@ -1,0 +1,35 @@
+"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, initializers and losses.
+
+>>> import numpy as np
+>>> from autonet import nn
+>>> model = nn.MLP(2, [16, 16, 1], rng=0)
+>>> loss = nn.hinge_loss(model(np.array([[0.5, -1.0], [1.0, 0.0]])), [1, -1])
+>>> loss.backward()
+>>> [p.grad.shape for p in model.parameters()][:2]
+[(2, 16), (16,)]
+"""
+
+from . import init
+from .layers import ACTIVATIONS, MLP, Layer, Neuron
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+from .module import Module
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Layer",
+    "Module",
+    "Neuron",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "init",
+    "mse_loss",
+]

@@ -1,0 +1,223 @@
+"""Loss functions: mean squared error, binary and categorical cross-entropy, hinge.
+
+Each takes the model's output and the targets and returns a Value: the mean over the samples
+(``reduction="mean"``, the default), their sum (``"sum"``) or one loss per sample (``"none"``).
+The common ones run as one fused op with a stable vjp (``autonet/ops/loss.py``).
+
+Targets are data: numbers and arrays become constants of the prediction's dtype. A prediction
+of shape ``(n, 1)`` and targets of shape ``(n,)`` are matched element by element (the usual
+shape of a one-output network against a label vector), never broadcast to ``(n, n)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Value, _apply
+from ..ops import loss as _fused
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "mse_loss",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str, who: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _as_prediction(x: Any, who: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    try:
+        return Value(x, requires_grad=False)
+    except TypeError as error:
+        raise TypeError(f"{who}: the prediction must be a Value or an array of numbers; {error}") from None
+
+
+def _as_target(target: Any, prediction: Value, who: str) -> Value:
+    """The target as a Value of the prediction's shape (a constant unless it is a Value already)."""
+    if isinstance(target, Value):
+        value = target
+    else:
+        try:
+            array = np.asarray(target, dtype=prediction.dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{who}: the target must be numbers or an array of numbers; {error}") from None
+        value = Value(array, requires_grad=False)
+    return _match_shape(value, prediction.shape, who)
+
+
+def _match_shape(target: Any, shape: tuple[int, ...], who: str) -> Any:
+    """``target`` reshaped to ``shape`` when they differ only by axes of length 1, else as it is
+    if it broadcasts harmlessly (a scalar), else a ValueError naming both shapes."""
+    target_shape = np.shape(target)
+    if target_shape == shape or target_shape == ():
+        return target
+    if np.prod(target_shape) == np.prod(shape) and [n for n in target_shape if n != 1] == [
+        n for n in shape if n != 1
+    ]:
+        return target.reshape(shape)
+    raise ValueError(
+        f"{who}: prediction shape {shape} and target shape {target_shape} do not match; "
+        "give one target per prediction (same shape)"
+    )
+
+
+def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean squared error: the mean (or sum, or each) of ``(prediction - target) ** 2``.
+
+    >>> from autonet import Value
+    >>> mse_loss(Value([1.0, 2.0]), [1.0, 4.0]).item()
+    2.0
+    """
+    _check_reduction(reduction, "mse_loss")
+    prediction = _as_prediction(prediction, "mse_loss")
+    target = _as_target(target, prediction, "mse_loss")
+    return _apply(_fused.mse, (prediction, target), {"reduction": reduction})
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Value:
+    """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], computed from the
+    logits directly: ``softplus(x) - t * x``, finite for any logit (even 1000 or -1000).
+
+    >>> from autonet import Value
+    >>> round(binary_cross_entropy_with_logits(Value([0.0]), [1.0]).item(), 4)  # log 2
+    0.6931
+    >>> binary_cross_entropy_with_logits(Value([1000.0, -1000.0]), [1.0, 0.0]).item()
+    0.0
+    """
+    who = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, who)
+    logits = _as_prediction(logits, who)
+    target = _as_target(target, logits, who)
+    return _apply(_fused.bce_with_logits, (logits, target), {"reduction": reduction})
+
+
+def binary_cross_entropy(
+    probabilities: Any, target: Any, reduction: str = "mean", *, from_logits: bool = False
+) -> Value:
+    """Binary cross-entropy ``-(t log p + (1 - t) log(1 - p))`` of probabilities ``p`` in [0, 1].
+
+    ``p`` is clipped to ``[eps, 1 - eps]`` (eps of its dtype), so a confident wrong answer costs
+    about 36 (float64) instead of infinity. Prefer logits (``from_logits=True``, the same as
+    ``binary_cross_entropy_with_logits``): that form is exact and stable everywhere.
+
+    Raises ``ValueError`` for probabilities outside [0, 1] (pass logits with ``from_logits=True``).
+
+    >>> from autonet import Value
+    >>> round(binary_cross_entropy(Value([0.5]), [1.0]).item(), 4)
+    0.6931
+    >>> round(binary_cross_entropy(Value([0.0]), [1.0], from_logits=True).item(), 4)
+    0.6931
+    """
+    if from_logits:
+        return binary_cross_entropy_with_logits(probabilities, target, reduction)
+    who = "binary_cross_entropy"
+    _check_reduction(reduction, who)
+    p = _as_prediction(probabilities, who)
+    target = _as_target(target, p, who)
+    data = p.data
+    if data.size and (np.nanmin(data) < 0 or np.nanmax(data) > 1):
+        raise ValueError(
+            f"{who}: probabilities must lie in [0, 1], got values from {np.nanmin(data):g} "
+            f"to {np.nanmax(data):g}; for raw scores pass from_logits=True"
+        )
+    eps = float(np.finfo(p.dtype).eps)
+    p = p.clip(eps, 1.0 - eps)
+    losses = -(target * p.log() + (1.0 - target) * (1.0 - p).log())
+    return _reduce(losses, reduction)
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
+    """Softmax cross-entropy of ``logits`` (..., classes) against class indices ``target`` (...),
+    stable for large logits (1000 is fine): ``logsumexp(logits) - logits[target]``.
+
+    A ``target`` with the full shape of ``logits`` holds class probabilities instead (soft
+    labels): then the loss is ``-(target * log_softmax(logits)).sum(-1)``.
+
+    Raises ``ValueError`` if ``target`` does not have the shape of ``logits`` without its last
+    axis, or holds a class outside ``[0, classes)``; ``TypeError`` for non-integer labels.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> logits = Value(np.array([[1000.0, 0.0], [0.0, 0.0]]))
+    >>> round(cross_entropy(logits, [0, 1]).item(), 4)  # (0 + log 2) / 2
+    0.3466
+    """
+    who = "cross_entropy"
+    _check_reduction(reduction, who)
+    logits = _as_prediction(logits, who)
+    shape = logits.shape
+    if not shape:
+        raise ValueError(f"{who}: logits need a class axis (the last), got a scalar")
+    batch, classes = shape[:-1], shape[-1]
+    labels = target._data if isinstance(target, Value) else target
+    if type(labels) is not np.ndarray:
+        labels = np.asarray(labels)
+    if labels.shape == shape:
+        soft = _as_target(target, logits, who)
+        return _reduce(-(soft * logits.log_softmax(axis=-1)).sum(axis=-1), reduction)
+    if labels.shape != batch:
+        if labels.shape == (*batch, 1):
+            labels = labels[..., 0]
+        else:
+            raise ValueError(
+                f"{who}: target shape {labels.shape} does not fit logits of shape {logits.shape}: "
+                f"expected one class index per sample, shape {batch} "
+                f"(or class probabilities of shape {logits.shape})"
+            )
+    kind = labels.dtype.kind
+    if kind == "f" and labels.size and np.all(labels == np.round(labels)):
+        labels, kind = labels.astype(np.intp), "i"
+    if kind not in "iu":
+        raise TypeError(f"{who}: target must hold integer class indices, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels[(labels < 0) | (labels >= classes)].flat[0]
+        raise ValueError(
+            f"{who}: target holds class {bad}, but the logits have {classes} classes (0 to {classes - 1})"
+        )
+    return _apply(_fused.cross_entropy, (logits,), {"target": labels, "reduction": reduction})
+
+
+def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
+    """The max-margin loss of micrograd's moons demo: ``relu(1 - y * score)`` with labels ``y``
+    in {-1, +1}, averaged (or summed, or per sample). A sample costs nothing once its score
+    has the right sign with a margin of at least 1.
+
+    Raises ``ValueError`` for labels other than -1 and +1 (turn 0/1 labels into them with
+    ``y * 2 - 1``).
+
+    >>> from autonet import Value
+    >>> hinge_loss(Value([2.0, 0.5, -1.0]), [1, 1, 1], reduction="none").tolist()
+    [0.0, 0.5, 2.0]
+    """
+    who = "hinge_loss"
+    _check_reduction(reduction, who)
+    scores = _as_prediction(scores, who)
+    labels = np.asarray(target.data if isinstance(target, Value) else target)
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: labels must be -1 or +1, got dtype {labels.dtype}")
+    if labels.size and not np.all(np.abs(labels) == 1):
+        bad = labels[np.abs(labels) != 1].flat[0]
+        raise ValueError(
+            f"{who}: labels must be -1 or +1, got {bad}; turn 0/1 labels into -1/+1 with y * 2 - 1"
+        )
+    labels = _match_shape(labels.astype(scores.dtype), scores.shape, who)
+    return _apply(_fused.hinge, (scores,), {"target": labels, "reduction": reduction})
+
+
+def _reduce(losses: Value, reduction: str) -> Value:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses

@@ -1,0 +1,392 @@
+"""``Module``: the base of every network piece, and how parameters are found, named and saved.
+
+A module's parameters are the ``Value`` objects among its public attributes (directly, or in
+lists, tuples and dicts), and those of its sub-modules, walked in the order the attributes were
+assigned. Nothing has to be registered: assign and it is found.
+
+Names are dotted paths from the module the walk starts at (``layers.0.w``). Assigning a part to
+a module also labels it, so drawn graphs show the same names: a Value gets ``label`` = its
+dotted name from the root, and a sub-module gets a ``path`` such as ``MLP.layers.0`` that
+``Module.__call__`` stores on the Value it returns (``value._scope``) for the graph drawing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..engine import Value
+
+__all__ = ["Module"]
+
+M = TypeVar("M", bound="Module")
+
+_Part = Any  # a Value or a Module
+
+
+def _flatten(name: str, attribute: Any) -> Iterator[tuple[str, _Part]]:
+    """The Values and Modules inside one attribute, with their dotted names."""
+    if isinstance(attribute, (Value, Module)):
+        yield name, attribute
+    elif isinstance(attribute, (list, tuple)):
+        for index, item in enumerate(attribute):
+            yield from _flatten(f"{name}.{index}", item)
+    elif isinstance(attribute, dict):
+        for key, item in attribute.items():
+            yield from _flatten(f"{name}.{key}", item)
+
+
+class Module:
+    """Base class for layers and networks: subclass it, assign parts in ``__init__``, define ``forward``.
+
+    Values assigned as attributes are the module's parameters, modules assigned as attributes
+    are its sub-modules (lists, tuples and dicts of either work too); attributes whose name
+    starts with ``_`` are private and never walked. Calling the module runs ``forward``.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> from autonet.nn import Module
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         self.factor = Value(np.array([2.0, 3.0]))
+    ...     def forward(self, x):
+    ...         return x * self.factor
+    >>> model = Scale()
+    >>> model([1.0, 1.0]).tolist()
+    [2.0, 3.0]
+    >>> [name for name, _ in model.named_parameters()], model.factor.label
+    (['factor'], 'factor')
+    """
+
+    _path: str
+    _prefix: str
+    _training: bool
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        # Set here rather than in __init__ so that subclasses need not call super().__init__().
+        module = super().__new__(cls)
+        object.__setattr__(module, "_path", cls.__name__)
+        object.__setattr__(module, "_prefix", "")
+        object.__setattr__(module, "_training", True)
+        return module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it (``__call__`` runs it)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}: define forward(self, ...) to make the module callable"
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.forward(*args, **kwargs)
+        # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
+        if type(out) is Value:
+            if out._node is not None and getattr(out, "_scope", None) is None:
+                out._scope = self._path
+        elif isinstance(out, (tuple, list)):
+            for item in out:
+                if type(item) is Value and item._node is not None and getattr(item, "_scope", None) is None:
+                    item._scope = self._path
+        return out
+
+    # ----------------------------------------------------------------- naming
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            for dotted, part in _flatten(name, value):
+                self._adopt(dotted, part, {id(self)})
+
+    def _adopt(self, name: str, part: _Part, seen: set[int]) -> None:
+        """Give ``part`` (an attribute of self called ``name``) its label or path under self."""
+        if isinstance(part, Value):
+            part.label = self._prefix + name
+            return
+        if id(part) in seen:  # a module that refers back to an ancestor: named already
+            return
+        seen.add(id(part))
+        object.__setattr__(part, "_path", f"{self._path}.{name}")
+        object.__setattr__(part, "_prefix", f"{self._prefix}{name}.")
+        for dotted, inner in part._members():
+            part._adopt(dotted, inner, seen)
+
+    @property
+    def path(self) -> str:
+        """The dotted path of this module from the outermost one (``MLP.layers.0``); a module
+        that is nobody's attribute has its class name.
+
+        >>> from autonet.nn import MLP
+        >>> MLP(2, [3, 1], rng=0).layers[1].path
+        'MLP.layers.1'
+        """
+        return self._path
+
+    def _members(self) -> Iterator[tuple[str, _Part]]:
+        for name, attribute in vars(self).items():
+            if not name.startswith("_"):
+                yield from _flatten(name, attribute)
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, this one first (named ``""``), depth first, each once.
+
+        >>> from autonet.nn import MLP
+        >>> [name for name, _ in MLP(2, [3, 1], rng=0).named_modules()]
+        ['', 'layers.0', 'layers.1']
+        """
+        seen = {id(self)}
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            yield prefix, module
+            children = [
+                (f"{prefix}{name}", part)
+                for name, part in module._members()
+                if isinstance(part, Module) and id(part) not in seen
+            ]
+            seen.update(id(part) for _, part in children)
+            stack.extend(reversed(children))
+
+    def children(self) -> list[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names (``layers.0``), in order.
+
+        >>> from autonet.nn import MLP
+        >>> [name for name, _ in MLP(2, [3, 1], rng=0).children()]
+        ['layers.0', 'layers.1']
+        """
+        return [(name, part) for name, part in self._members() if isinstance(part, Module)]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """``(dotted name, Value)`` for every parameter, in a stable order (attribute order, depth
+        first); a Value reachable twice is listed once, under its first name.
+
+        >>> from autonet.nn import Layer
+        >>> [(name, p.shape) for name, p in Layer(2, 3, rng=0).named_parameters()]
+        [('w', (2, 3)), ('b', (3,))]
+        """
+        found: list[tuple[str, Value]] = []
+        seen_values: set[int] = set()
+        seen_modules = {id(self)}
+
+        def walk(module: Module, prefix: str) -> None:
+            for name, part in module._members():
+                if isinstance(part, Value):
+                    if id(part) not in seen_values:
+                        seen_values.add(id(part))
+                        found.append((prefix + name, part))
+                elif id(part) not in seen_modules:
+                    seen_modules.add(id(part))
+                    walk(part, f"{prefix}{name}.")
+
+        walk(self, "")
+        return found
+
+    def parameters(self) -> list[Value]:
+        """Every parameter Value, in the order of ``named_parameters()`` (what optimizers take).
+
+        >>> from autonet.nn import MLP
+        >>> sum(p.size for p in MLP(2, [16, 16, 1], rng=0).parameters())
+        337
+        """
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """The number of scalar parameters (the sum of the parameters' sizes).
+
+        >>> from autonet.nn import Layer
+        >>> Layer(3, 2, rng=0).num_parameters()
+        8
+        """
+        return sum(p.size for p in self.parameters())
+
+    # ----------------------------------------------------------------- training helpers
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (before the next backward, which adds to them).
+
+        >>> from autonet.nn import Layer
+        >>> layer = Layer(2, 1, rng=0)
+        >>> layer([1.0, 2.0]).sum().backward()
+        >>> layer.zero_grad()
+        >>> layer.w.grad.tolist()
+        [[0.0], [0.0]]
+        """
+        for p in self.parameters():
+            p.zero_grad()
+
+    @property
+    def training(self) -> bool:
+        """True in training mode (the default), False after ``eval()``."""
+        return self._training
+
+    def train(self: M, mode: bool = True) -> M:
+        """Put this module and all its sub-modules in training mode (or evaluation mode with
+        ``mode=False``); returns self.
+
+        >>> from autonet.nn import MLP
+        >>> model = MLP(2, [3, 1], rng=0).eval()
+        >>> model.training, model.layers[0].training, model.train().layers[0].training
+        (False, False, True)
+        """
+        for _, module in self.named_modules():
+            object.__setattr__(module, "_training", bool(mode))
+        return self
+
+    def eval(self: M) -> M:
+        """Put the module tree in evaluation mode (``train(False)``); returns self."""
+        return self.train(False)
+
+    # ----------------------------------------------------------------- description
+
+    def extra_repr(self) -> str:
+        """What ``repr`` shows inside the parentheses besides the parameter count (override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        count = f"parameters={self.num_parameters()}"
+        lines = [f"{type(self).__name__}({extra + ', ' if extra else ''}{count})"]
+        for name, child in self.children():
+            first, *rest = repr(child).splitlines()
+            lines.append(f"  ({name}): {first}")
+            lines.extend(f"  {line}" for line in rest)
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------------- state
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's data, keyed by dotted name (0-d arrays for scalars).
+
+        >>> from autonet.nn import Layer
+        >>> {name: a.shape for name, a in Layer(2, 3, rng=0).state_dict().items()}
+        {'w': (2, 3), 'b': (3,)}
+        """
+        return {name: np.array(p._data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy arrays from ``state`` (name -> array) into the parameters of the same names.
+
+        Everything is checked before anything changes: with ``strict`` (the default) the names
+        must match exactly, and shapes must always match. On any problem a ``ValueError``
+        lists every missing, unexpected, mis-shaped and non-numeric entry, and the module is
+        left as it was. Arrays are converted to each parameter's dtype.
+
+        >>> from autonet.nn import Layer
+        >>> layer = Layer(2, 3, rng=0)
+        >>> layer.load_state_dict({"w": [[0.0] * 3] * 2})
+        Traceback (most recent call last):
+        ...
+        ValueError: Layer.load_state_dict: the state does not fit this module (nothing was changed)
+          missing: b
+        """
+        own = dict(self.named_parameters())
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
+        misshaped, not_numeric = [], []
+        ready: dict[str, np.ndarray] = {}
+        for name, p in own.items():
+            if name not in state:
+                continue
+            entry = state[name]
+            try:
+                array = np.asarray(entry._data if isinstance(entry, Value) else entry)
+            except (TypeError, ValueError):
+                array = np.asarray(None)
+            if array.dtype.kind not in "biuf":
+                not_numeric.append(f"{name} (dtype {array.dtype})")
+            elif array.shape != p.shape:
+                misshaped.append(f"{name} (given {array.shape}, the module has {p.shape})")
+            else:
+                ready[name] = np.array(array, dtype=p.dtype)  # a copy: the state keeps its arrays
+        problems = [("mis-shaped", misshaped), ("not numeric", not_numeric)]
+        if strict:
+            problems = [("missing", missing), ("unexpected", unexpected), *problems]
+        problems = [(what, names) for what, names in problems if names]
+        if problems:
+            details = "\n".join(f"  {what}: {', '.join(names)}" for what, names in problems)
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state does not fit this module "
+                f"(nothing was changed)\n{details}"
+            )
+        for name, array in ready.items():
+            p = own[name]
+            p._data = float(array) if type(p._data) is float else array
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters to an ``.npz`` file at ``path`` (the exact name given).
+
+        The file is written to a temporary name in the same directory and renamed over
+        ``path`` only when complete, so a failed save leaves any earlier file intact.
+        Read it back with ``load`` (or ``numpy.load``).
+
+        >>> import os, tempfile
+        >>> from autonet.nn import Layer
+        >>> path = os.path.join(tempfile.mkdtemp(), "layer.npz")
+        >>> Layer(2, 3, rng=0).save(path)
+        >>> sorted(np.load(path).files)
+        ['b', 'w']
+        """
+        state = self.state_dict()
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+        )
+        try:
+            with os.fdopen(handle, "wb") as file:
+                # The layout of numpy.savez, written by hand so that no name can collide with
+                # savez's own keyword arguments and nothing is ever pickled.
+                with zipfile.ZipFile(
+                    file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True
+                ) as archive:
+                    for name, array in state.items():
+                        with archive.open(f"{name}.npy", mode="w", force_zip64=True) as member:
+                            np.lib.format.write_array(member, array, allow_pickle=False)
+                file.flush()
+                os.fsync(file.fileno())
+            try:
+                mode = os.stat(path).st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o644
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def load(self: M, path: str | os.PathLike[str], strict: bool = True) -> M:
+        """Read parameters saved by ``save`` into this module; returns self.
+
+        The file is read whole and checked (see ``load_state_dict``) before any parameter
+        changes; a file that is not a readable ``.npz`` of plain arrays raises ``ValueError``
+        and changes nothing. Nothing is ever unpickled.
+
+        >>> import os, tempfile
+        >>> from autonet.nn import Layer
+        >>> path = os.path.join(tempfile.mkdtemp(), "layer.npz")
+        >>> Layer(2, 3, rng=0).save(path)
+        >>> bool((Layer(2, 3, rng=1).load(path).w.data == Layer(2, 3, rng=0).w.data).all())
+        True
+        """
+        path = os.fspath(path)
+        who = f"{type(self).__name__}.load"
+        try:
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not named parameters")
+            with archive:
+                state = {name: archive[name] for name in archive.files}
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except Exception as error:  # a damaged file fails in zipfile, zlib or numpy's format code
+            raise ValueError(
+                f"{who}: {path!r} is not a readable .npz file of parameters (nothing was changed): {error}"
+            ) from error
+        self.load_state_dict(state, strict=strict)
+        return self

@@ -1,0 +1,280 @@
+"""Neuron, Layer and MLP: the teaching example's values, shapes, batching, dtypes and gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autonet
+from autonet import Value
+from autonet.gradcheck import gradcheck, gradgradcheck
+from autonet.nn import MLP, Layer, Module, Neuron
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def graph_ops(root: Value) -> list[str]:
+    """The names of the ops in the graph behind ``root`` (each node once)."""
+    names, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op is not None:
+            names.append(node.op.name)
+        stack.extend(node.parents)
+    return names
+
+
+def assert_parameter_gradients(model: Module, loss_of, eps: float = 1e-6, tolerance: float = 1e-6) -> None:
+    """backward()'s gradient of every parameter equals central differences of the loss (float64)."""
+    model.zero_grad()
+    loss_of(model).backward()
+    for name, p in model.named_parameters():
+        analytic = np.array(p.grad, dtype=np.float64)
+        original = np.array(p.data, dtype=np.float64)
+        numeric = np.zeros_like(original)
+        for index in np.ndindex(original.shape):
+            shifted = original.copy()
+            shifted[index] += eps
+            p.data = shifted
+            with autonet.no_grad():
+                up = loss_of(model).item()
+            shifted[index] -= 2 * eps
+            p.data = shifted
+            with autonet.no_grad():
+                down = loss_of(model).item()
+            numeric[index] = (up - down) / (2 * eps)
+        p.data = original
+        np.testing.assert_allclose(analytic, numeric, atol=tolerance, rtol=1e-5, err_msg=f"parameter {name}")
+
+
+# --------------------------------------------------------------------------- Neuron
+
+
+def test_neuron_of_the_classic_tutorial_gives_sigmoid_of_7():
+    neuron = Neuron(np.array([0, 1]), 4)
+    out = neuron.feedforward(np.array([2, 3]))
+    assert isinstance(out, Value)
+    assert out.item() == pytest.approx(0.9990889488055994, abs=1e-15)
+    assert neuron(np.array([2, 3])).item() == out.item()
+    assert out.shape == ()
+
+
+def test_neuron_copies_the_weights_it_is_given():
+    weights = np.array([0.5, -0.5])
+    neuron = Neuron(weights, 0.0)
+    neuron.w.data -= 1.0
+    assert weights.tolist() == [0.5, -0.5]
+
+
+def test_neuron_by_size_draws_reproducible_random_weights():
+    a, b = Neuron(3, activation="tanh", rng=7), Neuron(3, activation="tanh", rng=7)
+    assert a.w.shape == (3,) and a.b.item() == 0.0
+    np.testing.assert_array_equal(a.w.data, b.w.data)
+    assert not np.array_equal(a.w.data, Neuron(3, activation="tanh", rng=8).w.data)
+    assert a([1.0, 2.0, 3.0]).item() == pytest.approx(math.tanh(float(a.w.data @ [1.0, 2.0, 3.0])))
+
+
+def test_neuron_rejects_an_input_of_the_wrong_length_naming_both_lengths():
+    neuron = Neuron(np.array([0.0, 1.0]), 4.0)
+    with pytest.raises(ValueError, match=r"expected 2 inputs per sample, got 3"):
+        neuron.feedforward(np.array([1.0, 2.0, 3.0]))
+
+
+def test_the_tutorials_scalar_weight_call_fails_with_a_pointer_to_the_weight_vector():
+    with pytest.raises(TypeError, match=r"weights must be a vector.*np\.array\(\[0, 1\]\)"):
+        Neuron(np.random.normal(), np.random.normal())
+    with pytest.raises(TypeError, match="single number"):
+        Neuron(0.5)
+
+
+@pytest.mark.parametrize("weights", [np.zeros((2, 2)), [], np.array(["a", "b"])])
+def test_neuron_rejects_weights_that_are_not_a_vector_of_numbers(weights):
+    with pytest.raises((TypeError, ValueError), match="Neuron: weights"):
+        Neuron(weights, 0.0)
+
+
+def test_neuron_takes_other_neurons_outputs_and_passes_gradients_through_them():
+    h1, h2 = Neuron(np.array([1.0, -1.0]), 0.5), Neuron(np.array([0.3, 0.2]), -0.1)
+    out = Neuron(np.array([2.0, -3.0]), 0.0)
+    x = np.array([0.7, -1.2])
+    y = out([h1(x), h2(x)])
+    y.backward()
+    assert h1.w.grad.any() and h2.w.grad.any() and out.w.grad.any()
+
+
+def test_neuron_takes_a_batch_and_returns_one_value_per_sample():
+    neuron = Neuron(np.array([0.5, -1.0]), 0.25, activation=None)
+    batch = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(neuron(batch).data, batch @ [0.5, -1.0] + 0.25)
+
+
+# --------------------------------------------------------------------------- Layer
+
+
+def test_a_layer_is_one_fused_matrix_product_whatever_the_batch_or_width():
+    for nout, batch in [(1, 1), (50, 1), (1, 100), (50, 100)]:
+        layer = Layer(3, nout, activation="tanh", rng=0)
+        out = layer(np.ones((batch, 3)))
+        assert sorted(graph_ops(out)) == ["linear", "tanh"]
+
+
+@pytest.mark.parametrize("activation", ["relu", None])
+def test_layer_inputs_are_constants_so_no_input_gradient_is_computed(activation):
+    layer = Layer(4, 2, activation=activation, rng=0)
+    out = layer(np.ones((5, 4)))
+    pre_activation = out if activation is None else out.parents[0]
+    assert pre_activation.op.name == "linear"
+    data_input = pre_activation.parents[0]
+    assert data_input.requires_grad is False and data_input.is_leaf
+
+
+def test_layer_accepts_a_list_a_vector_and_a_batch_with_matching_results():
+    layer = Layer(3, 4, activation="sigmoid", rng=1)
+    batch = np.array([[0.1, -0.2, 0.3], [1.0, 2.0, -3.0]])
+    whole = layer(batch)
+    assert whole.shape == (2, 4)
+    for row, expected in zip(batch, whole.data, strict=True):
+        assert layer(row).shape == (4,)
+        np.testing.assert_allclose(layer(row.tolist()).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(whole.data, sigmoid(batch @ layer.w.data + layer.b.data), rtol=1e-12)
+
+
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 6),
+    st.sampled_from(["relu", "tanh", "sigmoid", "softplus", "leaky_relu", None]),
+)
+def test_layer_matches_numpy_for_any_shape(nin, nout, batch, activation):
+    rng = np.random.default_rng(nin * 100 + nout * 10 + batch)
+    layer = Layer(nin, nout, activation=activation, rng=rng)
+    x = rng.normal(size=(batch, nin))
+    z = x @ layer.w.data + layer.b.data
+    expected = {
+        "relu": np.maximum(z, 0),
+        "tanh": np.tanh(z),
+        "sigmoid": sigmoid(z),
+        "softplus": np.logaddexp(0, z),
+        "leaky_relu": np.where(z > 0, z, 0.01 * z),
+        None: z,
+    }[activation]
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_layer_rejects_inputs_of_the_wrong_width_and_scalars():
+    layer = Layer(3, 2, rng=0)
+    with pytest.raises(
+        ValueError, match=r"Layer: expected 3 inputs per sample, got 2 \(input shape \(4, 2\)\)"
+    ):
+        layer(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="got a scalar"):
+        layer(1.0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((0, 3), ValueError, "nin must be a positive int"),
+        ((2, 2.5), ValueError, "nout must be a positive int"),
+        ((2, 2, "swish"), ValueError, "unknown activation 'swish'"),
+    ],
+)
+def test_layer_rejects_bad_arguments_clearly(arguments, error, message):
+    with pytest.raises(error, match=message):
+        Layer(*arguments)
+
+
+def test_layer_rejects_an_integer_dtype():
+    with pytest.raises(TypeError, match="dtype must be a float type"):
+        Layer(2, 2, dtype=np.int32)
+
+
+def test_a_float32_model_stays_float32_with_float64_data():
+    model = MLP(3, [4, 2], activation="tanh", rng=0, dtype=np.float32)
+    out = model(np.ones((5, 3), dtype=np.float64))
+    assert out.dtype == np.float32
+    loss = autonet.nn.cross_entropy(out, [0, 1, 0, 1, 1])
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+
+
+# --------------------------------------------------------------------------- MLP
+
+
+def test_mlp_works_as_micrograd_users_expect():
+    model = MLP(2, [16, 16, 1], rng=0)
+    params = model.parameters()
+    assert [p.shape for p in params] == [(2, 16), (16,), (16, 16), (16,), (16, 1), (1,)]
+    assert sum(p.size for p in params) == 337
+    assert [layer.activation for layer in model.layers] == ["relu", "relu", "linear"]
+    assert model([2.0, -1.0]).shape == (1,)
+    # micrograd's training loop runs unchanged: scores from single samples, a summed loss, p.data updates.
+    scores = [model(x) for x in [[1.0, 2.0], [-1.0, 0.5]]]
+    loss = sum((1 + -y * s).relu() for y, s in zip([1, -1], scores, strict=True)).sum()
+    loss.backward()
+    before = params[0].data.copy()
+    for p in params:
+        p.data -= 0.1 * p.grad
+    assert not np.array_equal(before, params[0].data)
+
+
+def test_mlp_rejects_an_empty_size_list():
+    with pytest.raises(ValueError, match="at least one layer size"):
+        MLP(2, [])
+
+
+def test_mlp_layers_draw_from_one_seed():
+    a, b = MLP(2, [3, 3, 1], rng=5), MLP(2, [3, 3, 1], rng=5)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    # The hidden layers have the same shape but different weights: one generator advances across them.
+    assert not np.array_equal(a.layers[0].w.data[:, :1], a.layers[1].w.data[:1].T)
+
+
+# --------------------------------------------------------------------------- float64 gradient checks
+
+
+@pytest.mark.parametrize(
+    "activation", ["tanh", "sigmoid", "softplus", "gelu", "leaky_relu", "relu", "softmax", None]
+)
+def test_layer_parameter_gradients_match_central_differences(activation):
+    rng = np.random.default_rng(3)
+    layer = Layer(3, 4, activation=activation, rng=rng)
+    x = rng.normal(size=(5, 3))
+    weights = rng.normal(size=(5, 4))
+    assert_parameter_gradients(layer, lambda m: (m(x) * weights).sum())
+
+
+def test_layer_input_gradient_matches_central_differences():
+    rng = np.random.default_rng(4)
+    layer = Layer(3, 2, activation="tanh", rng=rng)
+    assert gradcheck(lambda x: layer(x), rng.normal(size=(4, 3)))
+    assert gradcheck(lambda x: layer(x), rng.normal(size=3))
+
+
+def test_mlp_and_neuron_gradients_match_central_differences():
+    rng = np.random.default_rng(5)
+    model = MLP(2, [5, 4, 3], activation="tanh", rng=rng)
+    x = rng.normal(size=(6, 2))
+    labels = rng.integers(0, 3, 6)
+    assert_parameter_gradients(model, lambda m: autonet.nn.cross_entropy(m(x), labels))
+    neuron = Neuron(3, activation="sigmoid", rng=rng)
+    samples = rng.normal(size=(4, 3))
+    assert_parameter_gradients(neuron, lambda m: (m(samples) ** 2).sum())
+    assert_parameter_gradients(neuron, lambda m: m(samples[0]))  # one sample: a scalar bias
+
+
+def test_layer_second_derivatives_match_central_differences():
+    rng = np.random.default_rng(6)
+    layer = Layer(2, 3, activation="tanh", rng=rng)
+    assert gradgradcheck(lambda x: layer(x).sum(), rng.normal(size=(2, 2)))

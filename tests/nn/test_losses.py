@@ -1,0 +1,238 @@
+"""Losses: known values, reductions, stability at extreme logits, shapes, errors and float64 gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autonet import Value
+from autonet.gradcheck import gradcheck, gradgradcheck
+from autonet.nn import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+finite = st.floats(-20, 20, allow_nan=False, width=64)
+
+
+def logits_and_labels(max_batch: int = 6, max_classes: int = 5):
+    @st.composite
+    def draw(draw):
+        batch = draw(st.integers(1, max_batch))
+        classes = draw(st.integers(2, max_classes))
+        logits = draw(hnp.arrays(np.float64, (batch, classes), elements=finite))
+        labels = draw(hnp.arrays(np.int64, (batch,), elements=st.integers(0, classes - 1)))
+        return logits, labels
+
+    return draw()
+
+
+# --------------------------------------------------------------------------- known values
+
+
+def test_known_values():
+    assert mse_loss(Value([1.0, 2.0, 3.0]), [1.0, 0.0, 0.0]).item() == pytest.approx((0 + 4 + 9) / 3)
+    assert binary_cross_entropy(Value([0.8]), [1.0]).item() == pytest.approx(-math.log(0.8))
+    assert binary_cross_entropy_with_logits(Value([0.0, 2.0]), [1.0, 0.0]).item() == pytest.approx(
+        (math.log(2) + math.log1p(math.exp(2.0))) / 2
+    )
+    logits = np.array([[1.0, 2.0, 3.0]])
+    expected = math.log(math.exp(1) + math.exp(2) + math.exp(3)) - 1.0
+    assert cross_entropy(Value(logits), [0]).item() == pytest.approx(expected)
+    assert hinge_loss(Value([2.0, 0.5, -1.0]), [1, 1, 1]).item() == pytest.approx((0 + 0.5 + 2.0) / 3)
+    assert hinge_loss(Value([-2.0]), [-1]).item() == 0.0
+
+
+@given(logits_and_labels(), st.sampled_from(REDUCTIONS))
+def test_cross_entropy_equals_minus_log_softmax_of_the_label(case, reduction):
+    logits, labels = case
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    per_sample = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[
+        np.arange(len(labels)), labels
+    ]
+    expected = {"mean": per_sample.mean(), "sum": per_sample.sum(), "none": per_sample}[reduction]
+    np.testing.assert_allclose(
+        cross_entropy(Value(logits), labels, reduction).data, expected, rtol=1e-12, atol=1e-12
+    )
+
+
+@given(logits_and_labels(), st.floats(-500, 500))
+def test_cross_entropy_ignores_a_constant_added_to_every_logit(case, shift):
+    logits, labels = case
+    a = cross_entropy(Value(logits), labels).item()
+    b = cross_entropy(Value(logits + shift), labels).item()
+    assert b == pytest.approx(a, rel=1e-9, abs=1e-9 * (1 + abs(shift)))
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 8), elements=finite), st.data())
+def test_reductions_are_the_mean_and_the_sum_of_the_per_sample_losses(prediction, data):
+    target = data.draw(hnp.arrays(np.float64, prediction.shape, elements=st.floats(0, 1)))
+    signs = np.where(target > 0.5, 1.0, -1.0)
+    for loss, y in [
+        (mse_loss, target),
+        (binary_cross_entropy_with_logits, target),
+        (hinge_loss, signs),
+    ]:
+        each = loss(Value(prediction), y, reduction="none").data
+        assert each.shape == prediction.shape
+        assert loss(Value(prediction), y, reduction="sum").item() == pytest.approx(
+            each.sum(), rel=1e-12, abs=1e-12
+        )
+        assert loss(Value(prediction), y, reduction="mean").item() == pytest.approx(
+            each.mean(), rel=1e-12, abs=1e-12
+        )
+
+
+def test_soft_labels_of_one_hot_rows_give_the_hard_label_loss():
+    logits = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, 0.0]])
+    one_hot = np.eye(3)[[2, 0]]
+    assert cross_entropy(Value(logits), one_hot).item() == pytest.approx(
+        cross_entropy(Value(logits), [2, 0]).item()
+    )
+
+
+# --------------------------------------------------------------------------- stability
+
+
+def test_cross_entropy_is_stable_for_logits_of_1000():
+    logits = Value(np.array([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 0.0], [-1000.0, 1000.0, 0.0]]))
+    loss = cross_entropy(logits, [0, 1, 0], reduction="none")
+    np.testing.assert_allclose(loss.data, [0.0, math.log(2), 2000.0])
+    loss.sum().backward()
+    expected = np.array([[0.0, 0.0, 0.0], [0.5, -0.5, 0.0], [-1.0, 1.0, 0.0]])
+    np.testing.assert_allclose(logits.grad, expected, atol=1e-300)
+
+
+def test_binary_cross_entropy_from_logits_is_stable_at_1000():
+    logits = Value(np.array([1000.0, -1000.0, 1000.0, -1000.0]))
+    loss = binary_cross_entropy_with_logits(logits, [1.0, 0.0, 0.0, 1.0], reduction="none")
+    np.testing.assert_allclose(loss.data, [0.0, 0.0, 1000.0, 1000.0])
+    loss.sum().backward()
+    np.testing.assert_allclose(logits.grad, [0.0, 0.0, 1.0, -1.0])
+
+
+def test_binary_cross_entropy_of_certain_wrong_probabilities_is_finite():
+    p = Value(np.array([0.0, 1.0, 1.0]))
+    loss = binary_cross_entropy(p, [1.0, 0.0, 1.0], reduction="none")
+    assert np.all(np.isfinite(loss.data)) and loss.data[2] == pytest.approx(0.0, abs=1e-12)
+    assert loss.data[0] > 30
+    loss.sum().backward()
+    assert np.all(np.isfinite(p.grad))
+
+
+def test_binary_cross_entropy_from_logits_flag_matches_probabilities():
+    logits = np.array([-2.0, 0.3, 4.0])
+    probabilities = 1 / (1 + np.exp(-logits))
+    target = [0.0, 1.0, 0.25]
+    a = binary_cross_entropy(Value(logits), target, from_logits=True).item()
+    b = binary_cross_entropy(Value(probabilities), target).item()
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- shapes, dtypes, errors
+
+
+def test_a_column_of_predictions_matches_a_vector_of_targets_element_by_element():
+    prediction = Value(np.array([[1.0], [2.0], [3.0]]))
+    assert mse_loss(prediction, [1.0, 2.0, 4.0]).item() == pytest.approx(1 / 3)
+    assert hinge_loss(prediction, [1, 1, -1], reduction="none").shape == (3, 1)
+    assert cross_entropy(Value(np.zeros((2, 3))), np.array([[0], [2]])).item() == pytest.approx(math.log(3))
+
+
+def test_a_single_output_compares_with_a_plain_number():
+    assert mse_loss(Value(np.array([0.5])), 1.0).item() == 0.25
+    assert mse_loss(Value(0.5), 1.0).item() == 0.25
+
+
+def test_mismatched_shapes_name_both():
+    with pytest.raises(ValueError, match=r"mse_loss: prediction shape \(3,\) and target shape \(2,\)"):
+        mse_loss(Value(np.ones(3)), [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"target shape \(3,\) does not fit logits of shape \(2, 4\)"):
+        cross_entropy(Value(np.ones((2, 4))), [0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: cross_entropy(Value(np.ones((2, 3))), [0, 3]),
+            ValueError,
+            "holds class 3, but the logits have 3",
+        ),
+        (lambda: cross_entropy(Value(np.ones((2, 3))), [0, -1]), ValueError, "holds class -1"),
+        (lambda: cross_entropy(Value(np.ones((2, 3))), [0.5, 1.0]), TypeError, "integer class indices"),
+        (lambda: cross_entropy(Value(1.0), 0), ValueError, "need a class axis"),
+        (lambda: hinge_loss(Value(np.ones(2)), [0, 1]), ValueError, r"-1 or \+1, got 0; .* y \* 2 - 1"),
+        (lambda: binary_cross_entropy(Value([1.5]), [1.0]), ValueError, "from_logits=True"),
+        (lambda: mse_loss(Value([1.0]), [1.0], reduction="avg"), ValueError, "reduction must be"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_float32_losses_stay_float32():
+    prediction = Value(np.array([[0.5, -0.5], [2.0, 1.0]], dtype=np.float32))
+    for loss in [
+        mse_loss(prediction, np.zeros((2, 2))),
+        binary_cross_entropy_with_logits(prediction, np.ones((2, 2))),
+        cross_entropy(prediction, [0, 1]),
+        hinge_loss(prediction, np.ones((2, 2))),
+        binary_cross_entropy(prediction.sigmoid(), np.ones((2, 2))),
+    ]:
+        assert loss.dtype == np.float32
+        prediction.grad = None
+        loss.backward()
+        assert prediction.grad.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- float64 gradient checks
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_loss_gradients_match_central_differences(reduction):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 3))
+    labels = np.array([0, 2, 1, 2])
+    scores = np.array([0.3, -2.0, 1.7, -0.4])  # away from the hinge's kinks at +-1
+    signs = np.array([1.0, -1.0, -1.0, 1.0])
+    target = rng.uniform(0.0, 1.0, size=4)
+    probabilities = rng.uniform(0.1, 0.9, size=4)
+    soft = rng.dirichlet(np.ones(3), size=4)
+    assert gradcheck(lambda x: cross_entropy(x, labels, reduction), logits)
+    assert gradcheck(lambda x, t: cross_entropy(x, t, reduction), logits, soft)
+    assert gradcheck(lambda x: hinge_loss(x, signs, reduction), scores)
+    assert gradcheck(lambda x, t: mse_loss(x, t, reduction), scores, target)
+    assert gradcheck(lambda x, t: binary_cross_entropy_with_logits(x, t, reduction), scores, target)
+    assert gradcheck(lambda p, t: binary_cross_entropy(p, t, reduction), probabilities, target)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_loss_second_derivatives_match_central_differences(reduction):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3, 4))
+    target = rng.uniform(0.0, 1.0, size=3)
+    assert gradgradcheck(lambda x: cross_entropy(x, [1, 0, 3], reduction), logits)
+    assert gradgradcheck(lambda x, t: mse_loss(x, t, reduction), logits[:, 0], target)
+    assert gradgradcheck(lambda x, t: binary_cross_entropy_with_logits(x, t, reduction), logits[:, 0], target)
+
+
+def test_scalar_losses_take_the_float_fast_path_and_give_the_same_gradient():
+    for loss in [mse_loss, binary_cross_entropy_with_logits]:
+        scalar, vector = Value(0.7), Value(np.array([0.7]))
+        a, b = loss(scalar, 0.25), loss(vector, [0.25])
+        assert a.item() == pytest.approx(b.item(), rel=1e-15)
+        a.backward()
+        b.backward()
+        assert float(scalar.grad) == pytest.approx(float(vector.grad[0]), rel=1e-15)

@@ -1,0 +1,64 @@
+"""``python -m autonet demo``: it trains both networks in front of the user and reports accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+from autonet.__main__ import main
+from autonet.demo import XOR_SEED, run_demo, train_moons, train_xor
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def options(**overrides) -> argparse.Namespace:
+    settings = {"epochs": None, "steps": None, "seed": 0, "quiet": False, **overrides}
+    return argparse.Namespace(**settings)
+
+
+def test_the_default_demo_learns_xor_and_the_moons(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "XOR: accuracy 100% (4/4)" in out
+    assert "moons: accuracy 100% (100/100)" in out
+    assert "epoch 1000/1000  loss" in out and "step 100/100  loss" in out
+
+
+def test_progress_lines_show_the_loss_falling_when_not_a_terminal():
+    out = io.StringIO()
+    assert run_demo(options(epochs=50, steps=20), stream=out) == 0
+    lines = [line for line in out.getvalue().splitlines() if "  loss " in line]
+    epochs = [line for line in lines if "epoch" in line]
+    assert 5 <= len(epochs) <= 12 and "\r" not in out.getvalue()
+    first, last = (float(line.split("loss ")[1].split()[0]) for line in (epochs[0], epochs[-1]))
+    assert last < first
+
+
+def test_a_terminal_gets_one_line_rewritten_in_place():
+    out = Terminal()
+    run_demo(options(epochs=20, steps=5), stream=out)
+    text = out.getvalue()
+    assert "\r  epoch 20/20" in text and "\r  step 5/5" in text
+
+
+def test_quiet_prints_only_the_results():
+    out = io.StringIO()
+    assert run_demo(options(epochs=3, steps=3, quiet=True), stream=out) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("XOR: accuracy") and lines[1].startswith("moons: accuracy")
+
+
+def test_an_invalid_count_is_refused(capsys):
+    assert run_demo(options(epochs=0)) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_the_training_functions_report_their_runs():
+    xor = train_xor(epochs=100, seed=XOR_SEED)
+    assert len(xor.losses) == 100 and xor.losses[-1] < xor.losses[0] and xor.seconds > 0
+    moons = train_moons(steps=30, seed=0, n=40)
+    assert len(moons.losses) == 30 and moons.losses[-1] < moons.losses[0] and 0.5 < moons.accuracy <= 1.0

@@ -1,0 +1,266 @@
+"""Optimizers follow their update formulas (checked step by step against the formulas written out
+here), update in place, keep dtypes, skip parameters without gradients and resume from state_dict."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autonet import Value, nn
+from autonet.optim import SGD, Adam, AdamW
+
+GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([-0.25, 0.75, 1.0]), np.array([1.0, 0.0, -3.0])]
+START = np.array([1.0, -2.0, 0.5])
+
+
+def run(optimizer_class, steps=GRADIENTS, start=START, **settings) -> np.ndarray:
+    """Parameter values after applying ``optimizer_class`` with the given gradients, one per step."""
+    p = Value(start.copy())
+    optimizer = optimizer_class([p], **settings)
+    for g in steps:
+        p.grad = g
+        optimizer.step()
+    return p.data
+
+
+def sgd_reference(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0) -> np.ndarray:
+    p, buffer = START.copy(), None
+    for g in GRADIENTS:
+        g = g + weight_decay * p
+        if momentum:
+            buffer = g.copy() if buffer is None else momentum * buffer + (1 - dampening) * g
+            g = g + momentum * buffer if nesterov else buffer
+        p = p - lr * g
+    return p
+
+
+def adam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False) -> np.ndarray:
+    p, m, v = START.copy(), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(GRADIENTS, start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        m_hat = m / (1 - betas[0] ** t)
+        v_hat = v / (1 - betas[1] ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+def test_sgd_first_step_by_hand():
+    # p = [1, -2, 0.5], g = [0.5, -1, 2], lr 0.1: p - 0.1 g
+    np.testing.assert_allclose(run(SGD, GRADIENTS[:1], lr=0.1), [0.95, -1.9, 0.3])
+
+
+def test_sgd_with_momentum_by_hand():
+    # step 1: buf = g1 = [0.5, -1, 2]; p = [0.95, -1.9, 0.3]
+    # step 2: buf = 0.9 * g1 + g2 = [0.2, -0.15, 2.8]; p = p - 0.1 * buf = [0.93, -1.885, 0.02]
+    np.testing.assert_allclose(run(SGD, GRADIENTS[:2], lr=0.1, momentum=0.9), [0.93, -1.885, 0.02])
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": 0.1},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.05, "momentum": 0.8, "dampening": 0.3},
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        {"lr": 0.1, "weight_decay": 0.01},
+        {"lr": 0.2, "momentum": 0.5, "nesterov": True, "weight_decay": 0.1},
+    ],
+)
+def test_sgd_follows_its_formula(settings):
+    np.testing.assert_allclose(run(SGD, **settings), sgd_reference(**settings), rtol=1e-14)
+
+
+def test_adam_first_step_moves_each_weight_by_lr_against_its_gradient_sign():
+    # m_hat = g and v_hat = g**2 after one step, so the step is lr * g / (|g| + eps).
+    expected = START - 0.01 * GRADIENTS[0] / (np.abs(GRADIENTS[0]) + 1e-8)
+    np.testing.assert_allclose(run(Adam, GRADIENTS[:1], lr=0.01), expected, rtol=1e-15)
+
+
+def test_adam_second_step_by_hand():
+    g1, g2 = GRADIENTS[0][0], GRADIENTS[1][0]  # 0.5, -0.25 for the first weight
+    m = 0.9 * (0.1 * g1) + 0.1 * g2
+    v = 0.999 * (0.001 * g1**2) + 0.001 * g2**2
+    step1 = 0.01 * g1 / (abs(g1) + 1e-8)
+    step2 = 0.01 * (m / (1 - 0.9**2)) / (math.sqrt(v / (1 - 0.999**2)) + 1e-8)
+    assert run(Adam, GRADIENTS[:2], lr=0.01)[0] == pytest.approx(START[0] - step1 - step2, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": 0.01},
+        {"lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-6},
+        {"lr": 0.01, "weight_decay": 0.1},
+    ],
+)
+def test_adam_follows_its_formula(settings):
+    np.testing.assert_allclose(run(Adam, **settings), adam_reference(**settings), rtol=1e-13)
+
+
+def test_adamw_decays_the_weights_apart_from_the_gradient():
+    settings = {"lr": 0.01, "weight_decay": 0.5}
+    np.testing.assert_allclose(run(AdamW, **settings), adam_reference(**settings, decoupled=True), rtol=1e-13)
+    # Coupled L2 (Adam's weight_decay) goes through the adaptive scaling, so the two differ.
+    assert not np.allclose(run(AdamW, **settings), run(Adam, **settings))
+    # With a zero gradient only the decay acts: p * (1 - lr * wd) per step.
+    np.testing.assert_allclose(
+        run(AdamW, [np.zeros(3)] * 2, **settings), START * (1 - 0.005) ** 2, rtol=1e-15
+    )
+
+
+@given(
+    st.sampled_from(
+        [
+            (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+            (SGD, {"lr": 0.3, "momentum": 0.5, "dampening": 0.5}),
+            (Adam, {"lr": 0.05, "weight_decay": 0.2}),
+            (AdamW, {"lr": 0.05, "weight_decay": 0.2}),
+        ]
+    ),
+    st.lists(st.floats(-10, 10), min_size=1, max_size=5),
+    st.floats(-5, 5),
+)
+def test_a_float_scalar_parameter_moves_exactly_as_a_one_element_array(choice, gradients, start):
+    optimizer_class, settings = choice
+    scalar, array = Value(start), Value(np.array([start]))
+    assert type(scalar._data) is float
+    scalar_optimizer, array_optimizer = (
+        optimizer_class([scalar], **settings),
+        optimizer_class([array], **settings),
+    )
+    for g in gradients:
+        scalar.grad, array.grad = g, np.array([g])
+        scalar_optimizer.step()
+        array_optimizer.step()
+    assert type(scalar._data) is float
+    assert scalar.item() == pytest.approx(array.item(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_arrays_are_updated_in_place_and_keep_float32(optimizer_class):
+    p = Value(np.ones(4, dtype=np.float32))
+    array = p._data
+    optimizer = optimizer_class([p], lr=0.1)
+    p.grad = np.full(4, 0.5, dtype=np.float32)
+    optimizer.step()
+    assert p._data is array and p.dtype == np.float32
+    assert np.all(p.data < 1)
+
+
+def test_parameters_without_a_gradient_are_left_alone():
+    used, unused = Value(np.ones(2)), Value(np.ones(2))
+    optimizer = Adam([used, unused], lr=0.1, weight_decay=0.1)
+    (used * 2).sum().backward()
+    optimizer.step()
+    assert unused.tolist() == [1.0, 1.0] and optimizer.state[1] == {}
+    assert used.data[0] < 1
+
+
+def test_zero_grad_clears_the_gradients():
+    p = Value(np.ones(2))
+    optimizer = SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    optimizer.zero_grad()
+    assert p.grad.tolist() == [0.0, 0.0]
+
+
+def test_gradients_that_are_values_from_create_graph_are_used():
+    p = Value(np.array([1.0, 2.0]))
+    (p * p).sum().backward(create_graph=True)
+    assert isinstance(p.grad, Value)
+    SGD([p], lr=0.5).step()
+    assert p.tolist() == [0.0, 0.0]
+
+
+def test_the_learning_rate_can_change_between_steps():
+    p = Value(np.array([1.0]))
+    optimizer = SGD([p], lr=0.1)
+    p.grad = np.array([1.0])
+    optimizer.step()
+    optimizer.lr = 0.5
+    optimizer.step()
+    assert p.item() == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize(
+    ("optimizer_class", "settings"),
+    [(SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}), (Adam, {"lr": 0.01}), (AdamW, {"lr": 0.01})],
+)
+def test_training_resumes_exactly_from_saved_state(optimizer_class, settings):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 2)), rng.integers(0, 3, 16)
+
+    def train(model, optimizer, steps):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            nn.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+    model = nn.MLP(2, [4, 3], rng=1)
+    optimizer = optimizer_class(model.parameters(), **settings)
+    train(model, optimizer, 3)
+    model_state, optimizer_state = model.state_dict(), optimizer.state_dict()
+    train(model, optimizer, 4)
+
+    resumed = nn.MLP(2, [4, 3], rng=2)
+    resumed.load_state_dict(model_state)
+    resumed_optimizer = optimizer_class(resumed.parameters(), lr=123.0)
+    resumed_optimizer.load_state_dict(optimizer_state)
+    assert resumed_optimizer.lr == settings["lr"]
+    train(resumed, resumed_optimizer, 4)
+    for p, q in zip(model.parameters(), resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_state_dict_is_a_copy_and_a_mismatched_state_is_refused_unchanged():
+    p = Value(np.ones(3))
+    optimizer = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.ones(3)
+    optimizer.step()
+    state = optimizer.state_dict()
+    state["state"][0]["momentum_buffer"][...] = 7.0
+    assert optimizer.state[0]["momentum_buffer"].tolist() == [1.0, 1.0, 1.0]
+    other = SGD([Value(np.ones(2))], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum_buffer has shape \(3,\), the parameter \(2,\)"):
+        other.load_state_dict(optimizer.state_dict())
+    assert other.state == [{}]
+    with pytest.raises(ValueError, match="from a 'SGD' optimizer"):
+        Adam([p]).load_state_dict(state)
+    with pytest.raises(ValueError, match="has 1 parameters, this optimizer has 2"):
+        SGD([p, Value(1.0)], lr=0.1).load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: SGD([], lr=0.1), ValueError, "empty parameter list"),
+        (lambda: SGD([np.ones(2)], lr=0.1), TypeError, "parameter 0 is a ndarray, not a Value"),
+        (lambda: SGD(Value(1.0), lr=0.1), TypeError, "iterable of Values"),
+        (lambda: SGD([Value(1.0)], lr=-1.0), ValueError, "lr must be >= 0"),
+        (
+            lambda: SGD([Value(1.0)], lr=0.1, nesterov=True),
+            ValueError,
+            "Nesterov momentum needs momentum > 0",
+        ),
+        (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError, r"betas must be two numbers in \[0, 1\)"),
+        (lambda: AdamW([Value(1.0)], weight_decay=-0.1), ValueError, "weight_decay must be >= 0"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_parameter_listed_twice_is_refused():
+    p = Value(1.0)
+    with pytest.raises(ValueError, match="more than once"):
+        SGD([p, p], lr=0.1)
