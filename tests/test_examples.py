@@ -1,0 +1,165 @@
+"""Every script in examples/ runs from the command line in its quick mode and does what it says:
+the accuracies it prints are reached, and the pictures it announces are real files of their format.
+
+Each runs as a subprocess in a fresh temporary directory, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def run_example(
+    name: str, *args: str, cwd: Path, env: dict[str, str] | None = None, quick: bool = True
+) -> str:
+    """Run examples/<name> with ``args`` in ``cwd``; return its output, failing with it on a non-zero exit."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("AUTONET_EXAMPLE_QUICK", None)
+    if quick:
+        environment["AUTONET_EXAMPLE_QUICK"] = "1"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"{name} exited with {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def written(output: str) -> list[Path]:
+    """The files an example says it wrote ("wrote PATH" lines)."""
+    return [Path(line.removeprefix("wrote ")) for line in output.splitlines() if line.startswith("wrote ")]
+
+
+def assert_picture(path: Path) -> None:
+    """A PNG file that decodes to an image with something drawn in it (not one flat colour)."""
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, f"{path} is not a PNG file"
+    pixels = matplotlib.image.imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) >= 200, f"{path} has shape {pixels.shape}"
+    assert pixels[..., :3].std() > 0.05, f"{path} is almost one flat colour"
+
+
+def percent(output: str, pattern: str) -> float:
+    match = re.search(pattern + r"[^\n]*?(\d+)%", output)
+    assert match, f"no line matching {pattern!r} in:\n{output}"
+    return float(match.group(1))
+
+
+def test_every_example_is_run_by_this_file() -> None:
+    tested = {"neuron.py", "xor.py", "moons.py", "spirals.py", "draw_graph.py", "gradcheck_my_function.py"}
+    assert {path.name for path in EXAMPLES.glob("*.py")} == tested
+
+
+def test_neuron_prints_sigmoid_of_7_and_plots_the_activations_into_the_current_directory(
+    tmp_path: Path,
+) -> None:
+    output = run_example("neuron.py", cwd=tmp_path)  # no --out: pictures go to the current directory
+    assert output.count("0.9990889488") == 2  # by hand and by nn.Neuron
+    by_autonet, by_hand = re.search(r"d output / d weights: \[(.*?)\].*\[(.*?)\]", output).groups()
+    assert np.allclose([float(v) for v in by_autonet.split()], [float(v) for v in by_hand.split()])
+    assert written(output) == [tmp_path / "activations.png"]
+    assert_picture(tmp_path / "activations.png")
+
+
+def test_xor_learns_all_four_cases_and_plots_its_loss(tmp_path: Path) -> None:
+    output = run_example("xor.py", "--out", "pictures", cwd=tmp_path)
+    assert "300 epochs" in output  # the quick run
+    assert "accuracy: 100% (4/4)" in output
+    losses = [float(x) for x in re.findall(r"epoch\s+\d+\s+loss (\S+)", output)]
+    assert losses[-1] < losses[0] / 10
+    assert written(output) == [Path("pictures/xor_loss.png")]
+    assert_picture(tmp_path / "pictures" / "xor_loss.png")
+
+
+def test_xor_options_change_the_run(tmp_path: Path) -> None:
+    output = run_example("xor.py", "--epochs", "5", "--lr", "0.1", "--seed", "1", cwd=tmp_path, quick=False)
+    assert "lr 0.1, 5 epochs, seed 1" in output
+    assert len(re.findall(r"^  epoch", output, re.M)) == 5
+
+
+def test_moons_separates_the_two_moons_and_draws_boundary_and_curves(tmp_path: Path) -> None:
+    output = run_example("moons.py", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert "40 steps" in output
+    assert percent(output, "final accuracy") >= 90
+    pictures = written(output)
+    assert [p.name for p in pictures] == ["moons_boundary.png", "moons_loss.png"]
+    for picture in pictures:
+        assert_picture(picture)
+
+
+def test_moons_still_trains_without_matplotlib(tmp_path: Path) -> None:
+    # A package named matplotlib that fails to import stands in for a missing one.
+    blocker = tmp_path / "blocker" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is blocked for this test')\n")
+    output = run_example("moons.py", cwd=tmp_path, env={"PYTHONPATH": str(blocker.parent)})
+    assert "matplotlib is not installed" in output
+    assert percent(output, "final accuracy") >= 90
+    assert written(output) == [] and not list(tmp_path.glob("*.png"))
+
+
+def test_spirals_linear_softmax_fails_where_the_mlp_succeeds(tmp_path: Path) -> None:
+    output = run_example("spirals.py", cwd=tmp_path)
+    assert "100 steps" in output
+    assert percent(output, "linear softmax") < 70
+    assert percent(output, "MLP 2-32-32-3") >= 90
+    assert written(output) == [tmp_path / "spirals_boundary.png"]
+    assert_picture(tmp_path / "spirals_boundary.png")
+
+
+def test_draw_graph_writes_three_svg_pictures_with_values_and_gradients(tmp_path: Path) -> None:
+    output = run_example("draw_graph.py", cwd=tmp_path)
+    pictures = written(output)
+    assert [p.name for p in pictures] == ["neuron_graph.svg", "network_graph.svg", "mlp_modules.svg"]
+    texts = {p.name: [t.text or "" for t in ET.parse(p).getroot().iter(f"{SVG}text")] for p in pictures}
+    neuron = texts["neuron_graph.svg"]
+    assert {"tanh", "x1", "w1", "b", "out", "data 0.7071", "grad 1"} <= set(neuron)
+    assert "grad -1.5" in neuron  # d out / d x1 = w1 * (1 - 0.7071^2) = -3 * 0.5
+    assert {"layers.0.w", "layers.1.b", "loss"} <= set(texts["network_graph.svg"])
+    assert "MLP.layers.1" in texts["mlp_modules.svg"]
+
+
+def test_draw_graph_falls_back_to_dot_source_without_graphviz(tmp_path: Path) -> None:
+    output = run_example("draw_graph.py", cwd=tmp_path, env={"PATH": str(tmp_path)})  # no `dot` there
+    assert "writing DOT source instead" in output
+    pictures = written(output)
+    assert [p.suffix for p in pictures] == [".dot"] * 3
+    assert all(p.read_text().lstrip().startswith("//") and "digraph" in p.read_text() for p in pictures)
+
+
+def test_draw_graph_writes_png_on_request(tmp_path: Path) -> None:
+    output = run_example("draw_graph.py", "--format", "png", cwd=tmp_path)
+    for picture in written(output):
+        assert picture.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_gradcheck_example_passes_good_gradients_and_catches_the_bad_ones(tmp_path: Path) -> None:
+    output = run_example("gradcheck_my_function.py", cwd=tmp_path)
+    assert "layer_norm: gradcheck passed, gradgradcheck passed" in output
+    assert "normalize_wrong: gradcheck caught the wrong gradient" in output
+    assert "analytic (reverse mode)" in output
+    assert "softsign (right derivative): gradcheck passed, gradgradcheck passed" in output
+    assert "softsign (forgotten square): gradcheck failed" in output
+    assert output.rstrip().endswith("every check behaved as expected")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_every_example_explains_itself_with_help(name: str, tmp_path: Path) -> None:
+    output = run_example(name, "--help", cwd=tmp_path)
+    assert "--quick" in output
