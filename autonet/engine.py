@@ -10,6 +10,7 @@ op's vjps, undoes broadcasting in one place, and releases the graph as it goes u
 
 from __future__ import annotations
 
+import gc
 import inspect
 import linecache
 import operator
@@ -32,10 +33,23 @@ ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
 _F64 = np.dtype(np.float64)
 _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
+_PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
 
 
 class AnomalyError(FloatingPointError):
-    """Raised under ``detect_anomaly()`` when an op's output or gradient holds NaN or inf."""
+    """Raised under ``detect_anomaly()`` when an op's output or gradient holds NaN or inf.
+
+    The message names the op, its input shapes, the phase (forward, or backward and for which
+    input), how many elements went bad and where the first is, and the line that created the op.
+
+    >>> from autonet import AnomalyError, Value, detect_anomaly
+    >>> try:
+    ...     with detect_anomaly():
+    ...         Value([1.0, -1.0]).sqrt()
+    ... except AnomalyError as error:
+    ...     print(str(error).splitlines()[0])
+    sqrt produced nan in forward (input shapes (2,); 1 of 2 elements, the first at index (1,))
+    """
 
 
 class _Released(tuple):
@@ -53,7 +67,10 @@ def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.nd
         if kind is float:
             return data
         if kind is int or kind is bool:
-            return float(data)
+            try:
+                return float(data)
+            except OverflowError:
+                raise ValueError(f"{what} data: the int {data} is too large for a float64") from None
     if kind is Value:
         data = data._data
     elif isinstance(data, (str, bytes, complex)) or data is None:
@@ -76,7 +93,11 @@ def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.nd
             f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}"
         )
     if dtype is not None:
-        target = np.dtype(dtype)
+        try:
+            target = np.dtype(dtype)
+        except TypeError as error:
+            message = f"{what}: dtype must be a float dtype such as float32 or float64; {error}"
+            raise TypeError(message) from None
         if target.kind != "f":
             raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
         array = array.astype(target, copy=False)
@@ -149,6 +170,9 @@ def _forward(op: Op, datas: list, params: dict | None) -> Any:
     except (ValueError, TypeError, IndexError) as error:
         shapes = ", ".join(str(np.shape(d)) for d in datas)
         raise _retitled(error, f"{op.name}: {error} (input shapes {shapes})") from None
+    if op.saves:
+        out, saved = out
+        return _normalize(out), saved
     return _normalize(out)
 
 
@@ -167,6 +191,10 @@ def _retitled(error: Exception, message: str) -> Exception:
 
 def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
     out = _forward(op, list(map(_DATA, inputs)), params)
+    if op.saves:
+        # What the forward saved for the vjps rides in the params; release drops it again.
+        out, saved = out
+        params = {**params, "saved": saved} if params else {"saved": saved}
     state = STATE
     if state.anomaly_enabled:
         _check_finite(op, out, inputs, "forward", None)
@@ -272,6 +300,8 @@ class Value:
 
     @data.setter
     def data(self, new: ArrayLike) -> None:
+        if new is self._data:
+            return  # ``v.data -= step`` updated the array in place: it is already valid data
         self._data = _to_data(new)
 
     @property
@@ -320,7 +350,9 @@ class Value:
     def params(self) -> dict:
         """The op's non-differentiable arguments (axis, shape, index ...), empty for a leaf."""
         node = self._node
-        return {} if node is None or node[2] is None else dict(node[2])
+        if node is None or node[2] is None:
+            return {}
+        return {key: value for key, value in node[2].items() if key != "saved" or not node[0].saves}
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -416,6 +448,8 @@ class Value:
             return format(self.item(), spec)
         return format(repr(self), spec)
 
+    # Identity hashing: backward keys its bookkeeping dicts by Value, which is safe only because
+    # distinct live Values never share a hash (so the array-returning __eq__ is never asked).
     __hash__ = object.__hash__
 
     def __len__(self) -> int:
@@ -536,7 +570,8 @@ class Value:
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x for x > 0, else negative_slope * x.  ``Value(-1.0).leaky_relu(0.1).item() == -0.1``"""
         if not isinstance(negative_slope, (int, float, np.integer, np.floating)):
-            raise TypeError(f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}")
+            kind = type(negative_slope).__name__
+            raise TypeError(f"leaky_relu: negative_slope must be a number, got {kind}")
         return _apply(_ops.elementwise.leaky_relu, (self,), {"negative_slope": float(negative_slope)})
 
     def softplus(self) -> Value:
@@ -705,7 +740,8 @@ class Value:
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Value:
         """Repeat along broadcast axes to ``shape``; the gradient is summed back."""
-        shape = _int_tuple(shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,), "broadcast_to")
+        parts = shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,)
+        shape = _int_tuple(parts, "broadcast_to")
         try:
             np.broadcast_shapes(self.shape, shape)
             if len(shape) < self.ndim:
@@ -1035,15 +1071,20 @@ _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
 # --------------------------------------------------------------------------- backward
 
 
-def _consumer_counts(root: Value) -> dict[int, int]:
+def _consumer_counts(root: Value) -> dict[Value, int]:
     """For every Value behind ``root`` that requires grad: how many graph edges lead out of it.
 
     The backward walk hands a Value its gradient only once all of its consumers have passed
     theirs on (Kahn's order, the consumer counting HIPS autograd does), so no order list is
     kept and a processed node can go as soon as nothing else holds it. An explicit stack
     instead of recursion keeps a 1,000,000-op chain within reach.
+
+    The dict is keyed by the Values themselves: identity hashing (``Value.__hash__`` is
+    ``object.__hash__``, so ``__eq__`` is never consulted between distinct live keys) costs
+    half of ``id()`` keys, which allocate an int per lookup. The walk removes each entry as
+    its count reaches zero, so the dict never keeps a processed node alive.
     """
-    counts: dict[int, int] = {}
+    counts: dict[Value, int] = {}
     stack = [root]
     pop, push, seen = stack.pop, stack.append, counts.get
     while stack:
@@ -1059,13 +1100,12 @@ def _consumer_counts(root: Value) -> dict[int, int]:
             )
         for parent in parents:
             if parent.requires_grad:
-                key = id(parent)
-                count = seen(key)
+                count = seen(parent)
                 if count is None:
-                    counts[key] = 1
+                    counts[parent] = 1
                     push(parent)
                 else:
-                    counts[key] = count + 1
+                    counts[parent] = count + 1
     return counts
 
 
@@ -1078,9 +1118,15 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             )
         data = root._data
         seed = 1.0 if type(data) is float else np.ones_like(data)
-    elif isinstance(gradient, Value) and create_graph:
+    elif isinstance(gradient, Value) and create_graph and gradient.requires_grad:
+        # Kept as it is, graph and all, so that the result can be differentiated by it too.
         if gradient.shape != root.shape:
             raise ValueError(f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}")
+        if gradient.dtype != root.dtype:
+            raise TypeError(
+                f"backward: gradient has dtype {gradient.dtype} but the Value has dtype {root.dtype}; "
+                "under create_graph a gradient Value that requires grad is used as it is, so give it that dtype"
+            )
         return gradient
     else:
         seed = _to_data(gradient, None, "gradient")
@@ -1143,11 +1189,22 @@ def _call_vjp(vjp: Callable, op: Op, index: int, g: Any, out: Any, args: list, p
         return vjp(g, out, *args, **params) if params else vjp(g, out, *args)
     except AnomalyError:
         raise  # an op inside a create_graph vjp went non-finite: not a Python-float quirk to redo
-    except ArithmeticError:
-        # Python floats raise on 1/0 where numpy gives inf: redo the step with numpy scalars.
-        return _call_vjp(
-            vjp, op, index, np.float64(g), np.float64(out), [np.float64(a) for a in args], params
-        )
+    except ArithmeticError as error:
+        if any(type(x) is float for x in (g, out, *args)):
+            # Python floats raise on 1/0 where numpy gives inf: redo the step once with numpy scalars.
+            return _call_vjp(vjp, op, index, _np_float(g), _np_float(out), list(map(_np_float, args)), params)
+        failure: Exception = error
+    except (TypeError, ValueError, IndexError) as error:
+        failure = error
+    shapes = ", ".join(str(np.shape(a)) for a in args)
+    raise RuntimeError(
+        f"{op.name}: computing the gradient for input {index} failed with {type(failure).__name__}: "
+        f"{failure} (input shapes {shapes}, params {params or {}})"
+    ) from failure
+
+
+def _np_float(x: Any) -> Any:
+    return np.float64(x) if type(x) is float else x
 
 
 def _run_backward(
@@ -1170,10 +1227,12 @@ def _run_backward(
     counts = _consumer_counts(root)
     # Only the frontier is held: Values whose consumers have all passed their gradient on.
     ready = [root]
-    pending: dict[int, Any] = {id(root): seed}
+    pending: dict[Value, Any] = {root: seed}  # keyed by identity, as the counts are
     wanted = None if targets is None else {id(t): i for i, t in enumerate(targets)}
     found: list = [None] * (0 if targets is None else len(targets))
-    stored: set[int] = set()
+    # Leaves whose pending gradient is an array some vjp passed through unchanged (add's ``g``):
+    # it is also the consumer's .grad (or a sibling's), so such a leaf gets its own copy.
+    shared: set[Value] = set()
     anomaly = STATE.anomaly_enabled
     plain = not anomaly and not create_graph
     fit = _fit_value if create_graph else _fit
@@ -1183,10 +1242,17 @@ def _run_backward(
     state = STATE
     saved_grad_enabled = state.grad_enabled
     state.grad_enabled = create_graph
+    # The walk makes no reference cycles (what it drops, reference counting frees), yet each
+    # release allocates, and on a big graph every allocation-triggered collection would scan the
+    # whole live graph again. So the cyclic collector waits until the walk is done (big graphs
+    # only; it is resumed only if it was running).
+    pause_collector = len(counts) > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
+    if pause_collector:
+        gc.disable()
     try:
         while ready:
             node = ready.pop()
-            g = pending.pop(id(node))
+            g = pending.pop(node)
             recorded = node._node
             if wanted is None:
                 previous = node._grad
@@ -1194,10 +1260,9 @@ def _run_backward(
                     node._grad = previous + g
                 else:
                     # A leaf's .grad is its own writeable array, never a view of another gradient.
-                    if recorded is None and type(g) is np.ndarray and (g.base is not None or id(g) in stored):
+                    if recorded is None and type(g) is np.ndarray and (g.base is not None or node in shared):
                         g = g.copy()
                     node._grad = g
-                    stored.add(id(g))
             elif id(node) in wanted:
                 found[wanted[id(node)]] = g
             if recorded is None:
@@ -1217,7 +1282,8 @@ def _run_backward(
                     # The common case spelled out: no frames for _call_vjp and _fit unless needed.
                     try:
                         grad = vjp(g, out, *args, **params) if params else vjp(g, out, *args)
-                    except ArithmeticError:
+                    except (ArithmeticError, TypeError, ValueError, IndexError):
+                        # Again through _call_vjp: it redoes float quirks in numpy, or names the op.
                         grad = _call_vjp(vjp, op, index, g, out, args, params)
                     data = parent._data
                     kind = type(grad)
@@ -1240,18 +1306,27 @@ def _run_backward(
                         _check_finite(op, grad, parents, phase, node)
                         raise
                     _check_finite(op, grad, parents, phase, node)
-                key = id(parent)
-                previous = pending.get(key)
-                pending[key] = grad if previous is None else previous + grad
-                left = counts[key] - 1
-                if left:
-                    counts[key] = left
+                previous = pending.get(parent)
+                if previous is None:
+                    pending[parent] = grad
+                    if grad is g:
+                        shared.add(parent)
                 else:
+                    pending[parent] = previous + grad  # a new array: shared with nobody
+                left = counts[parent] - 1
+                if left:
+                    counts[parent] = left
+                else:
+                    del counts[parent]
                     ready.append(parent)
             if not retain_graph:
+                if op.saves:
+                    params = {key: value for key, value in params.items() if key != "saved"}
                 node._node = (op, _Released(map(ref, parents)), params)
     finally:
         state.grad_enabled = saved_grad_enabled
+        if pause_collector:
+            gc.enable()
     return found
 
 

@@ -21,9 +21,9 @@ import numpy as np
 
 from .elementwise import _sigmoid
 from .elementwise import sigmoid as _sigmoid_op
-from .reduce import _softmax
+from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
-from .registry import REAL, Domain, Op, register
+from .registry import REAL, Domain, Op, _sum_rows, register
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -74,6 +74,8 @@ def _softmax_last(x: Any) -> Any:
 
 def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = x @ w
+    if np.result_type(out, b) != out.dtype:
+        return out + b  # a wider bias widens the result, as numpy's + does
     out += b  # out is a fresh array: adding in place saves a temporary the size of the batch
     return out
 
@@ -92,7 +94,7 @@ def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     if g.ndim == 1:
         return g
     if g.ndim == 2:
-        return g.sum(axis=0)
+        return _sum_rows(g) if type(g) is np.ndarray else g.sum(axis=0)
     return g.reshape(-1, w.shape[1]).sum(axis=0)
 
 
@@ -142,24 +144,19 @@ def _labels(target: Any, x: np.ndarray) -> np.ndarray:
     return target
 
 
-# Logits no larger than this in magnitude can neither overflow exp nor underflow a whole row to
-# zero (sums of up to ~1e40 classes stay finite), so exp needs no shift by the row maximum:
-# that reduction along a short last axis costs more than all the rest on a small batch, and
-# exp of the unshifted logits is, if anything, the more accurate.
-_UNSHIFTED_LIMIT = {np.dtype(np.float64): 600.0, np.dtype(np.float32): 40.0}
-
-
 def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
     """``exp(x - shift)``, its sums over the last axis (kept), and the shift: 0 when the logits
     are small enough, else the row maxima (0 where a maximum is infinite), as logsumexp does."""
-    limit = _UNSHIFTED_LIMIT.get(x.dtype)
-    if limit is not None and x.size and -limit <= x.min() and x.max() <= limit:
+    if _needs_no_shift(x):  # small logits: exp cannot overflow, so no row maxima to find
         shift: Any = 0.0
         e = np.exp(x)
     else:
         shift = np.maximum.reduce(x, axis=-1, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
         e = np.exp(x - shift)
+    if e.ndim == 2:
+        # Row sums as a product with ones (BLAS): a fraction of numpy's reduction along a short axis.
+        return e, _sum_rows(e.T)[:, None], shift
     return e, np.add.reduce(e, axis=-1, keepdims=True), shift
 
 
@@ -170,21 +167,27 @@ def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -
     else:
         picked = np.take_along_axis(x, target[..., None], axis=-1)[..., 0]
     # logsumexp, shifted by the row maximum when the logits are large (1000 gives a finite loss).
-    _, sums, shift = _exp_rows(x)
+    exp, sums, shift = _exp_rows(x)
     losses = np.log(sums[..., 0])
     if type(shift) is not float:
         losses += shift[..., 0]
     losses -= picked
-    return _reduce(losses, reduction)
+    exp /= sums  # the softmax, saved for the vjp (Op.saves): its gradient is softmax - one-hot
+    return _reduce(losses, reduction), exp
 
 
-def _cross_entropy_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
+def _cross_entropy_vjp(
+    g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean", saved: Any = None
+) -> Any:
     g = _spread(g, np.shape(x)[:-1], reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
     if not _is_value(x):
-        grad, sums, _ = _exp_rows(x)
-        grad /= sums  # the softmax
+        if saved is not None:
+            grad = saved.copy()  # the forward's softmax; copied, as a retained graph may need it again
+        else:
+            grad, sums, _ = _exp_rows(x)
+            grad /= sums
         # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
         rows = grad.reshape(-1, x.shape[-1])
         rows[np.arange(target.size), target.reshape(-1)] -= 1
@@ -211,6 +214,7 @@ cross_entropy = register(
         (_cross_entropy_vjp,),
         (REAL,),
         kind="loss",
+        saves=True,
         doc=(
             "Softmax cross-entropy of logits x (..., classes) against integer labels target (...), "
             "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g."
@@ -313,6 +317,9 @@ mse = register(
 
 
 def _hinge(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
+    dtype = np.asarray(target).dtype
+    if dtype.kind not in "biuf":  # a complex, object or string target would only fail in backward
+        raise TypeError(f"target must hold real numbers (labels -1 and +1), got dtype {dtype}")
     return _reduce(np.maximum(1 - target * x, 0), reduction)
 
 

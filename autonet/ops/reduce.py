@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import REAL, Op, expand_reduced, reduced_count, register
+from .registry import REAL, Op, _sum_rows, expand_reduced, reduced_count, register
 
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False):
@@ -27,9 +27,25 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, shape, axis, keepdims) * (hit / hit.sum(axis=axis, keepdims=True))
 
 
+# Inputs no larger than this in magnitude can neither overflow exp nor underflow it to zero (sums
+# of up to ~1e40 terms stay finite), so logsumexp and softmax need no shift by the maximum: that
+# reduction costs more than all the rest on a small batch, and exp of the unshifted input is, if
+# anything, the more accurate. Other dtypes always take the shifted path.
+_UNSHIFTED_LIMIT = {np.dtype(np.float64): 600.0, np.dtype(np.float32): 40.0}
+
+
+def _needs_no_shift(x: np.ndarray) -> bool:
+    limit = _UNSHIFTED_LIMIT.get(x.dtype)
+    # Two full reductions (contiguous, fast) instead of one along an axis; nan fails both tests.
+    return limit is not None and x.size > 0 and -limit <= x.min() and x.max() <= limit
+
+
 def _logsumexp(x, axis=None, keepdims=False):
     # Forwards see arrays only, so the ufuncs' own reduce (no Python wrapper) is safe and cheaper
     # on the small batches where per-call cost dominates.
+    if _needs_no_shift(x):
+        total = np.log(np.add.reduce(np.exp(x), axis=axis, keepdims=True))
+        return total if keepdims else np.squeeze(total, axis=axis)
     peak = np.maximum.reduce(x, axis=axis, keepdims=True)
     # Shifting by the max keeps exp from overflowing; an infinite max would give inf - inf. One
     # sum tells whether any peak is not finite (a false alarm from overflow only costs the where).
@@ -105,13 +121,17 @@ logsumexp = register(
 def _softmax(x, axis=-1):
     # Arrays only (a forward, or a plain-backward vjp): the ufuncs' own reduce skips numpy's
     # Python wrappers, which cost more than the arithmetic on a small batch.
-    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    e = np.exp(x) if _needs_no_shift(x) else np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 def _sum_along(x, axis):
     # A 0-d input (a Python float in a plain backward) has its one element to sum: itself.
-    return x if np.ndim(x) == 0 else x.sum(axis=axis, keepdims=True)
+    if np.ndim(x) == 0:
+        return x
+    if type(x) is np.ndarray and x.ndim == 2 and axis == 1 and x.dtype.kind == "f":
+        return _sum_rows(x.T)[:, None]  # rows of a batch: BLAS beats a reduction along a short axis
+    return x.sum(axis=axis, keepdims=True)
 
 
 softmax = register(

@@ -8,6 +8,7 @@ with numpy arrays for a plain ``backward()``, and with ``Value`` objects under
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,10 @@ class Op:
       a test builds its arguments (``"elementwise"``, ``"reduction"``, ``"shape"`` ...);
       ``distinct`` marks ops with a kink where input values tie (max, maximum).
     - ``composite`` entries have no vjp of their own: ``call`` builds them from other ops.
+    - ``saves``: the forward returns ``(out, saved)`` and the vjps get ``saved=`` (an array the
+      forward had to compute anyway, such as the softmax of a cross-entropy), so a plain
+      backward need not recompute it. Under ``create_graph`` the inputs are Values and a vjp
+      must ignore ``saved`` (a constant) and build its result from ops.
 
     >>> from autonet.ops import REGISTRY
     >>> REGISTRY["exp"].arity
@@ -71,6 +76,7 @@ class Op:
     composite: Callable[..., Any] | None = None
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    saves: bool = False
 
     @property
     def arity(self) -> int:
@@ -117,15 +123,36 @@ def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     lead = len(grad_shape) - len(shape)
     if lead < 0:
         raise ValueError(f"gradient of shape {grad_shape} cannot be summed to shape {shape}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
-    )
     for i, n in enumerate(shape):
         if n != 1 and grad_shape[lead + i] != n:
             raise ValueError(f"gradient of shape {grad_shape} cannot be summed to shape {shape}")
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape) if lead else grad
+    # Only 2-d: on more axes, ones @ grad would be a batched product, not a sum over axis 0.
+    two_d = lead == 1 and len(shape) == 1 and shape == grad_shape[1:]
+    if two_d and type(grad) is np.ndarray and grad.dtype.kind == "f":
+        return _sum_rows(grad)  # the bias of a batch, the common case
+    if lead:
+        grad = grad.sum(axis=tuple(range(lead)))  # a new array, not a reshaped view
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(count: int, dtype: np.dtype) -> np.ndarray:
+    ones = np.ones(count, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def _sum_rows(grad: np.ndarray) -> np.ndarray:
+    """The sum of a 2-d float array over its first axis, as a product with a vector of ones: BLAS
+    does it two to three times faster than numpy's own column reduction on training batches.
+
+    >>> _sum_rows(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [4.0, 6.0]
+    """
+    return _ones(grad.shape[0], grad.dtype) @ grad
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:

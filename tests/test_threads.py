@@ -1,0 +1,181 @@
+"""Grad mode and anomaly mode are per thread: a thread inside ``no_grad()`` or ``detect_anomaly()``
+changes nothing for another thread running at the same moment.
+
+Barriers force the overlap: each phase starts only when both threads are inside their blocks, so
+the tests do not depend on timing luck.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import autonet
+from autonet import AnomalyError, Value, detect_anomaly, no_grad
+
+TIMEOUT = 20.0
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log(0) on purpose
+
+
+def _run_together(*bodies: Callable[[threading.Barrier], None]) -> None:
+    """Run each body in its own thread with a shared barrier; re-raise the first failure here."""
+    barrier = threading.Barrier(len(bodies), timeout=TIMEOUT)
+    errors: list[BaseException] = []
+
+    def guarded(body: Callable[[threading.Barrier], None]) -> None:
+        try:
+            body(barrier)
+        except BaseException as error:
+            errors.append(error)
+            barrier.abort()  # wake the other thread instead of leaving it waiting
+
+    threads = [threading.Thread(target=guarded, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread is stuck"
+    if errors:
+        raise errors[0]
+
+
+def test_no_grad_in_one_thread_leaves_recording_on_in_another() -> None:
+    seen: dict[str, object] = {}
+
+    def inside_no_grad(barrier: threading.Barrier) -> None:
+        with no_grad():
+            barrier.wait()  # 1: both threads are in place
+            y = Value(2.0) * 3
+            seen["no_grad result requires grad"] = y.requires_grad
+            seen["no_grad flag"] = autonet.is_grad_enabled()
+            barrier.wait()  # 2: the other thread has recorded while this one was in no_grad
+        seen["no_grad flag after"] = autonet.is_grad_enabled()
+
+    def recording(barrier: threading.Barrier) -> None:
+        x = Value(2.0)
+        barrier.wait()  # 1
+        y = x * x
+        seen["recording flag"] = autonet.is_grad_enabled()
+        barrier.wait()  # 2
+        y.backward()
+        seen["recording grad"] = x.grad.item()
+
+    _run_together(inside_no_grad, recording)
+    assert seen == {
+        "no_grad result requires grad": False,
+        "no_grad flag": False,
+        "no_grad flag after": True,
+        "recording flag": True,
+        "recording grad": 4.0,
+    }
+
+
+def test_leaving_no_grad_in_one_thread_does_not_switch_another_back_on() -> None:
+    seen: dict[str, bool] = {}
+
+    def short_no_grad(barrier: threading.Barrier) -> None:
+        with no_grad():
+            barrier.wait()  # 1: both are inside no_grad
+        barrier.wait()  # 2: this one has left its block
+        barrier.wait()  # 3
+
+    def long_no_grad(barrier: threading.Barrier) -> None:
+        with no_grad():
+            barrier.wait()  # 1
+            barrier.wait()  # 2: the other thread's exit restored *its* flag, not this one's
+            seen["still off"] = not autonet.is_grad_enabled()
+            seen["records nothing"] = not (Value(1.0) * 2).requires_grad
+            barrier.wait()  # 3
+
+    _run_together(short_no_grad, long_no_grad)
+    assert seen == {"still off": True, "records nothing": True}
+
+
+def test_anomaly_mode_in_one_thread_does_not_check_or_record_sites_in_another() -> None:
+    seen: dict[str, object] = {}
+
+    def checked(barrier: threading.Barrier) -> None:
+        with detect_anomaly():
+            barrier.wait()  # 1
+            try:
+                Value(0.0).log()
+            except AnomalyError as error:
+                seen["checked error"] = str(error).split(" (")[0]
+            barrier.wait()  # 2
+
+    def unchecked(barrier: threading.Barrier) -> None:
+        x = Value([0.0])
+        barrier.wait()  # 1: the other thread is inside detect_anomaly
+        y = x.log()
+        seen["unchecked value"] = y.data.tolist()
+        seen["unchecked site recorded"] = hasattr(y, "_site")
+        barrier.wait()  # 2
+
+    _run_together(checked, unchecked)
+    assert seen == {
+        "checked error": "log produced -inf in forward",
+        "unchecked value": [-np.inf],
+        "unchecked site recorded": False,
+    }
+
+
+def test_a_new_thread_starts_with_the_defaults_whatever_its_parent_is_in() -> None:
+    seen: dict[str, bool] = {}
+
+    def child() -> None:
+        seen["grad"] = autonet.is_grad_enabled()
+        seen["records"] = (Value(1.0) * 2).requires_grad
+        try:
+            Value(0.0).log()
+            seen["checked"] = False
+        except AnomalyError:
+            seen["checked"] = True
+
+    with no_grad(), detect_anomaly():
+        thread = threading.Thread(target=child)
+        thread.start()
+        thread.join(TIMEOUT)
+    assert seen == {"grad": True, "records": True, "checked": False}
+
+
+def test_decorated_functions_switch_only_the_calling_thread() -> None:
+    seen: dict[str, bool] = {}
+
+    @no_grad()
+    def evaluate(barrier: threading.Barrier) -> None:
+        barrier.wait()  # 1: inside the decorated call
+        seen["evaluate records"] = (Value(1.0) * 2).requires_grad
+        barrier.wait()  # 2
+
+    def train(barrier: threading.Barrier) -> None:
+        barrier.wait()  # 1
+        seen["train records"] = (Value(1.0) * 2).requires_grad
+        barrier.wait()  # 2
+
+    _run_together(evaluate, train)
+    assert seen == {"evaluate records": False, "train records": True}
+
+
+def test_threads_training_their_own_graphs_get_their_own_exact_gradients() -> None:
+    # The engine keeps no shared mutable state: concurrent backward passes cannot mix gradients.
+    results: dict[int, list[float]] = {}
+
+    def worker(k: int) -> Callable[[threading.Barrier], None]:
+        def body(barrier: threading.Barrier) -> None:
+            barrier.wait()
+            found = []
+            for step in range(200):
+                x = Value(np.full(4, float(k + step)))
+                ((x * x).sum() * 0.5).backward()  # gradient: x itself
+                found.append(float(x.grad.sum()))
+            results[k] = found
+
+        return body
+
+    _run_together(*(worker(k) for k in range(4)))
+    for k in range(4):
+        assert results[k] == [4.0 * (k + step) for step in range(200)]
