@@ -32,12 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m autonet`` (every command and its options)."""
     parser = argparse.ArgumentParser(
         prog="python -m autonet",
-        description="autonet: reverse-mode autograd on numpy. Train a network, draw a graph, check gradients.",
+        description="autonet: reverse-mode autograd on numpy. Train, draw a graph, check gradients.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    demo = commands.add_parser("demo", help="train the XOR network and a moons MLP, showing the loss as it falls")
+    demo = commands.add_parser(
+        "demo", help="train the XOR network and a moons MLP, showing the loss as it falls"
+    )
     demo.add_argument("--epochs", type=int, default=None, help="XOR epochs (default 1000)")
     demo.add_argument("--steps", type=int, default=None, help="moons training steps (default 100)")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
@@ -48,10 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     source = graph.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a model such as mlp:2,4,1 (inputs, hidden sizes..., outputs)")
     source.add_argument("--expr", help='an expression such as "tanh(a*b + c)"')
-    graph.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs")
-    graph.add_argument("-o", "--output", required=True, help="the picture to write (.svg, .png, .pdf or .dot)")
+    graph.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs"
+    )
+    graph.add_argument(
+        "-o", "--output", required=True, help="the picture to write (.svg, .png, .pdf or .dot)"
+    )
     graph.add_argument("--format", help="override the format given by the output's extension")
-    graph.add_argument("--collapse", choices=["none", "modules"], default="none", help="draw each module call as one node")
+    graph.add_argument(
+        "--collapse", choices=["none", "modules"], default="none", help="draw each module call as one node"
+    )
     graph.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"], help="layout direction")
     graph.add_argument("--title", help="a title drawn above the graph")
     graph.add_argument("--seed", type=int, default=0, help="random seed of --model's weights and sample")

@@ -26,7 +26,17 @@ from . import ops as _ops
 from ._state import STATE, detect_anomaly, set_grad_enabled
 from .ops.registry import Op, normalize_axis, register, sum_to_shape
 
-__all__ = ["AnomalyError", "Value", "concatenate", "grad", "gradients", "maximum", "minimum", "stack", "where"]
+__all__ = [
+    "AnomalyError",
+    "Value",
+    "concatenate",
+    "grad",
+    "gradients",
+    "maximum",
+    "minimum",
+    "stack",
+    "where",
+]
 
 ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
 
@@ -89,9 +99,7 @@ def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.nd
         ) from None
     letter = array.dtype.kind
     if letter not in "biuf":
-        raise TypeError(
-            f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}"
-        )
+        raise TypeError(f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}")
     if dtype is not None:
         try:
             target = np.dtype(dtype)
@@ -190,7 +198,12 @@ def _retitled(error: Exception, message: str) -> Exception:
 
 
 def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
-    out = _forward(op, list(map(_DATA, inputs)), params)
+    if STATE.anomaly_enabled:
+        # The AnomalyError below says what numpy's overflow warning would, and better.
+        with np.errstate(all="ignore"):
+            out = _forward(op, list(map(_DATA, inputs)), params)
+    else:
+        out = _forward(op, list(map(_DATA, inputs)), params)
     if op.saves:
         # What the forward saved for the vjps rides in the params; release drops it again.
         out, saved = out
@@ -273,7 +286,7 @@ class Value:
     8.0
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_label", "_site", "_scope", "__weakref__")
+    __slots__ = ("__weakref__", "_data", "_grad", "_label", "_node", "_scope", "_site", "requires_grad")
 
     def __init__(
         self,
@@ -294,7 +307,7 @@ class Value:
 
     @property
     def data(self) -> np.ndarray:
-        """The values as a numpy array (0-d for a scalar). Assigning replaces them in place of the old ones."""
+        """The values as a numpy array (0-d for a scalar); assigning replaces them."""
         data = self._data
         return np.array(data) if type(data) is float else data
 
@@ -403,7 +416,9 @@ class Value:
         if type(data) is float:
             return data
         if data.size != 1:
-            raise ValueError(f"item: only a Value with one element converts to a number, this one has shape {data.shape}")
+            raise ValueError(
+                f"item: only a Value with one element converts to a number, this one has shape {data.shape}"
+            )
         return float(data.item())
 
     def numpy(self) -> np.ndarray:
@@ -634,11 +649,17 @@ class Value:
         return self._reduce(_ops.reduce.mean, axis, keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Maximum over ``axis``; tied maxima share the gradient.  ``Value([1.0, 2.0]).max().item() == 2.0``"""
+        """Maximum over ``axis``; tied maxima share the gradient.
+
+        ``Value([1.0, 2.0]).max().item() == 2.0``
+        """
         return self._reduce(_ops.reduce.max, axis, keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Minimum over ``axis``; tied minima share the gradient.  ``Value([1.0, 2.0]).min().item() == 1.0``"""
+        """Minimum over ``axis``; tied minima share the gradient.
+
+        ``Value([1.0, 2.0]).min().item() == 1.0``
+        """
         return self._reduce(_ops.reduce.min, axis, keepdims)
 
     def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
@@ -673,14 +694,20 @@ class Value:
     # ----------------------------------------------------------------- shapes
 
     def reshape(self, *shape: Any) -> Value:
-        """The same elements in a new shape (one -1 allowed).  ``Value([1.0, 2.0]).reshape(2, 1).shape == (2, 1)``"""
+        """The same elements in a new shape (one -1 allowed).
+
+        ``Value([1.0, 2.0]).reshape(2, 1).shape == (2, 1)``
+        """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
             shape = tuple(shape[0])
         shape = _int_tuple(shape, "reshape")
         try:
             target = np.empty(self.shape, dtype=bool).reshape(shape).shape
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a Value of shape {self.shape} ({self.size} elements) into shape {shape}") from None
+            raise ValueError(
+                f"reshape: cannot reshape a Value of shape {self.shape} ({self.size} elements) "
+                f"into shape {shape}"
+            ) from None
         if target == self.shape:
             return self
         return _apply(_ops.shape.reshape, (self,), {"shape": target})
@@ -702,11 +729,18 @@ class Value:
         if axes is not None:
             for a in axes:
                 if self.shape[a] != 1:
-                    raise ValueError(f"squeeze: axis {a} has length {self.shape[a]}, not 1 (shape {self.shape})")
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (n == 1 and (axes is None or i in axes))))
+                    raise ValueError(
+                        f"squeeze: axis {a} has length {self.shape[a]}, not 1 (shape {self.shape})"
+                    )
+        return self.reshape(
+            tuple(n for i, n in enumerate(self.shape) if not (n == 1 and (axes is None or i in axes)))
+        )
 
     def transpose(self, *axes: Any) -> Value:
-        """Permute axes (reverse them when none are given).  ``Value([[1.0, 2.0]]).transpose().shape == (2, 1)``"""
+        """Permute axes (reverse them when none are given).
+
+        ``Value([[1.0, 2.0]]).transpose().shape == (2, 1)``
+        """
         # An array of axes arrives from the transpose vjp (np.argsort) under create_graph=True.
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
             axes = None if axes[0] is None else tuple(axes[0])
@@ -787,7 +821,9 @@ class Value:
         >>> x.grad.item()
         12.0
         """
-        _run_backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None)
+        _run_backward(
+            self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None
+        )
 
     # numpy interplay: ufuncs and numpy functions on Values become autonet ops.
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -864,7 +900,9 @@ def _clean_index_part(part: Any) -> Any:
     if isinstance(part, np.ndarray) and part.dtype.kind == "f":
         raise IndexError(f"getitem: index arrays must hold integers or booleans, got dtype {part.dtype}")
     if isinstance(part, (float, np.floating)):
-        raise IndexError(f"getitem: an index must be an int, a slice, None, Ellipsis or an array, got float {part}")
+        raise IndexError(
+            f"getitem: an index must be an int, a slice, None, Ellipsis or an array, got float {part}"
+        )
     return part
 
 
@@ -982,7 +1020,9 @@ def concatenate(values: Sequence[ArrayLike], axis: int = 0) -> Value:
         raise ValueError("concatenate: zero-dimensional Values cannot be concatenated")
     (axis,) = normalize_axis(_one_axis(axis, "concatenate"), ndim, "concatenate")
     for v in values:
-        if v.ndim != ndim or any(n != m for i, (n, m) in enumerate(zip(v.shape, values[0].shape)) if i != axis):
+        if v.ndim != ndim or any(
+            n != m for i, (n, m) in enumerate(zip(v.shape, values[0].shape, strict=True)) if i != axis
+        ):
             shapes = ", ".join(str(v.shape) for v in values)
             raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
     return _apply(_ops.shape.concatenate, values, {"axis": axis})
@@ -1009,7 +1049,9 @@ def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
 
 
 def _reduction(name: str) -> Callable[..., Value]:
-    def impl(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **_: Any) -> Value:
+    def impl(
+        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **_: Any
+    ) -> Value:
         if out is not None:
             raise TypeError(f"numpy.{name} on a Value does not support out=")
         return getattr(_lift(a), name)(axis=axis, keepdims=bool(keepdims))
@@ -1060,7 +1102,9 @@ _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
     np.concatenate: lambda values, axis=0, **kw: concatenate(values, axis),
     np.stack: lambda values, axis=0, **kw: stack(values, axis),
     np.where: lambda condition, *ab: where(condition, *ab) if ab else np.where(_raw(condition)),
-    np.clip: lambda a, a_min=None, a_max=None, **kw: _lift(a).clip(kw.get("min", a_min), kw.get("max", a_max)),
+    np.clip: lambda a, a_min=None, a_max=None, **kw: _lift(a).clip(
+        kw.get("min", a_min), kw.get("max", a_max)
+    ),
     np.shape: lambda a: _lift(a).shape,
     np.ndim: lambda a: _lift(a).ndim,
     np.size: lambda a, axis=None: _lift(a).size if axis is None else _lift(a).shape[axis],
@@ -1121,17 +1165,22 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
     elif isinstance(gradient, Value) and create_graph and gradient.requires_grad:
         # Kept as it is, graph and all, so that the result can be differentiated by it too.
         if gradient.shape != root.shape:
-            raise ValueError(f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}")
+            raise ValueError(
+                f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}"
+            )
         if gradient.dtype != root.dtype:
             raise TypeError(
                 f"backward: gradient has dtype {gradient.dtype} but the Value has dtype {root.dtype}; "
-                "under create_graph a gradient Value that requires grad is used as it is, so give it that dtype"
+                "under create_graph a gradient Value that requires grad is used as it is, "
+                "so give it that dtype"
             )
         return gradient
     else:
         seed = _to_data(gradient, None, "gradient")
         if _shape_of(seed) != root.shape:
-            raise ValueError(f"backward: gradient has shape {_shape_of(seed)} but the Value has shape {root.shape}")
+            raise ValueError(
+                f"backward: gradient has shape {_shape_of(seed)} but the Value has shape {root.shape}"
+            )
         if type(seed) is not float:
             seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
         elif type(root._data) is not float:
@@ -1249,6 +1298,8 @@ def _run_backward(
     pause_collector = len(counts) > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
     if pause_collector:
         gc.disable()
+    # Under anomaly mode the AnomalyError says what numpy's overflow warnings would, and better.
+    saved_errstate = np.seterr(all="ignore") if anomaly else None
     try:
         while ready:
             node = ready.pop()
@@ -1325,6 +1376,8 @@ def _run_backward(
                 node._node = (op, _Released(map(ref, parents)), params)
     finally:
         state.grad_enabled = saved_grad_enabled
+        if saved_errstate is not None:
+            np.seterr(**saved_errstate)
         if pause_collector:
             gc.enable()
     return found
@@ -1354,7 +1407,7 @@ def gradients(
     retain = create_graph if retain_graph is None else retain_graph
     found = _run_backward(output, gradient, retain, create_graph, targets)
     result = []
-    for target, g in zip(targets, found):
+    for target, g in zip(targets, found, strict=True):
         if g is None:
             g = np.zeros(target.shape, dtype=target.dtype)
             g = _make(_normalize(g), False, None) if create_graph else g
@@ -1399,12 +1452,23 @@ def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable
 
 # --------------------------------------------------------------------------- composites
 
+
 def _register_composites() -> None:
     from .ops.registry import REAL, Op
 
     composites = {
-        "var": ("reduction", REAL, lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims), True),
-        "std": ("reduction", REAL, lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims), True),
+        "var": (
+            "reduction",
+            REAL,
+            lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims),
+            True,
+        ),
+        "std": (
+            "reduction",
+            REAL,
+            lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims),
+            True,
+        ),
         "gelu": ("elementwise", REAL, lambda x: x.gelu(), True),
         "gelu_tanh": ("elementwise", REAL, lambda x: x.gelu(approximate="tanh"), True),
         "flatten": ("elementwise", REAL, lambda x: x.flatten(), True),

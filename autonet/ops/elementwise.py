@@ -153,9 +153,7 @@ erf = register(
     )
 )
 
-sin = register(
-    Op("sin", np.sin, (lambda g, out, x: g * np.cos(x),), (REAL,), scalar=math.sin, doc="Sine.")
-)
+sin = register(Op("sin", np.sin, (lambda g, out, x: g * np.cos(x),), (REAL,), scalar=math.sin, doc="Sine."))
 
 cos = register(
     Op("cos", np.cos, (lambda g, out, x: -g * np.sin(x),), (REAL,), scalar=math.cos, doc="Cosine.")

@@ -140,7 +140,10 @@ def _labels(target: Any, x: np.ndarray) -> np.ndarray:
         raise ValueError(f"target has shape {target.shape}, the logits {np.shape(x)} need {np.shape(x)[:-1]}")
     classes = np.shape(x)[-1]
     if target.size and (target.min() < 0 or target.max() >= classes):
-        raise IndexError(f"class labels must lie in [0, {classes}), got {target.min()} to {target.max()}")
+        bad = target[(target < 0) | (target >= classes)].flat[0]
+        raise ValueError(
+            f"target holds class {bad}, but the logits have {classes} classes (0 to {classes - 1})"
+        )
     return target
 
 

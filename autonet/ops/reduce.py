@@ -108,8 +108,10 @@ logsumexp = register(
         "logsumexp",
         _logsumexp,
         (
-            lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, np.shape(x), axis, keepdims)
-            * np.exp(x - expand_reduced(out, np.shape(x), axis, keepdims)),
+            lambda g, out, x, axis=None, keepdims=False: (
+                expand_reduced(g, np.shape(x), axis, keepdims)
+                * np.exp(x - expand_reduced(out, np.shape(x), axis, keepdims))
+            ),
         ),
         (REAL,),
         kind="reduction",

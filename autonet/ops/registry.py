@@ -173,9 +173,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {a!r}")
         if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(
-                f"{op}: axis {a} is out of bounds for an array of dimension {ndim}"
-            )
+            raise np.exceptions.AxisError(f"{op}: axis {a} is out of bounds for an array of dimension {ndim}")
         result.append(int(a) % ndim)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
