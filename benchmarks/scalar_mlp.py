@@ -61,21 +61,12 @@ class MLP:
 
 
 def make_moons(count: int, noise: float, seed: int) -> tuple[list[list[float]], list[float]]:
-    """Two interleaving half circles (as scikit-learn's make_moons), labels -1 and +1."""
-    rng = np.random.default_rng(seed)
-    outer = count // 2
-    inner = count - outer
-    angle_outer = np.linspace(0, np.pi, outer)
-    angle_inner = np.linspace(0, np.pi, inner)
-    points = np.concatenate(
-        [
-            np.stack([np.cos(angle_outer), np.sin(angle_outer)], axis=1),
-            np.stack([1 - np.cos(angle_inner), 0.5 - np.sin(angle_inner)], axis=1),
-        ]
-    )
-    points += rng.normal(scale=noise, size=points.shape)
-    labels = np.concatenate([-np.ones(outer), np.ones(inner)])
-    return points.tolist(), labels.tolist()
+    """autonet's two-moons points as plain Python lists (both frameworks get the very same
+    numbers), with the labels -1 and +1 of micrograd's hinge-loss demo."""
+    from autonet.data import make_moons as moons
+
+    points, labels = moons(count, noise=noise, seed=seed)
+    return points.tolist(), (labels * 2.0 - 1.0).tolist()
 
 
 def make_step(value_type: type, seed: int) -> Callable[[], float]:
