@@ -5,11 +5,12 @@ package registers them all.
 """
 
 from . import arith, elementwise, linalg, loss, reduce, shape
-from .registry import REGISTRY, Domain, Op, register, sum_to_shape
+from .registry import REGISTRY, Domain, Edge, Op, register, sum_to_shape
 
 __all__ = [
     "REGISTRY",
     "Domain",
+    "Edge",
     "Op",
     "arith",
     "elementwise",

@@ -9,7 +9,7 @@ with numpy arrays for a plain ``backward()``, and with ``Value`` objects under
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,34 @@ AWAY_FROM_ZERO = Domain(-3.0, 3.0, avoid=(0.0,))
 UNIT_OPEN = Domain(-0.9, 0.9)
 
 
+@dataclass(frozen=True, eq=False)
+class Edge:
+    """One point where an op's comfortable interior ends, and what the op declares it does there.
+
+    ``call_op(op, *inputs, **params)`` evaluates the point exactly: a kink (relu at 0), a tie
+    (maximum with a == b), a pole (log at 0), a constant slice (std of [2, 2]), saturation (a
+    clipped probability), a huge value (1e300) or a size-0 dimension. ``grads`` holds the gradient
+    of each input for an upstream gradient of ones (None for an input the op does not
+    differentiate) and ``value`` the forward result (None: not pinned); the suite checks both
+    exactly. ``flat`` lists the inputs around which the output is locally constant: there an
+    infinite upstream gradient must still give 0, never ``inf * 0 = nan`` (what keeps
+    ``relu(x).sqrt()`` finite at x < 0). ``torch`` says whether PyTorch gives the same value and
+    gradient; ``note`` explains the choice where that helps a reader.
+
+    >>> Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0).point
+    'x = 0 (kink)'
+    """
+
+    point: str
+    inputs: tuple[Any, ...]
+    grads: tuple[Any, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    value: Any = None
+    flat: tuple[int, ...] = ()
+    torch: bool = True
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Op:
     """One registered operation.
@@ -52,6 +80,8 @@ class Op:
       a test builds its arguments (``"elementwise"``, ``"reduction"``, ``"shape"`` ...);
       ``distinct`` marks ops with a kink where input values tie (max, maximum).
     - ``composite`` entries have no vjp of their own: ``call`` builds them from other ops.
+    - ``edges``: the op's declared behaviour at its kinks, ties, poles, constant slices,
+      saturation, huge values and size-0 dimensions (see ``Edge``), checked by the suite.
     - ``saves``: the forward returns ``(out, saved)`` and the vjps get ``saved=`` (an array the
       forward had to compute anyway, such as the softmax of a cross-entropy), so a plain
       backward need not recompute it. Under ``create_graph`` the inputs are Values and a vjp
@@ -77,6 +107,7 @@ class Op:
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     saves: bool = False
+    edges: tuple[Edge, ...] = ()
 
     @property
     def arity(self) -> int:
