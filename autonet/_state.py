@@ -22,24 +22,33 @@ class _ThreadState(threading.local):
 STATE = _ThreadState()
 
 
+class _Saved(threading.local):
+    """The values a context object replaced, one stack per thread."""
+
+    def __init__(self) -> None:
+        self.stack: list[bool] = []
+
+
 class _FlagContext:
     """Set one flag of ``STATE`` on entry and restore its previous value on exit, even on error.
 
-    Also usable as a decorator: each call of the wrapped function runs under the flag.
+    Also usable as a decorator: each call of the wrapped function runs under the flag. One
+    object may be entered by several threads at once (a module-level ``no_grad()`` shared by
+    workers): each thread restores its own previous value.
     """
 
     _flag = ""
 
     def __init__(self, value: bool) -> None:
         self._value = value
-        self._saved: list[bool] = []
+        self._saved = _Saved()
 
     def __enter__(self) -> None:
-        self._saved.append(getattr(STATE, self._flag))
+        self._saved.stack.append(getattr(STATE, self._flag))
         setattr(STATE, self._flag, self._value)
 
     def __exit__(self, *exc: object) -> None:
-        setattr(STATE, self._flag, self._saved.pop())
+        setattr(STATE, self._flag, self._saved.stack.pop())
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)

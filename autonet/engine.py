@@ -10,12 +10,14 @@ op's vjps, undoes broadcasting in one place, and releases the graph as it goes u
 
 from __future__ import annotations
 
+import copy
 import gc
 import inspect
 import linecache
 import operator
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
@@ -35,6 +37,7 @@ __all__ = [
     "maximum",
     "minimum",
     "stack",
+    "stored_gradient",
     "where",
 ]
 
@@ -70,8 +73,16 @@ class _Released(tuple):
 # --------------------------------------------------------------------------- conversion
 
 
-def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.ndarray:
-    """Convert user data to what a Value stores: a float for float64 scalars, else an array."""
+def _to_data(
+    data: Any, dtype: Any = None, what: str = "Value", *, copy: bool = True, like: np.dtype | None = None
+) -> float | np.ndarray:
+    """Convert user data to what a Value stores: a float for float64 scalars, else an array.
+
+    With ``copy`` (the default) an array is always the Value's own, never the caller's: a Value
+    owns its data as ``np.array`` does. ``like`` is the float dtype of the other operand of an op:
+    integer and bool data then take numpy's promotion with it (a bool mask times a float32 Value
+    stays float32), where on their own they become float64.
+    """
     kind = type(data)
     if dtype is None:
         if kind is float:
@@ -110,9 +121,12 @@ def _to_data(data: Any, dtype: Any = None, what: str = "Value") -> float | np.nd
             raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
         array = array.astype(target, copy=False)
     elif letter != "f":
-        array = array.astype(np.float64)
+        promoted = np.result_type(like, array.dtype) if like is not None else _F64
+        array = array.astype(promoted if promoted.kind == "f" else _F64)
     if array.ndim == 0 and array.dtype == _F64:
         return float(array)
+    if copy and array is data:
+        array = array.copy()
     return array
 
 
@@ -129,22 +143,26 @@ def _normalize(out: Any) -> float | np.ndarray:
     return np.asarray(out)
 
 
-def _make(data: Any, requires_grad: bool, node: tuple | None) -> Value:
+def _make(data: Any, requires_grad: bool, node: tuple | None, shared: bool = False) -> Value:
+    """A new Value around ``data``. ``shared`` says that someone else may hold the same array (a
+    caller's, or another Value's): recording it then locks it, so that nobody writes into numbers
+    a graph still needs."""
     value = _new(Value)
     value._data = data
     value._grad = None
     value.requires_grad = requires_grad
     value._node = node
+    value._held = 0
+    value._shared = shared
     return value
 
 
-def _lift(x: Any) -> Value:
-    """Treat a plain number or array as a constant Value (it needs no gradient)."""
-    if type(x) is Value:
-        return x
+def _lift(x: Any, like: np.dtype | None = None) -> Value:
+    """Treat a plain number or array as a constant Value (it needs no gradient); integer and bool
+    arrays take numpy's promotion with ``like``, the dtype of the Value they meet."""
     if isinstance(x, Value):
         return x
-    return _make(_to_data(x), False, None)
+    return _make(_to_data(x, like=like), False, None)
 
 
 def _shape_of(data: Any) -> tuple[int, ...]:
@@ -154,7 +172,7 @@ def _shape_of(data: Any) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- applying ops
 
 
-def _forward(op: Op, datas: list, params: dict | None) -> Any:
+def _forward(op: Op, datas: Sequence[Any], params: dict | None) -> Any:
     scalar = op.scalar
     if scalar is not None:
         for d in datas:
@@ -198,12 +216,13 @@ def _retitled(error: Exception, message: str) -> Exception:
 
 
 def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
+    datas = tuple(map(_DATA, inputs))
     if STATE.anomaly_enabled:
         # The AnomalyError below says what numpy's overflow warning would, and better.
         with np.errstate(all="ignore"):
-            out = _forward(op, list(map(_DATA, inputs)), params)
+            out = _forward(op, datas, params)
     else:
-        out = _forward(op, list(map(_DATA, inputs)), params)
+        out = _forward(op, datas, params)
     if op.saves:
         # What the forward saved for the vjps rides in the params; release drops it again.
         out, saved = out
@@ -214,17 +233,79 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     result = _new(Value)  # _make spelled out: this runs once per op
     result._data = out
     result._grad = None
+    result._shared = False
     if state.grad_enabled:
         for v in inputs:
             if v.requires_grad:
+                _hold(inputs, datas)
                 result.requires_grad = True
-                result._node = (op, inputs, params)
+                result._held = 1
+                result._node = (op, inputs, _frozen_params(params) if params else params, datas, out)
                 if state.anomaly_enabled:
                     result._site = _user_site()
                 return result
     result.requires_grad = False
+    result._held = 0
     result._node = None
     return result
+
+
+def _frozen(part: Any) -> Any:
+    """An array argument as the graph keeps it: a read-only array of its own, so that a caller
+    who changes their mask, labels or index array afterwards cannot change what backward uses."""
+    if type(part) is np.ndarray:
+        if part.flags.writeable or part.base is not None:
+            part = part.copy()
+            part.flags.writeable = False
+        return part
+    if type(part) is tuple and any(type(p) is np.ndarray for p in part):
+        return tuple(map(_frozen, part))
+    return part
+
+
+def _frozen_params(params: dict) -> dict:
+    """``params`` with every array argument frozen (see ``_frozen``); what a forward saved for
+    its vjps is its own already."""
+    for key, value in params.items():
+        if key != "saved" and _frozen(value) is not value:
+            return {k: v if k == "saved" else _frozen(v) for k, v in params.items()}
+    return params
+
+
+def _refcount_alone() -> int:
+    # What sys.getrefcount reports for a Value's data array that nothing else refers to, measured
+    # with the very expression ``Value._private`` uses, so it holds on any Python version.
+    probe = _make(np.empty(1), False, None)
+    return sys.getrefcount(probe._data)
+
+
+def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
+    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward: count it on each
+    Value (so its own in-place updates copy first), and lock an array someone else may also
+    hold, so that no write from outside can change numbers the forward used. Floats are
+    immutable and need neither."""
+    for v, d in zip(inputs, datas, strict=True):
+        if type(d) is not float:
+            if v._shared and d.flags.writeable:
+                d.flags.writeable = False
+                key = id(d)
+                _LOCKED[key] = weakref.ref(d, lambda _, key=key: _LOCKED.pop(key, None))
+            v._held += 1
+
+
+_LOCKED: dict[int, weakref.ref] = {}
+"""Shared arrays that ``_hold`` made read-only (by id, while they live), to make writeable again
+once no record keeps them; an array that was read-only for its own reasons stays so."""
+
+
+def _locked_by_us(data: np.ndarray) -> bool:
+    ref = _LOCKED.get(id(data))
+    return ref is not None and ref() is data
+
+
+def _unlock(data: np.ndarray) -> None:
+    _LOCKED.pop(id(data), None)
+    data.flags.writeable = True
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -286,7 +367,21 @@ class Value:
     8.0
     """
 
-    __slots__ = ("__weakref__", "_data", "_grad", "_label", "_node", "_scope", "_site", "requires_grad")
+    # _held counts the graph records that keep the current data array for a backward, and
+    # _shared says that someone outside may hold that array too; both exist on every Value
+    # whose data is an array (a float is immutable and needs neither).
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_grad",
+        "_held",
+        "_label",
+        "_node",
+        "_scope",
+        "_shared",
+        "_site",
+        "requires_grad",
+    )
 
     def __init__(
         self,
@@ -300,49 +395,217 @@ class Value:
         self._grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
+        self._held = 0
+        self._shared = False
         if label:
             self._label = str(label)
+
+    @classmethod
+    def from_numpy(cls, array: np.ndarray, label: str = "", *, requires_grad: bool = True) -> Value:
+        """A Value that shares ``array``'s memory instead of copying it (``Value(array)`` copies).
+
+        Writing into ``array`` changes the Value, and the Value's in-place updates (an optimizer
+        step) change ``array``. While a recorded graph needs the numbers for a backward, the array
+        is read-only, so a write from outside fails loudly instead of changing them under the
+        graph. Float arrays are shared as they are; integer and bool arrays are converted to
+        float64, which is a copy.
+
+        >>> import numpy as np
+        >>> from autonet import Value
+        >>> weights = np.array([1.0, 2.0])
+        >>> w = Value.from_numpy(weights)
+        >>> weights[0] = 5.0
+        >>> w.tolist()
+        [5.0, 2.0]
+        """
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"Value.from_numpy: expected a numpy array, got {type(array).__name__}")
+        value = _make(_to_data(array, copy=False), bool(requires_grad), None, shared=True)
+        if label:
+            value._label = str(label)
+        return value
 
     # ----------------------------------------------------------------- data and grad
 
     @property
     def data(self) -> np.ndarray:
-        """The values as a numpy array (0-d for a scalar); assigning replaces them."""
-        data = self._data
-        return np.array(data) if type(data) is float else data
+        """The values as a numpy array (0-d for a scalar) that you may change in place.
+
+        The array is this Value's own. When a recorded graph still needs the current numbers for
+        a backward, the Value first moves to a fresh copy, so writing into what ``data`` returns
+        never changes what a graph recorded: the backward uses exactly what its forward saw.
+        Assigning (``v.data = new``, or ``v.data -= step``) replaces the values.
+        """
+        return self._expose()
 
     @data.setter
     def data(self, new: ArrayLike) -> None:
         if new is self._data:
-            return  # ``v.data -= step`` updated the array in place: it is already valid data
-        self._data = _to_data(new)
+            # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data.
+            if type(new) is np.ndarray and new.ndim == 0 and new.dtype == _F64:
+                self._data = float(new)  # back to the lean scalar path
+            return
+        converted = _to_data(new, copy=False)
+        self._data = converted
+        self._held = 0
+        self._shared = converted is new
+
+    def _expose(self) -> np.ndarray:
+        data = self._data
+        if type(data) is float:
+            # A 0-d array kept as the data, so that writing into it changes this Value.
+            data = self._data = np.array(data)
+            self._held = 0
+        elif not self._private():
+            data = self._data = data.copy()
+            self._held = 0
+        self._shared = True
+        return data
+
+    def _private(self) -> bool:
+        """Whether this Value may write into its data array in place: no live graph record keeps
+        it. A record that died without a backward leaves its count behind, so a count is trusted
+        only while something besides this Value still refers to the array; a lock the engine set
+        on a shared array (see ``_hold``) is lifted once no record keeps it."""
+        data = self._data
+        writeable = data.flags.writeable
+        if not self._held and writeable:
+            return True
+        if self._held and sys.getrefcount(self._data) > _ALONE:
+            return False
+        self._held = 0
+        if not writeable:
+            if not _locked_by_us(data):
+                return False  # read-only for its own reasons (a broadcast view, a caller's array)
+            _unlock(data)
+        return True
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array: the same array as ``data`` (0-d for a scalar), which you
+        may change in place.
+
+        >>> from autonet import Value
+        >>> v = Value(2.0)
+        >>> v.numpy()[...] = 3.0
+        >>> v.item()
+        3.0
+        """
+        return self._expose()
 
     @property
     def grad(self) -> Any:
         """The gradient, same shape and dtype as ``data``; zeros until a backward reaches this Value.
 
-        Under ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
+        It is this Value's own writeable array (0-d for a scalar), never shared with another
+        Value, so clipping it in place before an optimizer step works. Under
+        ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
         Assign ``None`` (or call ``zero_grad()``) to reset it.
         """
         g = self._grad
         if g is None:
             data = self._data
             return np.array(0.0) if type(data) is float else np.zeros_like(data)
-        return np.array(g) if type(g) is float else g
+        if type(g) is float:
+            g = self._grad = np.array(g)  # kept, so that changing it in place changes the gradient
+        return g
 
     @grad.setter
     def grad(self, new: Any) -> None:
         if new is None or isinstance(new, Value):
             self._grad = new
             return
+        given = np.asarray(new) if isinstance(new, np.ndarray) else None
         new = _to_data(new, None, "grad")
         if _shape_of(new) != self.shape:
             raise ValueError(f"grad: shape {_shape_of(new)} does not match the Value's shape {self.shape}")
+        dtype = self.dtype
+        if given is not None and given.dtype.kind == "f" and given.dtype != dtype:
+            raise TypeError(
+                f"grad: an array of dtype {given.dtype} cannot be the gradient of a {dtype} Value; "
+                f"convert it first, e.g. grad.astype(np.{dtype})"
+            )
+        if type(new) is not float and new.dtype != dtype:
+            new = new.astype(dtype)  # numbers, lists and integer arrays take the Value's dtype
         self._grad = new
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (same as ``v.grad = None``)."""
         self._grad = None
+
+    # ----------------------------------------------------------------- in-place updates
+
+    def add_(self, other: ArrayLike, alpha: float = 1.0) -> Value:
+        """Add ``alpha * other`` to the data in place, recording nothing (as PyTorch's ``add_``
+        under ``no_grad``); returns self. This is how optimizers update parameters.
+
+        When a recorded graph still needs the current numbers, the new data goes into a fresh
+        array instead, so that backward uses what its forward saw.
+
+        >>> from autonet import Value
+        >>> w = Value([1.0, 2.0])
+        >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
+        [0.5, 1.5]
+        """
+        data = self._data
+        delta = other._data if isinstance(other, Value) else other
+        if type(data) is float:
+            self._data = data + alpha * float(np.asarray(delta))
+            return self
+        if alpha == -1.0:
+            return self._assign(np.subtract, data, delta)
+        if alpha != 1.0:
+            delta = np.multiply(delta, alpha, dtype=data.dtype)
+        return self._assign(np.add, data, delta)
+
+    def mul_(self, factor: ArrayLike) -> Value:
+        """Multiply the data by ``factor`` in place, recording nothing; returns self.
+
+        >>> from autonet import Value
+        >>> Value([1.0, -2.0]).mul_(0.5).tolist()
+        [0.5, -1.0]
+        """
+        data = self._data
+        factor = factor._data if isinstance(factor, Value) else factor
+        if type(data) is float:
+            self._data = data * float(np.asarray(factor))
+            return self
+        return self._assign(np.multiply, data, factor)
+
+    def copy_(self, source: ArrayLike) -> Value:
+        """Overwrite the data with ``source`` (same shape, converted to this Value's dtype) in
+        place, recording nothing; returns self. Raises ``ValueError`` when the shapes differ.
+
+        >>> from autonet import Value
+        >>> Value([1.0, 2.0]).copy_([3.0, 4.0]).tolist()
+        [3.0, 4.0]
+        """
+        array = _to_data(source, self.dtype, "copy_", copy=False)
+        if _shape_of(array) != self.shape:
+            raise ValueError(
+                f"copy_: source shape {_shape_of(array)} does not match the Value's shape {self.shape}"
+            )
+        data = self._data
+        if type(data) is float or type(array) is float:
+            self._data = float(array) if type(data) is float else np.array(array, dtype=data.dtype)
+            self._held = 0
+            return self
+        if self._private():
+            np.copyto(data, array, casting="unsafe")
+        else:
+            self._data = np.array(array, dtype=data.dtype)
+            self._held = 0
+            self._shared = False
+        return self
+
+    def _assign(self, ufunc: np.ufunc, data: np.ndarray, operand: Any) -> Value:
+        """``data = ufunc(data, operand)``: in place when no graph keeps ``data``, else into a new array."""
+        if self._private():
+            ufunc(data, operand, out=data, dtype=data.dtype)
+        else:
+            self._data = ufunc(data, operand, dtype=data.dtype)
+            self._held = 0
+            self._shared = False
+        return self
 
     @property
     def label(self) -> str:
@@ -421,17 +684,29 @@ class Value:
             )
         return float(data.item())
 
-    def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shared, not copied; 0-d for a scalar)."""
-        return self.data
-
     def tolist(self) -> Any:
         """The data as nested Python lists (a float for a scalar)."""
-        return self.data.tolist()
+        return np.asarray(self._data).tolist()
 
     def detach(self) -> Value:
-        """A new leaf with the same data (shared) that needs no gradient."""
-        return _make(self._data, False, None)
+        """A new leaf that shares this Value's data and needs no gradient.
+
+        Writing into one's ``data`` changes the other, as with PyTorch's ``detach``, but never
+        numbers that a recorded graph still needs (see ``data``).
+
+        >>> from autonet import Value
+        >>> x = Value([1.0, 2.0])
+        >>> d = x.detach()
+        >>> d.data[0] = 7.0
+        >>> x.tolist(), d.requires_grad
+        ([7.0, 2.0], False)
+        """
+        data = self._data
+        twin = _make(data, False, None, shared=type(data) is not float)
+        if type(data) is not float:
+            twin._held = self._held
+            self._shared = True
+        return twin
 
     def requires_grad_(self, requires_grad: bool = True) -> Value:
         """Set ``requires_grad`` on a leaf in place and return it."""
@@ -483,8 +758,16 @@ class Value:
         return self.item()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        data = np.asarray(self._data, dtype=dtype)
-        return data.copy() if copy else data
+        # np.asarray(value) reads: a read-only view of the data (np.array(value) copies). To write
+        # into a Value's numbers, use value.data.
+        data = self._data
+        if copy or type(data) is float or (dtype is not None and np.dtype(dtype) != data.dtype):
+            if copy is False:
+                raise ValueError("Value.__array__: this needs a copy (a float64 scalar, or a new dtype)")
+            return np.array(data, dtype=dtype)
+        view = data.view()
+        view.flags.writeable = False
+        return view
 
     # ----------------------------------------------------------------- arithmetic
 
@@ -825,6 +1108,30 @@ class Value:
             self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None
         )
 
+    # ----------------------------------------------------------------- copying and pickling
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # The graph behind a result goes flat (a list, inputs first), so pickling a 100,000-op
+        # chain recurses no deeper than pickling one node; ops are stored by registry name.
+        if self._node is None:
+            return _leaf, _leaf_state(self)
+        return _rebuilt, (_flat_graph(self),)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        for value in _topological(self):
+            if id(value) not in memo:
+                memo[id(value)] = _copied(value, memo)
+        return memo[id(self)]
+
+    def __copy__(self) -> Value:
+        twin = self.detach()
+        twin.requires_grad = self.requires_grad
+        twin._node = self._node
+        twin._grad = self._grad
+        if self.label:
+            twin._label = self.label
+        return twin
+
     # numpy interplay: ufuncs and numpy functions on Values become autonet ops.
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method != "__call__" or kwargs.get("out") is not None:
@@ -845,6 +1152,130 @@ class Value:
             return impl(*args, **kwargs)
         # Functions autonet does not know see only the data: they record nothing.
         return func(*_raw_tree(args), **_raw_tree(kwargs))
+
+
+def stored_gradient(value: Value) -> Any:
+    """The gradient exactly as backward stored it on ``value``: None before any backward reached
+    it, a Python float for a float64 scalar, an array, or a Value under ``create_graph=True``.
+
+    Unlike ``value.grad`` it never makes zeros or an array: what optimizers and drawings read.
+
+    >>> from autonet import Value
+    >>> from autonet.engine import stored_gradient
+    >>> w = Value(2.0)
+    >>> stored_gradient(w) is None
+    True
+    >>> (w * w).backward()
+    >>> stored_gradient(w)
+    4.0
+    """
+    return value._grad
+
+
+# --------------------------------------------------------------------------- copies and pickles
+
+
+def _topological(root: Value) -> list[Value]:
+    """Every Value behind ``root`` (itself included), inputs before the Values made from them;
+    an explicit stack, so graph depth costs memory, not recursion. After a release, only the
+    inputs still alive are reached."""
+    order: list[Value] = []
+    seen = {id(root)}
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        value, expanded = stack.pop()
+        if expanded:
+            order.append(value)
+            continue
+        stack.append((value, True))
+        for parent in value.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, False))
+    return order
+
+
+def _leaf_state(value: Value) -> tuple[Any, ...]:
+    return value._data, value._grad, value.requires_grad, value.label
+
+
+def _leaf(data: Any, grad: Any, requires_grad: bool, label: str) -> Value:
+    value = _make(data, requires_grad, None)
+    value._grad = grad
+    if label:
+        value._label = label
+    return value
+
+
+def _flat_graph(root: Value) -> list[Any]:
+    """The graph behind ``root`` as a list in topological order: leaves as the Values themselves
+    (pickled flat, and once however often they occur), the others as tuples whose inputs point
+    back into the list by position."""
+    order = _topological(root)
+    position = {id(v): i for i, v in enumerate(order)}
+    flat: list[Any] = []
+    for value in order:
+        if value._node is None:
+            flat.append(value)
+            continue
+        op, parents, params, datas, out = value._node
+        released = type(parents) is _Released
+        inputs = () if released else tuple(position[id(p)] for p in parents)
+        flat.append(
+            (
+                op.name,
+                inputs,
+                params,
+                datas,
+                out,
+                released,
+                _leaf_state(value),
+                getattr(value, "_scope", None),
+            )
+        )
+    return flat
+
+
+def _rebuilt(flat: list[Any]) -> Value:
+    """The root of a graph that ``_flat_graph`` laid flat, every Value and record in place."""
+    values: list[Value] = []
+    for entry in flat:
+        if isinstance(entry, Value):
+            values.append(entry)
+            continue
+        name, inputs, params, datas, out, released, state, scope = entry
+        value = _leaf(*state)
+        op = _ops.REGISTRY[name]
+        if released:
+            value._node = (op, _Released(), params, None, None)
+        else:
+            parents = tuple(values[i] for i in inputs)
+            value._node = (op, parents, params, datas, out)
+            _hold(parents, datas)
+            value._held = 1 if value._data is out and type(out) is not float else 0
+        if scope is not None:
+            value._scope = scope
+        values.append(value)
+    return values[-1]
+
+
+def _copied(value: Value, memo: dict[int, Any]) -> Value:
+    """A deep copy of one Value whose inputs ``memo`` already holds copies of."""
+    twin = _leaf(copy.deepcopy(value._data, memo), None, value.requires_grad, value.label)
+    twin._grad = copy.deepcopy(value._grad, memo)
+    if value._node is not None:
+        op, parents, params, datas, out = value._node
+        if type(parents) is _Released:
+            twin._node = (op, _Released(), copy.deepcopy(params, memo), None, None)
+        else:
+            datas = copy.deepcopy(datas, memo)
+            twin_parents = tuple(memo[id(p)] for p in parents)
+            twin._node = (op, twin_parents, copy.deepcopy(params, memo), datas, copy.deepcopy(out, memo))
+            _hold(twin_parents, datas)
+    scope = getattr(value, "_scope", None)
+    if scope is not None:
+        twin._scope = scope
+    return twin
 
 
 _INV_SQRT2 = 0.7071067811865476
@@ -906,10 +1337,21 @@ def _clean_index_part(part: Any) -> Any:
     return part
 
 
+def _lift_against(x: Any, other: Any) -> Value:
+    """``x`` as an operand of a binary op with ``other``: integer and bool arrays promote with
+    ``other``'s dtype as numpy would (a mask times a float32 Value stays float32)."""
+    if isinstance(x, Value):
+        return x
+    kind = type(x)
+    if kind is float or kind is int:
+        return _make(_to_data(x), False, None)
+    return _make(_to_data(x, like=other.dtype if isinstance(other, Value) else None), False, None)
+
+
 def _binary(op: Op, a: Any, b: Any) -> Value:
     try:
-        a = a if type(a) is Value else _lift(a)
-        b = b if type(b) is Value else _lift(b)
+        a = a if type(a) is Value else _lift_against(a, b)
+        b = b if type(b) is Value else _lift_against(b, a)
     except TypeError:
         return NotImplemented
     data_a = a._data
@@ -926,7 +1368,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         result._grad = None
         if state.grad_enabled and (a.requires_grad or b.requires_grad):
             result.requires_grad = True
-            result._node = (op, (a, b), None)
+            result._node = (op, (a, b), None, (data_a, data_b), out)
         else:
             result.requires_grad = False
             result._node = None
@@ -969,7 +1411,7 @@ def maximum(a: ArrayLike, b: ArrayLike) -> Value:
     >>> maximum(1.0, 2.0).item()
     2.0
     """
-    return _apply(_ops.elementwise.maximum, (_lift(a), _lift(b)))
+    return _apply(_ops.elementwise.maximum, (_lift_against(a, b), _lift_against(b, a)))
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Value:
@@ -979,7 +1421,7 @@ def minimum(a: ArrayLike, b: ArrayLike) -> Value:
     >>> minimum(1.0, 2.0).item()
     1.0
     """
-    return _apply(_ops.elementwise.minimum, (_lift(a), _lift(b)))
+    return _apply(_ops.elementwise.minimum, (_lift_against(a, b), _lift_against(b, a)))
 
 
 def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Value:
@@ -995,7 +1437,7 @@ def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Value:
         if condition.dtype.kind not in "iuf":
             raise TypeError(f"where: condition must hold booleans (or numbers), got dtype {condition.dtype}")
         condition = condition.astype(bool)
-    a_value, b_value = _lift(a), _lift(b)
+    a_value, b_value = _lift_against(a, b), _lift_against(b, a)
     # A plain Python number takes the other branch's dtype, as it does in a * 2.0 (float32 stays
     # float32); the where forward sees arrays only, where the number would count as float64.
     if isinstance(a, (int, float)) and isinstance(b, Value):
@@ -1188,9 +1630,9 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
     return _make(seed, False, None) if create_graph else seed
 
 
-def _fit(grad: Any, parent: Value, op: Op, index: int) -> Any:
-    """Bring one vjp result to its input's shape and dtype (undoing broadcasting), or say which op erred."""
-    data = parent._data
+def _fit(grad: Any, data: Any, op: Op, index: int) -> Any:
+    """Bring one vjp result to the shape and dtype of the input ``data`` the forward used (undoing
+    broadcasting), or say which op erred."""
     kind = type(grad)
     if kind is np.ndarray:
         if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
@@ -1218,15 +1660,16 @@ def _fit(grad: Any, parent: Value, op: Op, index: int) -> Any:
     return grad
 
 
-def _fit_value(grad: Any, parent: Value, op: Op, index: int) -> Value:
+def _fit_value(grad: Any, data: Any, op: Op, index: int) -> Value:
     grad = _lift(grad)
-    if grad.shape != parent.shape:
+    shape = _shape_of(data)
+    if grad.shape != shape:
         try:
-            grad = sum_to_shape(grad, parent.shape)
+            grad = sum_to_shape(grad, shape)
         except ValueError:
             raise RuntimeError(
                 f"{op.name}: the vjp for input {index} returned shape {grad.shape}, but the input has "
-                f"shape {parent.shape}"
+                f"shape {shape}"
             ) from None
     return grad
 
@@ -1277,15 +1720,20 @@ def _run_backward(
     # Only the frontier is held: Values whose consumers have all passed their gradient on.
     ready = [root]
     pending: dict[Value, Any] = {root: seed}  # keyed by identity, as the counts are
-    wanted = None if targets is None else {id(t): i for i, t in enumerate(targets)}
+    wanted: dict[int, list[int]] | None = None
+    if targets is not None:
+        wanted = {}
+        for i, t in enumerate(targets):
+            wanted.setdefault(id(t), []).append(i)  # the same Value asked for twice gets it twice
     found: list = [None] * (0 if targets is None else len(targets))
-    # Leaves whose pending gradient is an array some vjp passed through unchanged (add's ``g``):
-    # it is also the consumer's .grad (or a sibling's), so such a leaf gets its own copy.
+    # Values whose pending gradient is an array some vjp passed through unchanged (add's ``g``):
+    # it is also the consumer's .grad (or a sibling's), so such a Value gets its own copy.
     shared: set[Value] = set()
     anomaly = STATE.anomaly_enabled
     plain = not anomaly and not create_graph
     fit = _fit_value if create_graph else _fit
     ref = weakref.ref
+    lock = _GRAD_LOCK
     # Grad mode is switched by hand, not by the context manager: this runs once per backward
     # but sits on the hot path of small graphs.
     state = STATE
@@ -1306,23 +1754,23 @@ def _run_backward(
             g = pending.pop(node)
             recorded = node._node
             if wanted is None:
-                previous = node._grad
-                if previous is not None:
-                    node._grad = previous + g
-                else:
-                    # A leaf's .grad is its own writeable array, never a view of another gradient.
-                    if recorded is None and type(g) is np.ndarray and (g.base is not None or node in shared):
-                        g = g.copy()
-                    node._grad = g
+                if type(g) is np.ndarray and (g.base is not None or not g.flags.writeable or node in shared):
+                    g = g.copy()  # every .grad is its own writeable array, never a view of another
+                # Concurrent backwards may reach one shared leaf: its read-add-write is one step.
+                with lock:
+                    previous = node._grad
+                    node._grad = g if previous is None else _accumulated(previous, g)
             elif id(node) in wanted:
-                found[wanted[id(node)]] = g
+                for i in wanted[id(node)]:
+                    found[i] = g
             if recorded is None:
                 continue
-            op, parents, params = recorded
+            op, parents, params, datas, out = recorded
             if create_graph:
+                _check_unchanged(op, parents, datas)
                 args, out = parents, node
             else:
-                args, out = list(map(_DATA, parents)), node._data
+                args = datas
             vjps = op.vjps
             variadic = op.variadic
             for index, parent in enumerate(parents):
@@ -1336,24 +1784,26 @@ def _run_backward(
                     except (ArithmeticError, TypeError, ValueError, IndexError):
                         # Again through _call_vjp: it redoes float quirks in numpy, or names the op.
                         grad = _call_vjp(vjp, op, index, g, out, args, params)
-                    data = parent._data
+                    data = datas[index]
                     kind = type(grad)
                     if kind is np.ndarray:
                         if type(data) is float or grad.shape != data.shape or grad.dtype != data.dtype:
-                            grad = _fit(grad, parent, op, index)
+                            grad = _fit(grad, data, op, index)
                     elif kind is not float or type(data) is not float:
-                        grad = _fit(grad, parent, op, index)
+                        grad = _fit(grad, data, op, index)
                 elif not anomaly:
-                    grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                    grad = fit(_call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index)
                 else:
                     phase = f"backward, in the gradient for input {index}"
                     try:
-                        grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                        grad = fit(_call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index)
                     except AnomalyError:
                         # Under create_graph an op inside this vjp flagged itself; blame the op whose
                         # gradient it is when that gradient is non-finite, else keep the inner report.
                         with set_grad_enabled(False), detect_anomaly(False):
-                            grad = fit(_call_vjp(vjp, op, index, g, out, args, params), parent, op, index)
+                            grad = fit(
+                                _call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index
+                            )
                         _check_finite(op, grad, parents, phase, node)
                         raise
                     _check_finite(op, grad, parents, phase, node)
@@ -1371,9 +1821,8 @@ def _run_backward(
                     del counts[parent]
                     ready.append(parent)
             if not retain_graph:
-                if op.saves:
-                    params = {key: value for key, value in params.items() if key != "saved"}
-                node._node = (op, _Released(map(ref, parents)), params)
+                _release(node, recorded)
+                node._node = (op, _Released(map(ref, parents)), _without_saved(op, params), None, None)
     finally:
         state.grad_enabled = saved_grad_enabled
         if saved_errstate is not None:
@@ -1381,6 +1830,50 @@ def _run_backward(
         if pause_collector:
             gc.enable()
     return found
+
+
+_GRAD_LOCK = threading.Lock()
+_ALONE = _refcount_alone()
+
+
+def _accumulated(previous: Any, g: Any) -> Any:
+    total = previous + g
+    # A gradient read as a 0-d array (``.grad`` of a float64 scalar) adds up to a numpy scalar.
+    return float(total) if type(total) is np.float64 else total
+
+
+def _without_saved(op: Op, params: dict | None) -> dict | None:
+    if op.saves and params:
+        return {key: value for key, value in params.items() if key != "saved"}
+    return params
+
+
+def _release(node: Value, recorded: tuple) -> None:
+    """The record of ``node`` no longer keeps its arrays: uncount them on the Values that still
+    have them as their data (a Value whose data was replaced since is not counting them)."""
+    _, parents, _, datas, out = recorded
+    for parent, data in zip(parents, datas, strict=True):
+        if type(data) is not float and parent._data is data:
+            parent._held -= 1
+            if not parent._held and not data.flags.writeable and _locked_by_us(data):
+                _unlock(data)
+    if type(out) is not float and node._data is out:
+        node._held -= 1
+
+
+def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> None:
+    """Under create_graph the vjps run on the input Values themselves, so their numbers must
+    still be those the forward used."""
+    for index, (parent, data) in enumerate(zip(parents, datas, strict=True)):
+        current = parent._data
+        # A Value that moved to a copy of its numbers (see ``Value.data``) is unchanged.
+        if current is not data and not np.array_equal(current, data, equal_nan=True):
+            raise RuntimeError(
+                f"backward: input {index} of {op.name} (shape {_shape_of(data)}"
+                f"{f', label {parent.label!r}' if parent.label else ''}) was given new data after the op "
+                "recorded it; create_graph=True differentiates the Values as they are now, so run the "
+                "forward again after changing them"
+            )
 
 
 def gradients(
@@ -1425,6 +1918,10 @@ def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable
     Numbers and arrays in give arrays out; Values in give Values out that stay in the graph,
     so ``grad`` nests for higher derivatives.
 
+    Each argument position is an input of its own, as in JAX: ``grad(lambda a, b: a * b,
+    argnums=(0, 1))(x, x)`` gives the two partial derivatives ``(x, x)`` whether ``x`` is a number
+    or one Value passed twice, and ``argnums=(0, 0)`` gives the same derivative twice.
+
     >>> from autonet import grad
     >>> float(grad(lambda x: x ** 3)(2.0))
     12.0
@@ -1437,6 +1934,9 @@ def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable
     def gradient_of(*args: Any) -> Any:
         nested = any(isinstance(a, Value) for a in args)
         values = [a if isinstance(a, Value) else Value(a) for a in args]
+        for i in set(picks):
+            if values[i] is args[i]:
+                values[i] = _position(args[i])
         with set_grad_enabled(True):
             out = _lift(fn(*values))
         if not out.requires_grad:
@@ -1448,6 +1948,15 @@ def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable
         return tuple(found) if many else found[0]
 
     return gradient_of
+
+
+def _position(value: Value) -> Value:
+    """A Value of its own for one argument position of ``grad``, still connected to ``value`` (a
+    same-shape reshape: no copy, the gradient passes straight through)."""
+    if not value.requires_grad:
+        return Value(value._data, requires_grad=True)
+    with set_grad_enabled(True):
+        return _apply(_ops.shape.reshape, (value,), {"shape": value.shape})
 
 
 # --------------------------------------------------------------------------- composites
@@ -1510,7 +2019,15 @@ def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
     >>> call_op("mul", Value(2.0), Value(3.0)).item()
     6.0
     """
-    entry = _ops.REGISTRY[op] if isinstance(op, str) else op
+    if isinstance(op, str):
+        entry = _ops.REGISTRY.get(op)
+        if entry is None:
+            known = ", ".join(sorted(_ops.REGISTRY))
+            raise ValueError(f"call_op: no op named {op!r} in the registry; known ops: {known}")
+    elif isinstance(op, Op):
+        entry = op
+    else:
+        raise TypeError(f"call_op: expected an op name or a registry Op, got {type(op).__name__}")
     name = entry.name
     if entry.arity >= 0 and len(inputs) != entry.arity:
         raise TypeError(f"{name}: takes {entry.arity} input(s), got {len(inputs)}")

@@ -37,7 +37,7 @@ class GradcheckError(AssertionError):
 
 @dataclass
 class _Input:
-    data: np.ndarray  # float64, read-only: a function that writes into its input fails loudly
+    data: np.ndarray  # float64, read-only: the caller's numbers, never changed by the check
     differentiable: bool
     name: str
 
@@ -95,6 +95,20 @@ def _leaves(inputs: Sequence[_Input], arrays: Sequence[np.ndarray] | None = None
     return [Value(a, requires_grad=x.differentiable) for x, a in zip(inputs, arrays, strict=True)]
 
 
+def _called(fn: Callable[..., Any], leaves: Sequence[Value], who: str) -> Any:
+    """``fn(*leaves)``, refusing a function that writes into its inputs: its gradient would be
+    checked at numbers other than the ones given."""
+    before = [leaf.numpy().copy() for leaf in leaves]
+    result = fn(*leaves)
+    for i, (leaf, numbers) in enumerate(zip(leaves, before, strict=True)):
+        if not np.array_equal(leaf.numpy(), numbers, equal_nan=True):
+            raise ValueError(
+                f"{who}: the function changed input {i} in place (shape {numbers.shape}); a gradient "
+                "check needs a function that leaves its inputs as they are: compute a new Value instead"
+            )
+    return result
+
+
 def _as_outputs(result: Any, who: str) -> list[Any]:
     """The function's result as a list of outputs (a tuple or list gives several)."""
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
@@ -119,7 +133,7 @@ def _evaluate(
 ) -> np.ndarray:
     """The function's outputs at ``arrays``, flattened into one float64 vector (no graph recorded)."""
     with no_grad():
-        outputs = _as_outputs(fn(*_leaves(inputs, arrays)), who)
+        outputs = _as_outputs(_called(fn, _leaves(inputs, arrays), who), who)
     return np.concatenate(
         [np.asarray(o.data if isinstance(o, Value) else o, dtype=np.float64).ravel() for o in outputs]
     )
@@ -243,7 +257,7 @@ def _check(
     numerical, size = _numerical_jacobians(fn, inputs, eps, who)
     leaves = _leaves(inputs)
     with set_grad_enabled(True):
-        outputs = _as_outputs(fn(*leaves), who)
+        outputs = _as_outputs(_called(fn, leaves, who), who)
     shapes = [tuple(np.shape(o.data if isinstance(o, Value) else o)) for o in outputs]
     if sum(math.prod(s) for s in shapes) != size:
         raise ValueError(f"{who}: the function returns a different number of elements on each call")
@@ -316,8 +330,8 @@ def gradcheck(
     way the numerical side costs two calls of ``fn`` per input element.
 
     Inputs must be float64 (or ints): float32 is refused, because a step of 1e-6 is below its
-    precision; ``allow_float32=True`` converts float32 inputs to float64 for the check. Inputs are
-    handed to ``fn`` read-only, so a function that writes into its input fails.
+    precision; ``allow_float32=True`` converts float32 inputs to float64 for the check. A function
+    that writes into its inputs is refused with a ``ValueError``.
 
     Returns True when every entry matches. On a mismatch raises ``GradcheckError`` naming the
     input, the element, both values and the tolerance (or returns False when
@@ -380,7 +394,7 @@ def _first_derivative(
 
 def _evaluate_outputs(fn: Callable[..., Any], inputs: Sequence[_Input], who: str) -> list[np.ndarray]:
     with no_grad():
-        outputs = _as_outputs(fn(*_leaves(inputs)), who)
+        outputs = _as_outputs(_called(fn, _leaves(inputs), who), who)
     return [np.asarray(o.data if isinstance(o, Value) else o, dtype=np.float64) for o in outputs]
 
 

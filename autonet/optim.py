@@ -1,8 +1,9 @@
 """Optimizers: ``SGD`` (momentum, Nesterov, weight decay), ``Adam`` and ``AdamW``.
 
 An optimizer holds a list of parameters (Values). ``step()`` updates each parameter that has a
-gradient from its ``.grad``, in place for arrays (a parameter's array keeps its identity), and
-``zero_grad()`` clears the gradients before the next backward. ``state_dict()`` and
+gradient from its ``.grad`` through ``Value.add_``/``mul_``: in place, unless a recorded graph
+still needs the old numbers (then the parameter moves to a new array and the graph keeps what
+its forward saw), and ``zero_grad()`` clears the gradients before the next backward. ``state_dict()`` and
 ``load_state_dict()`` save and restore the hyperparameters and the per-parameter state
 (momentum buffers, moment estimates, step counts) so that training can resume exactly.
 
@@ -27,17 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, stored_gradient
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
 def _gradient(p: Value) -> Any:
     """The parameter's gradient as plain data (a float or an array), or None if it has none."""
-    g = p._grad
+    g = stored_gradient(p)
     if g is None or type(g) is float or type(g) is np.ndarray:
         return g
-    return g._data  # a Value, after backward(create_graph=True)
+    return g.numpy()  # a Value, after backward(create_graph=True)
 
 
 class Optimizer:
@@ -83,7 +84,7 @@ class Optimizer:
         0.0
         """
         for p in self.params:
-            p._grad = None
+            p.zero_grad()
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
@@ -115,8 +116,16 @@ class Optimizer:
         0.5
         """
         who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{who}: expected the dict that state_dict() returns, got {type(state).__name__}")
         if state.get("type") != type(self).__name__:
             raise ValueError(f"{who}: the state is from a {state.get('type')!r} optimizer")
+        missing = [key for key in ("hyperparameters", "state") if key not in state]
+        if missing:
+            raise ValueError(
+                f"{who}: the state lacks {' and '.join(repr(k) for k in missing)}; "
+                "pass what state_dict() returned"
+            )
         entries = state["state"]
         if len(entries) != len(self.params):
             raise ValueError(
@@ -137,7 +146,7 @@ class Optimizer:
                         f"{who}: parameter {index}'s {key} has shape {array.shape}, the parameter {p.shape}"
                     )
                 else:
-                    fresh[key] = float(array) if type(p._data) is float else array.astype(p.dtype)
+                    fresh[key] = float(array) if type(_gradient_like(p)) is float else array.astype(p.dtype)
             restored.append(fresh)
         unknown = set(state["hyperparameters"]) - set(self.defaults)
         if unknown:
@@ -149,6 +158,12 @@ class Optimizer:
     def __repr__(self) -> str:
         settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.defaults)
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+def _gradient_like(p: Value) -> Any:
+    """A zero of the kind the parameter's gradient has: a float for a float64 scalar, else an
+    array (what per-parameter optimizer state is kept as)."""
+    return 0.0 if p.shape == () and p.dtype == np.float64 else np.zeros(p.shape, p.dtype)
 
 
 def _check(condition: bool, who: str, message: str) -> None:
@@ -205,28 +220,16 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
-        if not (momentum or decay):
-            # Plain gradient descent, the common case of small models: nothing but the update.
-            for p in self.params:
-                g = p._grad
-                if g is None:
-                    continue
-                data = p._data
-                if type(g) is not np.ndarray and type(g) is not float:
-                    g = g._data
-                if type(data) is float:
-                    p._data = data - lr * g
-                else:
-                    data -= lr * g
-            return
         damp, nesterov = 1.0 - self.dampening, self.nesterov
         for p, state in zip(self.params, self.state, strict=True):
             g = _gradient(p)
             if g is None:
                 continue
-            data = p._data
+            if not (momentum or decay):
+                p.add_(g, alpha=-lr)  # plain gradient descent, the common case of small models
+                continue
             if decay:
-                g = g + decay * data
+                g = g + decay * _data_of(p, g)
             if momentum:
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
@@ -238,10 +241,12 @@ class SGD(Optimizer):
                     buffer += damp * g if damp != 1.0 else g
                 state["momentum_buffer"] = buffer
                 g = g + momentum * buffer if nesterov else buffer
-            if type(data) is float:
-                p._data = data - lr * g
-            else:
-                data -= lr * g
+            p.add_(g, alpha=-lr)
+
+
+def _data_of(p: Value, g: Any) -> Any:
+    """The parameter's numbers, as the kind its gradient ``g`` is (a float for a float scalar)."""
+    return p.item() if type(g) is float else np.asarray(p)
 
 
 class Adam(Optimizer):
@@ -291,31 +296,26 @@ class Adam(Optimizer):
             g = _gradient(p)
             if g is None:
                 continue
-            data = p._data
-            scalar = type(data) is float
             if decay:
                 if decoupled:
                     # AdamW shrinks the weights directly, independently of the gradient's scale.
-                    if scalar:
-                        data = p._data = data * (1.0 - lr * decay)
-                    else:
-                        data *= 1.0 - lr * decay
+                    p.mul_(1.0 - lr * decay)
                 else:
-                    g = g + decay * data
+                    g = g + decay * _data_of(p, g)
             t = state.get("step", 0) + 1
             state["step"] = t
             step_size = lr / (1.0 - beta1**t)
             root_correction = math.sqrt(1.0 - beta2**t)
-            if scalar:
+            if type(g) is float:
                 m = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * g
                 v = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * g * g
                 state["exp_avg"], state["exp_avg_sq"] = m, v
-                p._data = data - step_size * m / (math.sqrt(v) / root_correction + eps)
+                p.add_(step_size * m / (math.sqrt(v) / root_correction + eps), alpha=-1.0)
                 continue
             m = state.get("exp_avg")
             if m is None:
-                m = state["exp_avg"] = np.zeros_like(data)
-                v = state["exp_avg_sq"] = np.zeros_like(data)
+                m = state["exp_avg"] = np.zeros(p.shape, p.dtype)
+                v = state["exp_avg_sq"] = np.zeros(p.shape, p.dtype)
             else:
                 v = state["exp_avg_sq"]
             m *= beta1
@@ -327,7 +327,7 @@ class Adam(Optimizer):
             denominator += eps
             np.divide(m, denominator, out=denominator)
             denominator *= step_size
-            data -= denominator
+            p.add_(denominator, alpha=-1.0)
 
 
 class AdamW(Adam):

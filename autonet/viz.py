@@ -588,6 +588,11 @@ def _format_of(path: Path, override: str | None) -> str:
 
 def _write_atomically(path: Path, content: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it, so a failure never leaves half a file."""
+    directory = path.absolute().parent
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"save_graph: the directory {str(directory)!r} for {str(path)!r} does not exist; create it first"
+        )
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as stream:  # a plain open: the usual permissions, not mkstemp's 0600

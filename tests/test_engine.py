@@ -162,10 +162,11 @@ def test_requires_grad_defaults_and_propagation() -> None:
 
 def test_detach_shares_data_and_cuts_the_graph() -> None:
     x = Value(np.array([1.0, 2.0]))
+    twin = x.detach()
+    assert np.shares_memory(twin.data, x.data)
     y = x * 3
     d = y.detach()
     assert not d.requires_grad and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
     (d * x).sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 6.0])  # only the direct path, not through d
 
@@ -757,3 +758,28 @@ def test_linear_combination_gradients_for_any_data(values, scale) -> None:
     x = Value(data)
     (scale * x + x * x).sum().backward()
     np.testing.assert_allclose(x.grad, scale + 2 * data, rtol=1e-12, atol=1e-12)
+
+
+def test_gradients_of_one_input_asked_for_twice_gives_it_twice() -> None:
+    x = Value(2.0)
+    assert [float(g) for g in autonet.gradients(x**3, [x, x])] == [12.0, 12.0]
+
+
+def test_grad_takes_each_argument_position_as_its_own_input() -> None:
+    x = Value(2.0)
+    product = autonet.grad(lambda a, b: a * b, argnums=(0, 1))
+    # The partial derivatives (b, a), for one Value passed twice as for two numbers.
+    assert [float(g) for g in product(x, x)] == [2.0, 2.0] == [float(g) for g in product(2.0, 2.0)]
+    twice = autonet.grad(lambda a: a**3, argnums=(0, 0))
+    assert [float(g) for g in twice(x)] == [12.0, 12.0] == [float(g) for g in twice(2.0)]
+    # Still differentiable: the second derivative through the positional inputs.
+    (slope, _) = product(x, Value(3.0))
+    slope.backward()
+    assert float(x.grad) == 0.0  # d(b)/dx with b = 3 given separately
+
+
+def test_call_op_with_an_unknown_name_lists_the_known_ops() -> None:
+    with pytest.raises(ValueError, match=r"no op named 'nope' in the registry; known ops: .*matmul"):
+        autonet.call_op("nope", Value(1.0))
+    with pytest.raises(TypeError, match="op name or a registry Op"):
+        autonet.call_op(3, Value(1.0))

@@ -135,8 +135,8 @@ def test_a_backward_that_fails_midway_still_resumes_the_collector() -> None:
 
 
 def test_an_in_place_data_update_keeps_the_array_and_the_new_values() -> None:
-    array = np.array([1.0, 2.0])
-    v = Value(array)
+    v = Value(np.array([1.0, 2.0]))
+    array = v.data
     v.data -= 0.5
     assert v.data is array  # nothing copied or converted
     np.testing.assert_array_equal(v.data, [0.5, 1.5])

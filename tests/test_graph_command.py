@@ -111,6 +111,15 @@ def test_mistakes_get_a_clear_message_and_no_picture(args, message, tmp_path: Pa
     assert not out.exists()
 
 
+def test_an_output_in_a_missing_directory_names_the_directory(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "missing" / "graph.dot"
+    status = main(["graph", "--expr", "a*b", "--set", "a=2", "b=3", "-o", str(out)])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert f"the directory {str(out.parent)!r}" in error and "does not exist" in error
+    assert ".tmp" not in error
+
+
 def test_without_dot_the_command_says_how_to_install_graphviz(tmp_path: Path, monkeypatch, capsys) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()

@@ -7,8 +7,9 @@ the tests do not depend on timing luck.
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -179,3 +180,102 @@ def test_threads_training_their_own_graphs_get_their_own_exact_gradients() -> No
     _run_together(*(worker(k) for k in range(4)))
     for k in range(4):
         assert results[k] == [4.0 * (k + step) for step in range(200)]
+
+
+def _run_many(count: int, body: Callable[[int], None]) -> None:
+    """Start ``count`` threads at once (a barrier lines them up) and re-raise the first failure."""
+    barrier = threading.Barrier(count, timeout=TIMEOUT)
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            barrier.wait()
+            body(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(4 * TIMEOUT)
+        assert not thread.is_alive(), "a thread is stuck"
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def frequent_thread_switches() -> Iterator[None]:
+    # Switch threads every microsecond instead of every 5 ms, so that a read-add-write of .grad
+    # that is not one step really is interrupted (it was, 1,000 to 3,000 times in 8,000).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("frequent_thread_switches")
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "create_graph"])
+@pytest.mark.parametrize("shape", [(), (3,)], ids=["scalar", "array"])
+def test_concurrent_backwards_into_one_shared_leaf_lose_no_gradient(
+    shape: tuple[int, ...], create_graph: bool
+) -> None:
+    # Four threads, 2,000 backwards each, every graph ending in the same leaf. Without one step
+    # for read-add-write, create_graph runs (whose additions are Python code) lost ~1 in 8.
+    shared = Value(np.ones(shape))
+    backwards = 2_000
+
+    def body(index: int) -> None:
+        own = Value(np.full(shape, float(index)), requires_grad=False)
+        for _ in range(backwards):
+            (shared * 2.0 + own).sum().backward(create_graph=create_graph)
+
+    _run_many(4, body)
+    total = shared.grad.data if create_graph else shared.grad
+    np.testing.assert_array_equal(total, np.full(shape, 2.0 * 4 * backwards))
+
+
+def test_one_context_object_entered_by_two_threads_restores_each_threads_own_mode() -> None:
+    shared_no_grad = no_grad()
+    seen: dict[str, bool] = {}
+
+    def already_off(barrier: threading.Barrier) -> None:
+        with autonet.set_grad_enabled(False):
+            barrier.wait()  # 1: both threads are about to enter the shared object
+            with shared_no_grad:
+                barrier.wait()  # 2: both are inside it at once
+            seen["off thread after leaving"] = autonet.is_grad_enabled()
+            barrier.wait()  # 3
+
+    def on(barrier: threading.Barrier) -> None:
+        barrier.wait()  # 1
+        with shared_no_grad:
+            barrier.wait()  # 2
+        seen["on thread after leaving"] = autonet.is_grad_enabled()
+        barrier.wait()  # 3
+
+    _run_together(already_off, on)
+    assert seen == {"off thread after leaving": False, "on thread after leaving": True}
+
+
+def test_a_shared_anomaly_context_object_is_per_thread_too() -> None:
+    shared = detect_anomaly()
+    seen: dict[str, bool] = {}
+
+    def first(barrier: threading.Barrier) -> None:
+        with shared:
+            barrier.wait()  # 1: both inside
+            barrier.wait()  # 2: the second has left
+            with pytest.raises(AnomalyError):
+                Value([0.0]).log()
+        seen["first raised inside"] = True
+
+    def second(barrier: threading.Barrier) -> None:
+        with shared:
+            barrier.wait()  # 1
+        Value([0.0]).log()  # off again in this thread: no AnomalyError
+        seen["second quiet after leaving"] = True
+        barrier.wait()  # 2
+
+    _run_together(first, second)
+    assert seen == {"first raised inside": True, "second quiet after leaving": True}

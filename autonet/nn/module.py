@@ -264,7 +264,7 @@ class Module:
         >>> {name: a.shape for name, a in Layer(2, 3, rng=0).state_dict().items()}
         {'w': (2, 3), 'b': (3,)}
         """
-        return {name: np.array(p._data) for name, p in self.named_parameters()}
+        return {name: np.array(p) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
         """Copy arrays from ``state`` (name -> array) into the parameters of the same names.
@@ -292,7 +292,7 @@ class Module:
                 continue
             entry = state[name]
             try:
-                array = np.asarray(entry._data if isinstance(entry, Value) else entry)
+                array = np.asarray(entry)
             except (TypeError, ValueError):
                 array = np.asarray(None)
             if array.dtype.kind not in "biuf":
@@ -312,8 +312,7 @@ class Module:
                 f"(nothing was changed)\n{details}"
             )
         for name, array in ready.items():
-            p = own[name]
-            p._data = float(array) if type(p._data) is float else array
+            own[name].copy_(array)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters to an ``.npz`` file at ``path`` (the exact name given).
@@ -332,6 +331,11 @@ class Module:
         state = self.state_dict()
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(
+                f"{type(self).__name__}.save: the directory {directory!r} for {path!r} does not exist; "
+                "create it first (os.makedirs)"
+            )
         handle, temporary = tempfile.mkstemp(
             prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
         )
@@ -376,6 +380,15 @@ class Module:
         """
         path = os.fspath(path)
         who = f"{type(self).__name__}.load"
+        with open(path, "rb") as file:  # a missing file raises FileNotFoundError naming it
+            start = file.read(4)
+        if start != b"PK\x03\x04":  # every .npz is a zip archive; anything else is not one
+            single = start == b"\x93NUM"
+            what = "a single array (.npy)" if single else f"not a zip archive (it starts {start!r})"
+            raise ValueError(
+                f"{who}: {path!r} is not an .npz file of named parameters: it is {what}; write one with "
+                "save() (nothing was changed)"
+            )
         try:
             archive = np.load(path, allow_pickle=False)
             if not isinstance(archive, np.lib.npyio.NpzFile):

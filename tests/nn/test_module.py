@@ -266,6 +266,20 @@ def test_loading_a_single_array_file_is_refused(tmp_path):
         Layer(2, 2, rng=0).load(path)
 
 
+def test_loading_a_file_that_is_not_an_archive_says_what_it_is(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("just some text")
+    with pytest.raises(ValueError, match=r"not an \.npz file.*not a zip archive \(it starts b'just'\)"):
+        Layer(2, 2, rng=0).load(path)
+
+
+def test_saving_into_a_missing_directory_names_the_directory(tmp_path):
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match=f"directory {str(missing)!r}.*does not exist"):
+        Layer(2, 2, rng=0).save(missing / "model.npz")
+    assert not (tmp_path / "no").exists()
+
+
 def test_a_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         Layer(2, 2, rng=0).load(tmp_path / "absent.npz")
