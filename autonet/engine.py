@@ -237,10 +237,16 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     if state.grad_enabled:
         for v in inputs:
             if v.requires_grad:
-                _hold(inputs, datas)
+                for u in inputs:  # _hold, spelled out for the same reason
+                    if type(u._data) is not float:
+                        if u._shared:
+                            u._data.setflags(write=False)
+                        u._held += 1
                 result.requires_grad = True
                 result._held = 1
-                result._node = (op, inputs, _frozen_params(params) if params else params, datas, out)
+                if params:
+                    params = _frozen_params(params)
+                result._node = (op, inputs, params, datas, out)
                 if state.anomaly_enabled:
                     result._site = _user_site()
                 return result
@@ -267,7 +273,8 @@ def _frozen_params(params: dict) -> dict:
     """``params`` with every array argument frozen (see ``_frozen``); what a forward saved for
     its vjps is its own already."""
     for key, value in params.items():
-        if key != "saved" and _frozen(value) is not value:
+        kind = type(value)
+        if (kind is np.ndarray or kind is tuple) and key != "saved" and _frozen(value) is not value:
             return {k: v if k == "saved" else _frozen(v) for k, v in params.items()}
     return params
 
@@ -286,26 +293,15 @@ def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
     immutable and need neither."""
     for v, d in zip(inputs, datas, strict=True):
         if type(d) is not float:
-            if v._shared and d.flags.writeable:
-                d.flags.writeable = False
-                key = id(d)
-                _LOCKED[key] = weakref.ref(d, lambda _, key=key: _LOCKED.pop(key, None))
+            if v._shared:
+                _lock(d)
             v._held += 1
 
 
-_LOCKED: dict[int, weakref.ref] = {}
-"""Shared arrays that ``_hold`` made read-only (by id, while they live), to make writeable again
-once no record keeps them; an array that was read-only for its own reasons stays so."""
-
-
-def _locked_by_us(data: np.ndarray) -> bool:
-    ref = _LOCKED.get(id(data))
-    return ref is not None and ref() is data
-
-
-def _unlock(data: np.ndarray) -> None:
-    _LOCKED.pop(id(data), None)
-    data.flags.writeable = True
+def _lock(data: np.ndarray) -> None:
+    # Only a shared Value's array is ever locked, and it was writeable when it became the data
+    # (see Value.from_numpy): so for a shared Value, read-only means locked here.
+    data.setflags(write=False)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -407,8 +403,8 @@ class Value:
         Writing into ``array`` changes the Value, and the Value's in-place updates (an optimizer
         step) change ``array``. While a recorded graph needs the numbers for a backward, the array
         is read-only, so a write from outside fails loudly instead of changing them under the
-        graph. Float arrays are shared as they are; integer and bool arrays are converted to
-        float64, which is a copy.
+        graph. Writeable float arrays are shared as they are; integer and bool arrays are
+        converted to float64 and read-only arrays copied, so those are not shared.
 
         >>> import numpy as np
         >>> from autonet import Value
@@ -420,7 +416,9 @@ class Value:
         """
         if not isinstance(array, np.ndarray):
             raise TypeError(f"Value.from_numpy: expected a numpy array, got {type(array).__name__}")
-        value = _make(_to_data(array, copy=False), bool(requires_grad), None, shared=True)
+        data = _to_data(array, copy=False)
+        shared = data is array and array.flags.writeable  # a read-only array can only be copied
+        value = _make(data if shared else np.array(data), bool(requires_grad), None, shared=shared)
         if label:
             value._label = str(label)
         return value
@@ -446,9 +444,12 @@ class Value:
                 self._data = float(new)  # back to the lean scalar path
             return
         converted = _to_data(new, copy=False)
+        shared = converted is new
+        if shared and not converted.flags.writeable:
+            converted, shared = converted.copy(), False  # a shared array must be ours to lock
         self._data = converted
         self._held = 0
-        self._shared = converted is new
+        self._shared = shared
 
     def _expose(self) -> np.ndarray:
         data = self._data
@@ -456,7 +457,7 @@ class Value:
             # A 0-d array kept as the data, so that writing into it changes this Value.
             data = self._data = np.array(data)
             self._held = 0
-        elif not self._private():
+        elif (self._held or not data.flags.writeable) and not self._private():
             data = self._data = data.copy()
             self._held = 0
         self._shared = True
@@ -475,9 +476,9 @@ class Value:
             return False
         self._held = 0
         if not writeable:
-            if not _locked_by_us(data):
-                return False  # read-only for its own reasons (a broadcast view, a caller's array)
-            _unlock(data)
+            if not self._shared:
+                return False  # read-only for its own reasons (a broadcast view, say)
+            data.setflags(write=True)  # the lock _hold put on a shared array
         return True
 
     def numpy(self) -> np.ndarray:
@@ -507,6 +508,8 @@ class Value:
             return np.array(0.0) if type(data) is float else np.zeros_like(data)
         if type(g) is float:
             g = self._grad = np.array(g)  # kept, so that changing it in place changes the gradient
+        elif type(g) is np.ndarray and (g.base is not None or not g.flags.writeable):
+            g = self._grad = g.copy()  # an intermediate's gradient may be stored as a view
         return g
 
     @grad.setter
@@ -1158,7 +1161,9 @@ def stored_gradient(value: Value) -> Any:
     """The gradient exactly as backward stored it on ``value``: None before any backward reached
     it, a Python float for a float64 scalar, an array, or a Value under ``create_graph=True``.
 
-    Unlike ``value.grad`` it never makes zeros or an array: what optimizers and drawings read.
+    Unlike ``value.grad`` it never makes zeros, a new array or a copy: what optimizers and
+    drawings read. A leaf's stored gradient is its own writeable array; an intermediate's may be
+    a view of another gradient (``.grad`` returns a copy of its own then).
 
     >>> from autonet import Value
     >>> from autonet.engine import stored_gradient
@@ -1337,6 +1342,16 @@ def _clean_index_part(part: Any) -> Any:
     return part
 
 
+def _constant(number: float) -> Value:
+    """A Python float as a constant Value: the lean path of ``2 * x`` (a float needs no flags)."""
+    value = _new(Value)
+    value._data = number
+    value._grad = None
+    value.requires_grad = False
+    value._node = None
+    return value
+
+
 def _lift_against(x: Any, other: Any) -> Value:
     """``x`` as an operand of a binary op with ``other``: integer and bool arrays promote with
     ``other``'s dtype as numpy would (a mask times a float32 Value stays float32)."""
@@ -1350,8 +1365,10 @@ def _lift_against(x: Any, other: Any) -> Value:
 
 def _binary(op: Op, a: Any, b: Any) -> Value:
     try:
-        a = a if type(a) is Value else _lift_against(a, b)
-        b = b if type(b) is Value else _lift_against(b, a)
+        if type(a) is not Value:
+            a = _constant(a) if type(a) is float else _lift_against(a, b)
+        if type(b) is not Value:
+            b = _constant(b) if type(b) is float else _lift_against(b, a)
     except TypeError:
         return NotImplemented
     data_a = a._data
@@ -1733,7 +1750,7 @@ def _run_backward(
     plain = not anomaly and not create_graph
     fit = _fit_value if create_graph else _fit
     ref = weakref.ref
-    lock = _GRAD_LOCK
+    acquire, release = _GRAD_LOCK.acquire, _GRAD_LOCK.release
     # Grad mode is switched by hand, not by the context manager: this runs once per backward
     # but sits on the hot path of small graphs.
     state = STATE
@@ -1754,12 +1771,29 @@ def _run_backward(
             g = pending.pop(node)
             recorded = node._node
             if wanted is None:
-                if type(g) is np.ndarray and (g.base is not None or not g.flags.writeable or node in shared):
-                    g = g.copy()  # every .grad is its own writeable array, never a view of another
+                if type(g) is np.ndarray and node in shared:
+                    # A leaf's .grad (what optimizers read) gets its own array now; an intermediate's
+                    # a view, made its own only when someone reads it (Value.grad).
+                    g = g.copy() if recorded is None else g.view()
+                elif (
+                    recorded is None
+                    and type(g) is np.ndarray
+                    and (g.base is not None or not g.flags.writeable)
+                ):
+                    g = g.copy()
                 # Concurrent backwards may reach one shared leaf: its read-add-write is one step.
-                with lock:
-                    previous = node._grad
-                    node._grad = g if previous is None else _accumulated(previous, g)
+                acquire()
+                try:
+                    total = node._grad
+                    if total is None:
+                        total = g
+                    else:
+                        total = total + g
+                        if type(total) is np.float64:  # a float64 scalar's .grad read as a 0-d array
+                            total = float(total)
+                    node._grad = total
+                finally:
+                    release()
             elif id(node) in wanted:
                 for i in wanted[id(node)]:
                     found[i] = g
@@ -1821,8 +1855,13 @@ def _run_backward(
                     del counts[parent]
                     ready.append(parent)
             if not retain_graph:
-                _release(node, recorded)
-                node._node = (op, _Released(map(ref, parents)), _without_saved(op, params), None, None)
+                # Uncounting the released arrays only saves a later copy (a stale count is found
+                # out in Value._private), so a node that kept only floats is not even looked at.
+                if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
+                    _release(node, recorded)
+                if op.saves:
+                    params = _without_saved(params)
+                node._node = (op, _Released(map(ref, parents)), params, None, None)
     finally:
         state.grad_enabled = saved_grad_enabled
         if saved_errstate is not None:
@@ -1836,27 +1875,21 @@ _GRAD_LOCK = threading.Lock()
 _ALONE = _refcount_alone()
 
 
-def _accumulated(previous: Any, g: Any) -> Any:
-    total = previous + g
-    # A gradient read as a 0-d array (``.grad`` of a float64 scalar) adds up to a numpy scalar.
-    return float(total) if type(total) is np.float64 else total
-
-
-def _without_saved(op: Op, params: dict | None) -> dict | None:
-    if op.saves and params:
-        return {key: value for key, value in params.items() if key != "saved"}
-    return params
+def _without_saved(params: dict) -> dict:
+    return {key: value for key, value in params.items() if key != "saved"}
 
 
 def _release(node: Value, recorded: tuple) -> None:
     """The record of ``node`` no longer keeps its arrays: uncount them on the Values that still
     have them as their data (a Value whose data was replaced since is not counting them)."""
     _, parents, _, datas, out = recorded
-    for parent, data in zip(parents, datas, strict=True):
-        if type(data) is not float and parent._data is data:
-            parent._held -= 1
-            if not parent._held and not data.flags.writeable and _locked_by_us(data):
-                _unlock(data)
+    for index, data in enumerate(datas):
+        if type(data) is not float:
+            parent = parents[index]
+            if parent._data is data:
+                parent._held -= 1
+                if not parent._held and parent._shared:
+                    data.setflags(write=True)  # the lock _hold put on a shared array
     if type(out) is not float and node._data is out:
         node._held -= 1
 

@@ -8,6 +8,7 @@ result is still held.
 from __future__ import annotations
 
 import gc
+import importlib
 import statistics
 import time
 import tracemalloc
@@ -87,8 +88,10 @@ def micrograd_note(length: int) -> str:
     return f"{seconds / length * 1e6:.2f} us/node backward"
 
 
-def run(lengths: list[int], repeats: int, report: Callable[[str], None]) -> list[dict[str, Any]]:
-    from autonet import Value
+def run(
+    lengths: list[int], repeats: int, report: Callable[[str], None], package: str = "autonet"
+) -> list[dict[str, Any]]:
+    Value = importlib.import_module(package).Value
 
     rows = []
     for length in lengths:
@@ -102,9 +105,9 @@ def run(lengths: list[int], repeats: int, report: Callable[[str], None]) -> list
     return rows
 
 
-def table(rows: list[dict[str, Any]], repeats: int) -> str:
+def table(rows: list[dict[str, Any]], repeats: int, package: str = "autonet") -> str:
     lines = [
-        "### Chain of N scalar ops (alternating * and +), autonet",
+        f"### Chain of N scalar ops (alternating * and +), {package}",
         "",
         "| N | forward per node | backward per node | graph held before backward | held after backward "
         "| micrograd |",

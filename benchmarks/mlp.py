@@ -7,6 +7,7 @@ gradients, forward, backward, ``p -= lr * grad`` for every parameter.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,9 +94,9 @@ def numpy_step(problem: Problem, seed: int) -> Callable[[], float]:
 # --------------------------------------------------------------------------- autonet
 
 
-def autonet_values_step(problem: Problem, seed: int) -> Callable[[], float]:
+def autonet_values_step(problem: Problem, seed: int, package: str = "autonet") -> Callable[[], float]:
     """The MLP built from raw autonet Values: ``x @ W + b``, relu, log_softmax, one-hot product."""
-    import autonet
+    autonet = importlib.import_module(package)
 
     arrays, x, _, onehot = make_data(problem, seed)
     params = [autonet.Value(a) for a in arrays]
@@ -130,11 +131,11 @@ def autonet_nn_available() -> bool:
     return True
 
 
-def autonet_nn_step(problem: Problem, seed: int) -> Callable[[], float]:
+def autonet_nn_step(problem: Problem, seed: int, package: str = "autonet") -> Callable[[], float]:
     """The same MLP as ``autonet.nn.MLP`` with its cross-entropy loss and ``autonet.optim.SGD``."""
-    import autonet
-    import autonet.nn as nn
-    import autonet.optim as optim
+    autonet = importlib.import_module(package)
+    nn = importlib.import_module(f"{package}.nn")
+    optim = importlib.import_module(f"{package}.optim")
 
     arrays, x, labels, _ = make_data(problem, seed)
     model = nn.MLP(problem.sizes[0], list(problem.sizes[1:]), activation="relu", dtype=problem.dtype)

@@ -4,6 +4,7 @@
     python benchmarks/run.py                 # all workloads (a few minutes)
     python benchmarks/run.py --quick         # fewer steps, chain up to 100,000
     python benchmarks/run.py --only small    # one workload: big, small, scalar, chain
+    python benchmarks/run.py --baseline main # also the autonet of a git revision, side by side
 
 Threads are pinned to one (OMP/OPENBLAS/MKL and torch) before numpy loads. Peers that are not
 installed are skipped. A framework's time counts only if its loss after the run matches the
@@ -13,12 +14,14 @@ reference's (same weights, same data, same maths).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import platform
 import sys
 
 import _harness  # pins the thread counts: keep it the first import that can load numpy
+import baseline
 import chain
 import mlp
 import numpy as np
@@ -75,10 +78,25 @@ def machine() -> list[str]:
     return lines
 
 
+def with_baseline(frameworks: dict, args: argparse.Namespace) -> dict:
+    """``frameworks`` plus, right after each autonet entry, the same entry for the baseline package."""
+    if not args.baseline_package:
+        return frameworks
+    widened = {}
+    for name, entry in frameworks.items():
+        widened[name] = entry
+        if name.startswith("autonet"):
+            builder, module, *rest = entry
+            label = name.replace("autonet", f"autonet {args.baseline}", 1)
+            before = functools.partial(builder, package=args.baseline_package)
+            widened[label] = (before, module.replace("autonet", args.baseline_package, 1), *rest)
+    return widened
+
+
 def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
     contenders = []
     skipped = []
-    for name, (builder, module, traced) in mlp.FRAMEWORKS.items():
+    for name, (builder, module, traced) in with_baseline(mlp.FRAMEWORKS, args).items():
         if name == "autonet (nn.MLP)" and not mlp.autonet_nn_available():
             skipped.append(f"{name}: autonet.nn / autonet.optim not available")
             continue
@@ -107,7 +125,7 @@ def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
 def scalar_workload(args: argparse.Namespace) -> str:
     contenders = []
     skipped = []
-    for name, (builder, module) in scalar_mlp.FRAMEWORKS.items():
+    for name, (builder, module) in with_baseline(scalar_mlp.FRAMEWORKS, args).items():
         if not installed(module):
             skipped.append(f"{name}: not installed")
             continue
@@ -131,8 +149,11 @@ def chain_workload(args: argparse.Namespace) -> str:
     lengths = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     repeats = 5 if args.quick else args.chain_repeats
     print(f"running chain: N = {lengths}, {repeats} runs each", file=sys.stderr)
-    rows = chain.run(lengths, repeats, lambda line: print(line, file=sys.stderr))
-    return chain.table(rows, repeats)
+    tables = []
+    for package in ["autonet", *([args.baseline_package] if args.baseline_package else [])]:
+        rows = chain.run(lengths, repeats, lambda line: print(line, file=sys.stderr), package)
+        tables.append(chain.table(rows, repeats, package))
+    return "\n\n".join(tables)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer steps and a shorter chain")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peak-memory step")
     parser.add_argument("--output", help="also write the tables to this Markdown file")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also run the autonet of this git revision, side by side"
+    )
     args = parser.parse_args(argv)
+    args.baseline_package = baseline.load(args.baseline) if args.baseline else None
     if args.quick:
         args.steps = min(args.steps, 20)
         args.warmup = min(args.warmup, 3)

@@ -7,6 +7,7 @@ training step is a forward over all 100 points, one backward, and an SGD update.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -99,10 +100,8 @@ def micrograd_step(seed: int) -> Callable[[], float]:
     return make_step(Value, seed)
 
 
-def autonet_step(seed: int) -> Callable[[], float]:
-    from autonet import Value
-
-    return make_step(Value, seed)
+def autonet_step(seed: int, package: str = "autonet") -> Callable[[], float]:
+    return make_step(importlib.import_module(package).Value, seed)
 
 
 FRAMEWORKS: dict[str, tuple[Callable[[int], Callable[[], float]], str]] = {
