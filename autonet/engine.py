@@ -7,6 +7,11 @@ graph with an explicit stack (no recursion, so depth is bounded by memory only),
 op's vjps, undoes broadcasting in one place, and releases the graph as it goes unless
 ``retain_graph`` asks to keep it.
 
+numpy meets a Value in one way: every ufunc and numpy function it reaches is an op (it returns a
+Value in the graph) or a refusal (a TypeError naming the function and the autonet spelling to use).
+Only functions whose results carry no gradient run on the plain data: metadata, booleans, integer
+indices, text, and the piecewise-constant ufuncs (sign, floor ...). The rule holds whatever
+``requires_grad`` and grad mode say; ``np.asarray(value)`` and ``value.data`` still convert on purpose.
 """
 
 from __future__ import annotations
@@ -859,26 +864,44 @@ class Value:
             self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None
         )
 
-    # numpy interplay: ufuncs and numpy functions on Values become autonet ops.
+    # numpy interplay: every ufunc and numpy function a Value reaches is an op or a refusal (the
+    # rule is stated above the dispatch tables, near the end of this module).
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if method != "__call__" or kwargs.get("out") is not None:
-            return NotImplemented
-        impl = _UFUNCS.get(ufunc)
-        if impl is not None:
-            return impl(*inputs)
+        name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        out = kwargs.pop("out", None)
+        if out is not None and any(o is not None for o in (out if isinstance(out, tuple) else (out,))):
+            raise TypeError(
+                f"{name} with out= on a Value: writing into an array in place would not be recorded "
+                "in the graph, so its gradient would be lost; use the returned result instead"
+            )
+        if method == "at":
+            raise TypeError(
+                f"{name} changes its operand in place, which the graph cannot record; build the "
+                "result from ops instead (indexing, concatenate, where)"
+            )
         if ufunc.__name__ in _PIECEWISE_CONSTANT_UFUNCS:
-            return ufunc(*[_raw(x) for x in inputs], **kwargs)
-        raise TypeError(
-            f"numpy.{ufunc.__name__} has no autonet op, so it cannot be differentiated; "
-            f"use value.data for a plain array"
-        )
+            return getattr(ufunc, method)(*_raw_tree(inputs), **_raw_tree(kwargs))
+        if method == "__call__":
+            impl = _UFUNCS.get(ufunc)
+            if impl is None:
+                raise _refusal(name)
+            _no_options(ufunc.__name__, **kwargs)
+            return impl(*inputs)
+        impl = _UFUNC_METHODS.get((ufunc, method))
+        if impl is not None:
+            return impl(*inputs, **kwargs)
+        if method == "outer" and ufunc in _UFUNCS and ufunc.nin == 2 and ufunc.signature is None:
+            _no_options(f"{ufunc.__name__}.outer", **kwargs)
+            return _ufunc_outer(ufunc, *inputs)
+        raise _refusal(name)
 
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
         impl = _FUNCTIONS.get(func)
         if impl is not None:
             return impl(*args, **kwargs)
-        # Functions autonet does not know see only the data: they record nothing.
-        return func(*_raw_tree(args), **_raw_tree(kwargs))
+        if func in _PLAIN_RESULT_FUNCTIONS:
+            return func(*_raw_tree(args), **_raw_tree(kwargs))
+        raise _refusal(_numpy_name(func))
 
 
 _INV_SQRT2 = 0.7071067811865476
@@ -911,8 +934,13 @@ def _one_axis(axis: Any, what: str) -> Any:
 
 
 def _raw_tree(x: Any) -> Any:
+    """Values replaced by read-only views of their data (for numpy functions that return plain
+    results): a numpy function that writes into an argument (an ``out`` passed by position) fails
+    loudly instead of changing a Value behind the graph's back."""
     if isinstance(x, Value):
-        return x.data
+        view = x.data.view()
+        view.flags.writeable = False
+        return view
     if isinstance(x, (list, tuple)):
         return type(x)(_raw_tree(i) for i in x)
     if isinstance(x, dict):
@@ -1080,6 +1108,15 @@ def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
 
 
 # --------------------------------------------------------------------------- numpy dispatch
+#
+# Every numpy entry point a Value reaches is an op or a refusal. A ufunc or numpy function that
+# autonet has an op for returns a Value in the graph (gradient-checked like any op); one that can
+# only give metadata (shape, dtype), booleans, integer indices, text or files runs on the data, as
+# its result carries no gradient; every other one raises a TypeError that names it and what to use
+# instead. The rule does not depend on requires_grad or no_grad: whether numpy.median works on a
+# Value is a property of numpy.median, so code that runs in evaluation also runs in training.
+# np.asarray(value) and np.array(value) still convert (through __array__), as value.data does:
+# that is how to ask for a plain array on purpose.
 
 
 def einsum(subscripts: str, *operands: ArrayLike) -> Value:
@@ -1147,6 +1184,63 @@ def _tile(a: ArrayLike, reps: Any) -> Value:
         .broadcast_to(stretched)
         .reshape(tuple(r * n for r, n in zip(reps, shape, strict=True)))
     )
+
+
+def _numpy_name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    if not module.startswith("numpy") or "._" in module:
+        module = "numpy"  # a private implementation module: the public name is numpy.<name>
+    return f"{module}.{getattr(func, '__name__', func)}"
+
+
+# What comes closest in autonet, for the functions users reach for most; the others get the default.
+_ALTERNATIVES = {
+    "trace": "x[np.arange(n), np.arange(n)].sum() for an (n, n) Value x",
+    "diagonal": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
+    "diag": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
+    "take": "value[index], or value[:, index] along another axis",
+    "take_along_axis": "value[index arrays]",
+    "nansum": "value.sum() (autonet has no reductions that skip nan)",
+    "nanmean": "value.mean() (autonet has no reductions that skip nan)",
+    "ptp": "value.max() - value.min()",
+    "diff": "value[1:] - value[:-1]",
+    "copy": "value.detach() for a constant Value, value.data.copy() for an array",
+    "atleast_1d": "value.reshape(...)",
+    "atleast_2d": "value.reshape(...) or value.expand_dims(0)",
+    "atleast_3d": "value.reshape(...)",
+    "vstack": "autonet.concatenate or autonet.stack",
+    "hstack": "autonet.concatenate or autonet.stack",
+    "column_stack": "autonet.stack(values, axis=1)",
+    "flip": "value[::-1] (slicing along the axis)",
+    "fliplr": "value[:, ::-1]",
+    "flipud": "value[::-1]",
+    "roll": "autonet.concatenate([value[-k:], value[:-k]])",
+    "repeat": "value.expand_dims(axis + 1).broadcast_to(...).reshape(...)",
+    "round": "value.data: rounding is constant almost everywhere, so its result has no gradient",
+    "around": "value.data: rounding is constant almost everywhere, so its result has no gradient",
+    "fabs": "value.abs()",
+    "log1p": "(1 + value).log()",
+    "expm1": "value.exp() - 1",
+    "log2": "value.log() / np.log(2)",
+    "log10": "value.log() / np.log(10)",
+    "exp2": "2 ** value",
+    "reciprocal": "1 / value",
+    "fmax": "autonet.maximum",
+    "fmin": "autonet.minimum",
+    "float_power": "value ** p",
+    "hypot": "(a * a + b * b).sqrt()",
+    "logaddexp": "autonet.stack([a, b]).logsumexp(axis=0)",
+    "cumulative_prod": "value.prod() over the slices you need",
+    "cumprod": "value.prod() over the slices you need",
+    "full_like": "np.full(value.shape, fill) (a constant) or fill * np.ones_like(value)",
+}
+
+
+def _refusal(name: str) -> TypeError:
+    short = name.rsplit(".", 1)[-1]
+    plain = "call it on value.data for a plain array (no gradient flows through that)"
+    hint = f"use {_ALTERNATIVES[short]}, or {plain}" if short in _ALTERNATIVES else plain
+    return TypeError(f"{name} has no autonet op, so its result could not be differentiated; {hint}")
 
 
 def _no_options(name: str, **options: Any) -> None:
@@ -1374,6 +1468,41 @@ _PIECEWISE_CONSTANT_UFUNCS = frozenset(
 )
 
 
+def _ufunc_reduce(method: str) -> Callable[..., Value]:
+    # ufunc.reduce runs along axis 0 unless told otherwise, unlike np.sum.
+    def impl(
+        a: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: Any = False, **options: Any
+    ) -> Value:
+        _no_options(f"{method} (as a ufunc reduce)", dtype=dtype, out=out, **options)
+        return getattr(_lift(a), method)(axis=axis, keepdims=bool(keepdims))
+
+    return impl
+
+
+def _add_accumulate(a: Any, axis: Any = 0, dtype: Any = None, out: Any = None) -> Value:
+    _no_options("add.accumulate", dtype=dtype, out=out)
+    x = _lift(a)
+    if x.ndim == 0:
+        raise TypeError("numpy.add.accumulate: cannot accumulate a 0-d Value")
+    return x.cumsum(axis)
+
+
+# ufunc methods other than __call__ that are an op; ``outer`` of any binary ufunc above also is.
+_UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Value]] = {
+    (np.add, "reduce"): _ufunc_reduce("sum"),
+    (np.multiply, "reduce"): _ufunc_reduce("prod"),
+    (np.maximum, "reduce"): _ufunc_reduce("max"),
+    (np.minimum, "reduce"): _ufunc_reduce("min"),
+    (np.add, "accumulate"): _add_accumulate,
+}
+
+
+def _ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Value:
+    # ufunc.outer(a, b) has shape a.shape + b.shape: broadcast a against b along new trailing axes.
+    a, b = _operands(f"numpy.{ufunc.__name__}.outer", (a, b))
+    return _UFUNCS[ufunc](a.reshape(a.shape + (1,) * b.ndim), b)
+
+
 _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
     np.sum: _reduction("sum"),
     np.mean: _reduction("mean"),
@@ -1423,6 +1552,26 @@ for _module, _name, _impl in [
 ]:
     if hasattr(_module, _name):
         _FUNCTIONS[getattr(_module, _name)] = _impl
+
+# Functions whose result cannot carry a gradient: metadata, booleans, integer indices, text and
+# files, and arrays that depend on the shape alone (zeros_like ...). They run on the data.
+_PLAIN_RESULT_FUNCTIONS = frozenset(
+    function
+    for module, names in [
+        (
+            np,
+            "ndim shape size result_type can_cast min_scalar_type iscomplexobj isrealobj may_share_memory "
+            "shares_memory einsum_path zeros_like ones_like empty_like "
+            "all any allclose isclose array_equal array_equiv iscomplex isreal isneginf isposinf isin in1d "
+            "argmax argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero "
+            "count_nonzero searchsorted digitize lexsort unravel_index ravel_multi_index "
+            "array_repr array_str array2string save savez savez_compressed savetxt",
+        ),
+        (np.linalg, "matrix_rank"),
+    ]
+    for name in names.split()
+    if (function := getattr(module, name, None)) is not None
+)
 
 
 # --------------------------------------------------------------------------- backward

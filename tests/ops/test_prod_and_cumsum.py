@@ -107,6 +107,7 @@ def test_prod_keeps_float32_and_dispatches_from_numpy() -> None:
     assert isinstance(out, Value) and out.dtype == np.float32 and out.item() == -3.0
     out.backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [-2.0, -1.5, 3.0]
+    np.testing.assert_array_equal(np.multiply.reduce(Value([[1.0, 2.0], [3.0, 4.0]])).data, [3.0, 8.0])
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, -2])
