@@ -151,7 +151,8 @@ def _einsum_plan(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str, ..
     return explicit, out
 
 
-def _einsum_sizes(subscripts: str, terms: tuple[str, ...], shapes: list[tuple[int, ...]]) -> dict[str, int]:
+def _check_lengths(subscripts: str, terms: tuple[str, ...], shapes: list[tuple[int, ...]]) -> None:
+    """Each index must have one length in every operand that has it."""
     sizes: dict[str, int] = {}
     first: dict[str, int] = {}
     for k, (term, shape) in enumerate(zip(terms, shapes, strict=True)):
@@ -164,7 +165,6 @@ def _einsum_sizes(subscripts: str, terms: tuple[str, ...], shapes: list[tuple[in
                 )
             sizes.setdefault(c, n)
             first.setdefault(c, k)
-    return sizes
 
 
 def _einsum_arrays(spec: str, *arrays: np.ndarray) -> np.ndarray:
@@ -184,7 +184,7 @@ def _einsum_arrays(spec: str, *arrays: np.ndarray) -> np.ndarray:
 
 def _einsum(*xs, subscripts):
     terms, out = einsum_plan(subscripts, tuple(np.ndim(x) for x in xs))
-    _einsum_sizes(subscripts, terms, [np.shape(x) for x in xs])
+    _check_lengths(subscripts, terms, [np.shape(x) for x in xs])
     return _einsum_arrays(f"{','.join(terms)}->{out}", *xs)
 
 
@@ -314,7 +314,7 @@ outer = register(
 
 
 def _axis_list(part: Any, ndim: int, which: str) -> list[int]:
-    items = list(part) if isinstance(part, (list, tuple, np.ndarray)) else [part]
+    items = list(part) if isinstance(part, (list, tuple)) or np.ndim(part) else [part]
     axes = []
     for a in items:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
@@ -376,8 +376,19 @@ def _tensordot_letters(
 
 
 def _tensordot_spec(axes, a, b) -> tuple[str, str, str]:
+    """Letters for a's axes, b's axes and the output's: a tensordot as an einsum."""
     axes_a, axes_b = tensordot_axes(axes, np.shape(a), np.shape(b))
     return _tensordot_letters(tuple(axes_a), tuple(axes_b), np.ndim(a), np.ndim(b))
+
+
+def _tensordot_vjp_a(g, out, a, b, axes=2):
+    letters_a, letters_b, letters_out = _tensordot_spec(axes, a, b)
+    return contract(f"{letters_out},{letters_b}->{letters_a}", g, b)
+
+
+def _tensordot_vjp_b(g, out, a, b, axes=2):
+    letters_a, letters_b, letters_out = _tensordot_spec(axes, a, b)
+    return contract(f"{letters_a},{letters_out}->{letters_b}", a, g)
 
 
 def _tensordot(a, b, axes=2):
@@ -404,10 +415,7 @@ tensordot = register(
     Op(
         "tensordot",
         _tensordot,
-        (
-            lambda g, out, a, b, axes=2: contract("{2},{1}->{0}".format(*_tensordot_spec(axes, a, b)), g, b),
-            lambda g, out, a, b, axes=2: contract("{0},{2}->{1}".format(*_tensordot_spec(axes, a, b)), a, g),
-        ),
+        (_tensordot_vjp_a, _tensordot_vjp_b),
         (REAL, REAL),
         kind="tensordot",
         doc="Sum of products over the given axes of a and b (numpy's axes: an int or two sequences).",

@@ -2,7 +2,10 @@
 
 The engine normalises ``axis`` to a sorted tuple of non-negative ints (or None) before these
 run, so forwards and vjps see one form. ``max`` and ``min`` share the gradient evenly among
-tied maxima (as ``torch.amax`` does), the same choice as the element-wise ``maximum``.
+tied maxima (as ``torch.amax`` does), the same choice as the element-wise ``maximum``. ``prod``'s
+gradient is each element's product of the others, built from running products before and after
+it: exact where elements are zero or the product underflows, never a division by x. ``cumsum``
+runs along one axis (None: over the flattened input, as in numpy).
 """
 
 from __future__ import annotations
