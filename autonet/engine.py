@@ -6,6 +6,12 @@ input requires grad, remembers ``(op, inputs, params)`` on the result. ``backwar
 graph with an explicit stack (no recursion, so depth is bounded by memory only), calls each
 op's vjps, undoes broadcasting in one place, and releases the graph as it goes unless
 ``retain_graph`` asks to keep it.
+
+numpy meets a Value in one way: every ufunc and numpy function it reaches is an op (it returns a
+Value in the graph) or a refusal (a TypeError naming the function and the autonet spelling to use).
+Only functions whose results carry no gradient run on the plain data: metadata, booleans, integer
+indices, text, and the piecewise-constant ufuncs (sign, floor ...). The rule holds whatever
+``requires_grad`` and grad mode say; ``np.asarray(value)`` and ``value.data`` still convert on purpose.
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ __all__ = [
     "AnomalyError",
     "Value",
     "concatenate",
+    "einsum",
     "grad",
     "gradients",
     "maximum",
     "minimum",
+    "outer",
     "stack",
     "stored_gradient",
+    "tensordot",
     "where",
 ]
 
@@ -967,6 +976,36 @@ class Value:
         axes = normalize_axis(axis, self.ndim, "std")  # so an axis error names std, not var
         return self.var(axis=axes, keepdims=keepdims, ddof=ddof).sqrt()
 
+    def prod(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Product over ``axis``; the gradient is exact where elements are zero (no division).
+
+        ``Value([2.0, 3.0]).prod().item() == 6.0``
+        """
+        return self._reduce(_ops.reduce.prod, axis, keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Value:
+        """Running sums along ``axis``; ``axis=None`` runs over the flattened Value, as in numpy.
+
+        ``Value([1.0, 2.0, 3.0]).cumsum().tolist() == [1.0, 3.0, 6.0]``
+        """
+        if axis is not None:
+            (axis,) = normalize_axis(_one_axis(axis, "cumsum"), max(self.ndim, 1), "cumsum")
+        return _apply(_ops.reduce.cumsum, (self,), {"axis": axis})
+
+    def norm(
+        self,
+        ord: float | str | None = None,  # noqa: A002 - numpy's name
+        axis: int | tuple[int, int] | None = None,
+        keepdims: bool = False,
+    ) -> Value:
+        """``np.linalg.norm``: the 2-norm of all elements by default (Frobenius for a matrix);
+        ``ord`` 1, inf or -inf for vectors, ``axis`` an int (vectors) or two ints (matrices).
+
+        The gradient is 0 at the zero vector (PyTorch's choice), and huge or tiny elements do not
+        overflow or underflow.  ``Value([3.0, 4.0]).norm().item() == 5.0``
+        """
+        return _apply(_ops.linalg.norm, (self,), {"ord": ord, "axis": axis, "keepdims": keepdims})
+
     def softmax(self, axis: int = -1) -> Value:
         """exp(x) / sum(exp(x)) along ``axis``, stable for large inputs."""
         (axis,) = normalize_axis(_one_axis(axis, "softmax"), max(self.ndim, 1), "softmax")
@@ -1135,26 +1174,44 @@ class Value:
             twin._label = self.label
         return twin
 
-    # numpy interplay: ufuncs and numpy functions on Values become autonet ops.
+    # numpy interplay: every ufunc and numpy function a Value reaches is an op or a refusal (the
+    # rule is stated above the dispatch tables, near the end of this module).
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if method != "__call__" or kwargs.get("out") is not None:
-            return NotImplemented
-        impl = _UFUNCS.get(ufunc)
-        if impl is not None:
-            return impl(*inputs)
+        name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        out = kwargs.pop("out", None)
+        if out is not None and any(o is not None for o in (out if isinstance(out, tuple) else (out,))):
+            raise TypeError(
+                f"{name} with out= on a Value: writing into an array in place would not be recorded "
+                "in the graph, so its gradient would be lost; use the returned result instead"
+            )
+        if method == "at":
+            raise TypeError(
+                f"{name} changes its operand in place, which the graph cannot record; build the "
+                "result from ops instead (indexing, concatenate, where)"
+            )
         if ufunc.__name__ in _PIECEWISE_CONSTANT_UFUNCS:
-            return ufunc(*[_raw(x) for x in inputs], **kwargs)
-        raise TypeError(
-            f"numpy.{ufunc.__name__} has no autonet op, so it cannot be differentiated; "
-            f"use value.data for a plain array"
-        )
+            return getattr(ufunc, method)(*_raw_tree(inputs), **_raw_tree(kwargs))
+        if method == "__call__":
+            impl = _UFUNCS.get(ufunc)
+            if impl is None:
+                raise _refusal(name)
+            _no_options(ufunc.__name__, **kwargs)
+            return impl(*inputs)
+        impl = _UFUNC_METHODS.get((ufunc, method))
+        if impl is not None:
+            return impl(*inputs, **kwargs)
+        if method == "outer" and ufunc in _UFUNCS and ufunc.nin == 2 and ufunc.signature is None:
+            _no_options(f"{ufunc.__name__}.outer", **kwargs)
+            return _ufunc_outer(ufunc, *inputs)
+        raise _refusal(name)
 
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
         impl = _FUNCTIONS.get(func)
         if impl is not None:
             return impl(*args, **kwargs)
-        # Functions autonet does not know see only the data: they record nothing.
-        return func(*_raw_tree(args), **_raw_tree(kwargs))
+        if func in _PLAIN_RESULT_FUNCTIONS:
+            return func(*_raw_tree(args), **_raw_tree(kwargs))
+        raise _refusal(_numpy_name(func))
 
 
 def stored_gradient(value: Value) -> Any:
@@ -1313,8 +1370,13 @@ def _one_axis(axis: Any, what: str) -> Any:
 
 
 def _raw_tree(x: Any) -> Any:
+    """Values replaced by read-only views of their data (for numpy functions that return plain
+    results): a numpy function that writes into an argument (an ``out`` passed by position) fails
+    loudly instead of changing a Value behind the graph's back."""
     if isinstance(x, Value):
-        return x.data
+        view = x.data.view()
+        view.flags.writeable = False
+        return view
     if isinstance(x, (list, tuple)):
         return type(x)(_raw_tree(i) for i in x)
     if isinstance(x, dict):
@@ -1505,15 +1567,334 @@ def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
 
 
 # --------------------------------------------------------------------------- numpy dispatch
+#
+# Every numpy entry point a Value reaches is an op or a refusal. A ufunc or numpy function that
+# autonet has an op for returns a Value in the graph (gradient-checked like any op); one that can
+# only give metadata (shape, dtype), booleans, integer indices, text or files runs on the data, as
+# its result carries no gradient; every other one raises a TypeError that names it and what to use
+# instead. The rule does not depend on requires_grad or no_grad: whether numpy.median works on a
+# Value is a property of numpy.median, so code that runs in evaluation also runs in training.
+# np.asarray(value) and np.array(value) still convert (through __array__), as value.data does:
+# that is how to ask for a plain array on purpose.
 
 
-def _reduction(name: str) -> Callable[..., Value]:
+def einsum(subscripts: str, *operands: ArrayLike) -> Value:
+    """Einstein summation as ``np.einsum``: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``)
+    subscripts, ``'...'`` allowed, each index at most once per operand (no traces or diagonals).
+
+    Raises ValueError when the subscripts do not fit the operands' shapes.
+
+    >>> from autonet import Value, einsum
+    >>> einsum("ij,jk->ik", Value([[1.0, 2.0]]), Value([[3.0], [4.0]])).tolist()
+    [[11.0]]
+    """
+    if not operands:
+        raise TypeError("einsum: give the subscripts and at least one operand")
+    return _apply(_ops.linalg.einsum, _operands("einsum", operands), {"subscripts": subscripts})
+
+
+def outer(a: ArrayLike, b: ArrayLike) -> Value:
+    """The outer product of ``a`` and ``b``, flattened first as in ``np.outer``: shape ``(a.size, b.size)``.
+
+    >>> from autonet import Value, outer
+    >>> outer(Value([1.0, 2.0]), Value([3.0, 4.0, 5.0])).shape
+    (2, 3)
+    """
+    return _apply(_ops.linalg.outer, _operands("outer", (a, b)))
+
+
+def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Value:
+    """Sum of products over axes of ``a`` and ``b``, as ``np.tensordot``: ``axes=k`` pairs the last
+    k axes of a with the first k of b; ``axes=([1, 0], [0, 1])`` names them.
+
+    Raises ValueError when paired axes differ in length.
+
+    >>> from autonet import Value, tensordot
+    >>> tensordot(Value([[1.0, 2.0], [3.0, 4.0]]), Value([[1.0, 0.0], [0.0, 1.0]])).item()
+    5.0
+    """
+    return _apply(_ops.linalg.tensordot, _operands("tensordot", (a, b)), {"axes": axes})
+
+
+def _operands(name: str, xs: Sequence[Any]) -> tuple[Value, ...]:
+    values = []
+    for index, x in enumerate(xs):
+        try:
+            values.append(_lift(x))
+        except TypeError as error:
+            raise TypeError(f"{name}: operand {index}: {error}") from None
+    return tuple(values)
+
+
+def _tile(a: ArrayLike, reps: Any) -> Value:
+    # np.tile from existing ops: interleave an axis of 1 before each axis, broadcast those to the
+    # repetitions and merge each pair, so the whole block repeats (the repetition axis is outer).
+    x = _lift(a)
+    reps = _int_tuple(reps if np.ndim(reps) else (reps,), "tile")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must not be negative, got {reps}")
+    ndim = max(len(reps), x.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - x.ndim) + x.shape
+    paired = tuple(side for n in shape for side in (1, n))
+    stretched = tuple(side for r, n in zip(reps, shape, strict=True) for side in (r, n))
+    return (
+        x.reshape(paired)
+        .broadcast_to(stretched)
+        .reshape(tuple(r * n for r, n in zip(reps, shape, strict=True)))
+    )
+
+
+def _numpy_name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    if not module.startswith("numpy") or "._" in module:
+        module = "numpy"  # a private implementation module: the public name is numpy.<name>
+    return f"{module}.{getattr(func, '__name__', func)}"
+
+
+# What comes closest in autonet, for the functions users reach for most; the others get the default.
+_ALTERNATIVES = {
+    "trace": "x[np.arange(n), np.arange(n)].sum() for an (n, n) Value x",
+    "diagonal": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
+    "diag": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
+    "take": "value[index], or value[:, index] along another axis",
+    "take_along_axis": "value[index arrays]",
+    "nansum": "value.sum() (autonet has no reductions that skip nan)",
+    "nanmean": "value.mean() (autonet has no reductions that skip nan)",
+    "ptp": "value.max() - value.min()",
+    "diff": "value[1:] - value[:-1]",
+    "copy": "value.detach() for a constant Value, value.data.copy() for an array",
+    "atleast_1d": "value.reshape(...)",
+    "atleast_2d": "value.reshape(...) or value.expand_dims(0)",
+    "atleast_3d": "value.reshape(...)",
+    "vstack": "autonet.concatenate or autonet.stack",
+    "hstack": "autonet.concatenate or autonet.stack",
+    "column_stack": "autonet.stack(values, axis=1)",
+    "flip": "value[::-1] (slicing along the axis)",
+    "fliplr": "value[:, ::-1]",
+    "flipud": "value[::-1]",
+    "roll": "autonet.concatenate([value[-k:], value[:-k]])",
+    "repeat": "value.expand_dims(axis + 1).broadcast_to(...).reshape(...)",
+    "round": "value.data: rounding is constant almost everywhere, so its result has no gradient",
+    "around": "value.data: rounding is constant almost everywhere, so its result has no gradient",
+    "fabs": "value.abs()",
+    "log1p": "(1 + value).log()",
+    "expm1": "value.exp() - 1",
+    "log2": "value.log() / np.log(2)",
+    "log10": "value.log() / np.log(10)",
+    "exp2": "2 ** value",
+    "reciprocal": "1 / value",
+    "fmax": "autonet.maximum",
+    "fmin": "autonet.minimum",
+    "float_power": "value ** p",
+    "hypot": "(a * a + b * b).sqrt()",
+    "logaddexp": "autonet.stack([a, b]).logsumexp(axis=0)",
+    "cumulative_prod": "value.prod() over the slices you need",
+    "cumprod": "value.prod() over the slices you need",
+    "full_like": "np.full(value.shape, fill) (a constant) or fill * np.ones_like(value)",
+}
+
+
+def _refusal(name: str) -> TypeError:
+    short = name.rsplit(".", 1)[-1]
+    plain = "call it on value.data for a plain array (no gradient flows through that)"
+    hint = f"use {_ALTERNATIVES[short]}, or {plain}" if short in _ALTERNATIVES else plain
+    return TypeError(f"{name} has no autonet op, so its result could not be differentiated; {hint}")
+
+
+def _no_options(name: str, **options: Any) -> None:
+    """numpy options autonet has no op for are refused, never silently ignored."""
+    given = [key for key, value in options.items() if value is not None]
+    if given:
+        listed = ", ".join(f"{key}=" for key in given)
+        why = "out= would write outside the graph" if "out" in given else "autonet has no op for it"
+        raise TypeError(
+            f"numpy.{name} on a Value does not take {listed} ({why}); call it without, or on value.data "
+            "for a plain array"
+        )
+
+
+def _reduction(name: str, method: str | None = None, with_dtype: bool = True) -> Callable[..., Value]:
+    # numpy's positional order: sum, mean and prod take dtype before out; max and min do not.
+    method = method or name
+
+    def reduce(a: Any, axis: Any, keepdims: Any, **options: Any) -> Value:
+        _no_options(name, **options)
+        return getattr(_lift(a), method)(axis=axis, keepdims=bool(keepdims))
+
+    if with_dtype:
+        return lambda a, axis=None, dtype=None, out=None, keepdims=False, **options: reduce(
+            a, axis, keepdims, dtype=dtype, out=out, **options
+        )
+    return lambda a, axis=None, out=None, keepdims=False, **options: reduce(
+        a, axis, keepdims, out=out, **options
+    )
+
+
+def _spread(name: str) -> Callable[..., Value]:
     def impl(
-        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **_: Any
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        ddof: Any = 0,
+        keepdims: Any = False,
+        *,
+        correction: Any = None,
+        **options: Any,
     ) -> Value:
-        if out is not None:
-            raise TypeError(f"numpy.{name} on a Value does not support out=")
-        return getattr(_lift(a), name)(axis=axis, keepdims=bool(keepdims))
+        _no_options(name, dtype=dtype, out=out, **options)
+        if correction is not None:
+            if ddof != 0:
+                raise ValueError(f"numpy.{name}: give ddof or correction, not both")
+            ddof = correction
+        return getattr(_lift(a), name)(axis=axis, keepdims=bool(keepdims), ddof=ddof)
+
+    return impl
+
+
+def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Value:
+    _no_options("cumsum", dtype=dtype, out=out)
+    return _lift(a).cumsum(axis)
+
+
+def _cumulative_sum(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
+) -> Value:
+    _no_options("cumulative_sum", dtype=dtype, out=out, include_initial=include_initial or None)
+    x = _lift(x)
+    if axis is None and x.ndim > 1:
+        raise ValueError(f"numpy.cumulative_sum: axis must be given for a Value of shape {x.shape}")
+    return x.cumsum(axis)
+
+
+def _einsum_call(*operands: Any, out: Any = None, optimize: Any = False, **options: Any) -> Value:
+    # optimize is only a hint on the order of contractions (autonet picks its own); the result is the same.
+    _no_options("einsum", out=out, **options)
+    if not operands or not isinstance(operands[0], str):
+        raise TypeError("numpy.einsum on a Value takes the subscripts first, as a string ('ij,jk->ik')")
+    return einsum(operands[0], *operands[1:])
+
+
+def _outer_call(a: Any, b: Any, out: Any = None) -> Value:
+    _no_options("outer", out=out)
+    return outer(a, b)
+
+
+def _dot(a: Any, b: Any, out: Any = None) -> Value:
+    _no_options("dot", out=out)
+    a, b = _operands("dot", (a, b))
+    if not a.ndim or not b.ndim:
+        return a * b
+    if b.ndim > 2:
+        return tensordot(a, b, ([-1], [-2]))  # np.dot pairs the last axis of a with the second-last of b
+    return matmul(a, b)
+
+
+def _inner(a: Any, b: Any) -> Value:
+    a, b = _operands("inner", (a, b))
+    if not a.ndim or not b.ndim:
+        return a * b
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def _average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: Any = False
+) -> Any:
+    x = _lift(a)
+    keepdims = bool(keepdims)
+    if weights is None:
+        average = x.mean(axis=axis, keepdims=keepdims)
+        count = x.size / max(average.size, 1)
+        total = _make(_normalize(np.full(average.shape, count, dtype=average.dtype)), False, None)
+        return (average, total) if returned else average
+    w = _lift(weights)
+    if w.shape != x.shape:
+        if axis is None:
+            raise TypeError(
+                f"numpy.average: weights of shape {w.shape} differ from the Value's shape {x.shape}; "
+                "give axis"
+            )
+        if w.ndim != 1:
+            raise TypeError(f"numpy.average: weights of shape {w.shape} must be 1-d when the shapes differ")
+        (ax,) = normalize_axis(_one_axis(axis, "numpy.average"), x.ndim, "numpy.average")
+        if w.shape[0] != x.shape[ax]:
+            raise ValueError(
+                f"numpy.average: {w.shape[0]} weights for axis {ax} of length {x.shape[ax]} (shape {x.shape})"
+            )
+        w = w.reshape(w.shape + (1,) * (x.ndim - ax - 1)).broadcast_to(x.shape)
+    total = w.sum(axis=axis, keepdims=keepdims)
+    if np.any(total.data == 0):
+        raise ZeroDivisionError("numpy.average: the weights sum to zero, so they cannot be normalised")
+    average = (x * w).sum(axis=axis, keepdims=keepdims) / total
+    return (average, total) if returned else average
+
+
+def _linalg_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> Value:  # noqa: A002
+    return _lift(x).norm(ord, axis, keepdims)
+
+
+def _vector_norm(x: Any, /, *, axis: Any = None, keepdims: Any = False, ord: Any = 2) -> Value:  # noqa: A002
+    x = _lift(x)
+    if ord == 2 or isinstance(axis, int):
+        return x.norm(None if ord == 2 else ord, axis, keepdims)
+    if axis is None:
+        result = x.flatten().norm(ord)
+        return result.reshape((1,) * x.ndim) if keepdims else result
+    raise TypeError(
+        f"numpy.linalg.vector_norm: ord={ord!r} over axes {axis!r} has no autonet op; give one axis"
+    )
+
+
+def _matrix_norm(x: Any, /, *, keepdims: Any = False, ord: Any = "fro") -> Value:  # noqa: A002
+    return _lift(x).norm(ord, (-2, -1), keepdims)
+
+
+def _matrix_transpose(x: Any, /) -> Value:
+    x = _lift(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose: needs at least 2 dimensions, got shape {x.shape}")
+    return x.swapaxes(-1, -2)
+
+
+def _linalg_outer(x1: Any, x2: Any, /) -> Value:
+    a, b = _operands("numpy.linalg.outer", (x1, x2))
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"numpy.linalg.outer: takes two vectors, got shapes {a.shape} and {b.shape}")
+    return outer(a, b)
+
+
+def _reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Value:
+    # copy only says whether numpy may return a view; a Value's reshape is a new node either way.
+    if order != "C":
+        raise TypeError(f"numpy.reshape on a Value takes order='C' only, got order={order!r}")
+    return _lift(a).reshape(newshape if shape is None else shape)
+
+
+def _ravel(a: Any, order: str = "C") -> Value:
+    if order != "C":
+        raise TypeError(f"numpy.ravel on a Value takes order='C' only, got order={order!r}")
+    return _lift(a).flatten()
+
+
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **options: Any) -> Value:
+    # numpy 2 also names the bounds min= and max=.
+    low, high = options.pop("min", a_min), options.pop("max", a_max)
+    _no_options("clip", out=out, **options)
+    if isinstance(low, Value) or isinstance(high, Value):
+        # Bounds that are Values get their gradient too (where they clip): maximum and minimum
+        # give it, with ties split evenly, where the clip op treats its bounds as constants.
+        x = _lift(a)
+        x = x if low is None else maximum(x, low)
+        return x if high is None else minimum(x, high)
+    return _lift(a).clip(low, high)
+
+
+def _joined(name: str, join: Callable[..., Value]) -> Callable[..., Value]:
+    def impl(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: Any = None) -> Value:
+        # casting only governs out= and dtype=, which are refused.
+        _no_options(name, out=out, dtype=dtype)
+        return join(arrays, axis)
 
     return impl
 
@@ -1545,30 +1926,111 @@ _PIECEWISE_CONSTANT_UFUNCS = frozenset(
     "less_equal equal not_equal logical_and logical_or logical_not logical_xor".split()
 )
 
+
+def _ufunc_reduce(method: str) -> Callable[..., Value]:
+    # ufunc.reduce runs along axis 0 unless told otherwise, unlike np.sum.
+    def impl(
+        a: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: Any = False, **options: Any
+    ) -> Value:
+        _no_options(f"{method} (as a ufunc reduce)", dtype=dtype, out=out, **options)
+        return getattr(_lift(a), method)(axis=axis, keepdims=bool(keepdims))
+
+    return impl
+
+
+def _add_accumulate(a: Any, axis: Any = 0, dtype: Any = None, out: Any = None) -> Value:
+    _no_options("add.accumulate", dtype=dtype, out=out)
+    x = _lift(a)
+    if x.ndim == 0:
+        raise TypeError("numpy.add.accumulate: cannot accumulate a 0-d Value")
+    return x.cumsum(axis)
+
+
+# ufunc methods other than __call__ that are an op; ``outer`` of any binary ufunc above also is.
+_UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Value]] = {
+    (np.add, "reduce"): _ufunc_reduce("sum"),
+    (np.multiply, "reduce"): _ufunc_reduce("prod"),
+    (np.maximum, "reduce"): _ufunc_reduce("max"),
+    (np.minimum, "reduce"): _ufunc_reduce("min"),
+    (np.add, "accumulate"): _add_accumulate,
+}
+
+
+def _ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Value:
+    # ufunc.outer(a, b) has shape a.shape + b.shape: broadcast a against b along new trailing axes.
+    a, b = _operands(f"numpy.{ufunc.__name__}.outer", (a, b))
+    return _UFUNCS[ufunc](a.reshape(a.shape + (1,) * b.ndim), b)
+
+
 _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
     np.sum: _reduction("sum"),
     np.mean: _reduction("mean"),
-    np.max: _reduction("max"),
-    np.amax: _reduction("max"),
-    np.min: _reduction("min"),
-    np.amin: _reduction("min"),
-    np.reshape: lambda a, shape=None, **kw: _lift(a).reshape(kw.get("newshape", shape)),
+    np.prod: _reduction("prod"),
+    np.max: _reduction("max", with_dtype=False),
+    np.amax: _reduction("amax", "max", with_dtype=False),
+    np.min: _reduction("min", with_dtype=False),
+    np.amin: _reduction("amin", "min", with_dtype=False),
+    np.var: _spread("var"),
+    np.std: _spread("std"),
+    np.average: _average,
+    np.cumsum: _cumsum,
+    np.einsum: _einsum_call,
+    np.outer: _outer_call,
+    np.tensordot: tensordot,
+    np.inner: _inner,
+    np.dot: _dot,
+    np.tile: _tile,
+    np.linalg.norm: _linalg_norm,
+    np.reshape: _reshape,
+    np.ravel: _ravel,
     np.transpose: lambda a, axes=None: _lift(a).transpose(axes),
     np.swapaxes: lambda a, axis1, axis2: _lift(a).swapaxes(axis1, axis2),
     np.expand_dims: lambda a, axis: _lift(a).expand_dims(axis),
     np.squeeze: lambda a, axis=None: _lift(a).squeeze(axis),
-    np.broadcast_to: lambda a, shape, subok=False: _lift(a).broadcast_to(shape),
-    np.concatenate: lambda values, axis=0, **kw: concatenate(values, axis),
-    np.stack: lambda values, axis=0, **kw: stack(values, axis),
+    np.broadcast_to: lambda array, shape, subok=False: _lift(array).broadcast_to(shape),
+    np.concatenate: _joined("concatenate", concatenate),
+    np.stack: _joined("stack", stack),
     np.where: lambda condition, *ab: where(condition, *ab) if ab else np.where(_raw(condition)),
-    np.clip: lambda a, a_min=None, a_max=None, **kw: _lift(a).clip(
-        kw.get("min", a_min), kw.get("max", a_max)
-    ),
+    np.clip: _clip,
     np.shape: lambda a: _lift(a).shape,
     np.ndim: lambda a: _lift(a).ndim,
     np.size: lambda a, axis=None: _lift(a).size if axis is None else _lift(a).shape[axis],
-    np.dot: lambda a, b, out=None: matmul(a, b) if _lift(a).ndim and _lift(b).ndim else _lift(a) * _lift(b),
 }
+# Names newer numpy releases added for the same ops (the array API standard's among them).
+for _module, _name, _impl in [
+    (np, "concat", _joined("concat", concatenate)),
+    (np, "permute_dims", lambda a, axes=None: _lift(a).transpose(axes)),
+    (np, "matrix_transpose", _matrix_transpose),
+    (np, "cumulative_sum", _cumulative_sum),
+    (np.linalg, "vector_norm", _vector_norm),
+    (np.linalg, "matrix_norm", _matrix_norm),
+    (np.linalg, "matrix_transpose", _matrix_transpose),
+    (np.linalg, "outer", _linalg_outer),
+    (np.linalg, "tensordot", lambda x1, x2, /, *, axes=2: tensordot(x1, x2, axes)),
+    (np.linalg, "matmul", lambda x1, x2, /: matmul(x1, x2)),
+]:
+    if hasattr(_module, _name):
+        _FUNCTIONS[getattr(_module, _name)] = _impl
+
+# Functions whose result cannot carry a gradient: metadata, booleans, integer indices, text and
+# files, and arrays that depend on the shape alone (zeros_like ...). They run on the data.
+_PLAIN_RESULT_FUNCTIONS = frozenset(
+    function
+    for module, names in [
+        (
+            np,
+            "ndim shape size result_type can_cast min_scalar_type iscomplexobj isrealobj may_share_memory "
+            "shares_memory einsum_path zeros_like ones_like empty_like "
+            "all any allclose isclose array_equal array_equiv iscomplex isreal isneginf isposinf isin in1d "
+            "argmax argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero "
+            "count_nonzero searchsorted digitize lexsort unravel_index ravel_multi_index "
+            "array_repr array_str array2string save savez savez_compressed savetxt",
+        ),
+        (np.linalg, "matrix_rank"),
+    ]
+    for name in names.split()
+    if (function := getattr(module, name, None)) is not None
+)
 
 
 # --------------------------------------------------------------------------- backward
@@ -2018,6 +2480,7 @@ def _register_composites() -> None:
         "expand_dims": ("expand_dims", REAL, lambda x, axis: x.expand_dims(axis), True),
         "swapaxes": ("swapaxes", REAL, lambda x, axis1, axis2: x.swapaxes(axis1, axis2), True),
         "stack": ("stack", REAL, lambda *xs, axis=0: stack(xs, axis=axis), True),
+        "tile": ("tile", REAL, lambda x, reps: _tile(x, reps), True),
     }
     for name, (kind, domain, fn, smooth) in composites.items():
         register(
@@ -2034,10 +2497,21 @@ def _register_composites() -> None:
                 # std's gradient x - mean / (n * std) is undefined where a slice is constant (one
                 # element, or ties): its cases keep two or more distinct values per reduced slice.
                 distinct=name == "std",
-                extra={"min_reduced_size": 2} if name == "std" else {},
+                extra=_COMPOSITE_EXTRAS.get(name, {}),
             )
         )
 
+
+def _tile_samples(rng: np.random.Generator, dtype: Any) -> list:
+    # reps shorter than, as long as and longer than the input's dimensions; a 0 repetition; 0-d.
+    forms = [((3,), 2), ((2, 3), (2, 1)), ((2,), (2, 1, 3)), ((2, 2), (1, 2, 2)), ((3,), 0), ((), (2,))]
+    return [((rng.uniform(-2, 2, shape).astype(dtype),), {"reps": reps}) for shape, reps in forms]
+
+
+_COMPOSITE_EXTRAS: dict[str, dict[str, Any]] = {
+    "std": {"min_reduced_size": 2},
+    "tile": {"samples": _tile_samples},
+}
 
 _register_composites()
 

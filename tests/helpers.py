@@ -103,3 +103,27 @@ def sample(domain: autonet.ops.Domain, shape: tuple[int, ...], rng: np.random.Ge
         # Push offending draws out to the edge of the margin, on the side they were on.
         values = np.where(near, point + np.where(values >= point, 1, -1) * (domain.margin + 0.01), values)
     return values
+
+
+def check_declared_edge(name: str, edge: autonet.ops.Edge, create_graph: bool = False) -> None:
+    """Evaluate one of an op's declared ``Edge`` points exactly: its value, each input's gradient
+    for an upstream gradient of ones, and 0 (not ``inf * 0``) for an infinite upstream gradient
+    at the inputs declared flat.
+
+    >>> check_declared_edge("prod", autonet.ops.REGISTRY["prod"].edges[0])
+    """
+    inputs = [Value(np.asarray(x, dtype=np.float64)) for x in edge.inputs]
+    with np.errstate(over="ignore", under="ignore"):
+        out = autonet.call_op(name, *inputs, **edge.params)
+        out.backward(np.ones(out.shape), create_graph=create_graph)
+    if edge.value is not None:
+        np.testing.assert_array_equal(out.data, edge.value, err_msg=f"{name} at {edge.point}: value")
+    for i, (x, expected) in enumerate(zip(inputs, edge.grads, strict=True)):
+        if expected is not None:
+            grad = x.grad.data if isinstance(x.grad, Value) else x.grad
+            np.testing.assert_array_equal(grad, expected, err_msg=f"{name} at {edge.point}: input {i}")
+    for i in edge.flat:
+        fresh = [Value(np.asarray(x, dtype=np.float64)) for x in edge.inputs]
+        result = autonet.call_op(name, *fresh, **edge.params)
+        result.backward(np.full(result.shape, np.inf))
+        np.testing.assert_array_equal(fresh[i].grad, 0.0, err_msg=f"{name} at {edge.point}: flat input {i}")

@@ -698,6 +698,8 @@ def _expressions(x: Value, y: Value) -> list[Value]:
         x.reshape(3, 2), x.flatten(), x.T, x.swapaxes(0, 1), x.expand_dims(0).squeeze(),
         x.broadcast_to((4, 2, 3)), x[[0, 0]], x[:, 1], x[x.data > 1],
         autonet.concatenate([x, x]), autonet.stack([y, y]),
+        x.prod(1), x.prod(), x.cumsum(), x.cumsum(0), x.norm(), x.norm(np.inf, 1),
+        autonet.einsum("ij,j->i", x, y), autonet.outer(x, y), autonet.tensordot(x, y, 1),
     ]  # fmt: skip
 
 

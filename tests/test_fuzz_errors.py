@@ -73,6 +73,12 @@ def _scatter_add(g: np.ndarray, index: Any, shape: Any) -> np.ndarray:
     return out
 
 
+def _weak(result: np.ndarray, *inputs: Any) -> np.ndarray:
+    # einsum, outer and tensordot turn a Python float into a float64 array; autonet's float64
+    # scalars promote like Python floats (float32 stays float32), as in a * 2.0.
+    return np.asarray(result).astype(np.result_type(*inputs))
+
+
 def _reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
     return lambda x, axis=None, keepdims=False: fn(x, axis=_np_axis(axis), keepdims=keepdims)
 
@@ -150,6 +156,15 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "bce_with_logits": lambda x, t, reduction="mean": _reduce_losses(np.logaddexp(0, x) - x * t, reduction),
     "mse": lambda a, b, reduction="mean": _reduce_losses((a - b) ** 2, reduction),
     "hinge": lambda x, target, reduction="mean": _reduce_losses(np.maximum(1 - target * x, 0), reduction),
+    "prod": _reduction(np.prod),
+    "cumsum": lambda x, axis=None: np.cumsum(x, axis=axis),
+    "einsum": lambda *xs, subscripts: _weak(np.einsum(subscripts, *xs), *xs),
+    "outer": lambda a, b: _weak(np.outer(a, b), a, b),
+    "tensordot": lambda a, b, axes=2: _weak(np.tensordot(a, b, axes), a, b),
+    "norm": lambda x, axis=None, keepdims=False, **order: np.linalg.norm(
+        x, order.get("ord"), _np_axis(axis), keepdims
+    ),
+    "tile": lambda x, reps: np.tile(x, reps),
 }
 
 
@@ -240,7 +255,7 @@ KINDS = {
     "broadcast_to",
     "getitem",
 }
-KINDS |= {"scatter_add", "concatenate", "stack", "squeeze", "expand_dims", "swapaxes"}
+KINDS |= {"scatter_add", "concatenate", "stack", "squeeze", "expand_dims", "swapaxes", "cumulative", "outer"}
 
 
 def _draw_from_samples(data: st.DataObject, name: str) -> tuple[list[np.ndarray], dict[str, Any]]:
@@ -301,7 +316,7 @@ def _draw_call(data: st.DataObject, name: str) -> tuple[list[np.ndarray], dict[s
         params["axis"] = data.draw(_axis(ndim), label="axis")
         if kind == "reduction":
             params["keepdims"] = data.draw(st.booleans(), label="keepdims")
-    elif kind == "axis" or kind in ("concatenate", "stack", "expand_dims"):
+    elif kind == "axis" or kind in ("concatenate", "stack", "expand_dims", "cumulative"):
         params["axis"] = data.draw(_axis(ndim), label="axis")
     elif kind == "swapaxes":
         params["axis1"] = data.draw(_axis(ndim), label="axis1")

@@ -601,6 +601,16 @@ def _linear_accepts(shapes: list[Shape]) -> bool:
     return len(x) >= 1 and len(w) == 2 and len(b) == 1 and x[-1] == w[0] and w[1] == b[0]
 
 
+def _cumulative_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
+    # axis=None runs over the flattened input; an int axis counts a 0-d input as a vector of one.
+    ndim = max(len(shapes[0]), 1)
+    return {"axis": None if source.integer(0, 2) == 0 else source.integer(-ndim, ndim - 1)}
+
+
+def _outer_shapes(op: Op, source: Source) -> list[Shape]:
+    return [draw_shape(source, max_dims=2), draw_shape(source, max_dims=2)]
+
+
 def _at_least_1d(shapes: list[Shape]) -> bool:
     return len(shapes) == 1 and len(shapes[0]) >= 1
 
@@ -623,6 +633,8 @@ KIND_CASES: dict[str, KindCases] = {
     "expand_dims": KindCases(_one_shape(max_dims=2), _expand_dims_params),
     "swapaxes": KindCases(_one_shape(min_dims=1), _swapaxes_params, _at_least_1d),
     "linear": KindCases(_linear_shapes, _no_params, _linear_accepts),
+    "cumulative": KindCases(_one_shape(), _cumulative_params),
+    "outer": KindCases(_outer_shapes, _no_params, lambda shapes: len(shapes) == 2),
 }
 
 

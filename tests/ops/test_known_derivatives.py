@@ -372,6 +372,136 @@ KNOWN: dict[str, list[Case]] = {
             {"target": np.array([-1.0, -1.0])},
         ),
     ],
+    "prod": [
+        # d(prod x)/dx_i is the product of the others
+        Case("product of the others", ([2.0, 3.0, 4.0],), 24.0, ([12.0, 8.0, 6.0],)),
+        Case("one zero: only it has a slope", ([2.0, 0.0, 3.0],), 0.0, ([0.0, 6.0, 0.0],)),
+        Case("two zeros: no slope at all", ([0.0, 2.0, 0.0, 5.0],), 0.0, ([0.0, 0.0, 0.0, 0.0],)),
+        Case(
+            "rows, one with a zero",
+            ([[0.0, 2.0, 5.0], [3.0, 4.0, -1.0]],),
+            [0.0, -12.0],
+            ([[10.0, 0.0, 0.0], [-4.0, -3.0, 12.0]],),
+            {"axis": 1},
+        ),
+        Case("over no axis: the identity", ([2.0, 0.0],), [2.0, 0.0], ([1.0, 1.0],), {"axis": ()}),
+    ],
+    "cumsum": [
+        # x_i feeds every running sum from i on
+        Case("flattened", ([[1.0, 2.0], [3.0, 4.0]],), [1.0, 3.0, 6.0, 10.0], ([[4.0, 3.0], [2.0, 1.0]],)),
+        Case(
+            "down the columns",
+            ([[1.0, 2.0], [3.0, 4.0]],),
+            [[1.0, 2.0], [4.0, 6.0]],
+            ([[101.0, 1010.0], [100.0, 1000.0]],),
+            {"axis": 0},
+            [[1.0, 10.0], [100.0, 1000.0]],
+        ),
+    ],
+    "einsum": [
+        Case(
+            "matrix product: g @ b.T and a.T @ g",
+            (MATRIX_A, MATRIX_B),
+            MATRIX_A @ MATRIX_B,
+            (np.ones((2, 2)) @ MATRIX_B.T, MATRIX_A.T @ np.ones((2, 2))),
+            {"subscripts": "ij,jk->ik"},
+        ),
+        Case(
+            "dot product",
+            ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]),
+            32.0,
+            ([4.0, 5.0, 6.0], [1.0, 2.0, 3.0]),
+            {"subscripts": "i,i->"},
+        ),
+        Case(
+            "transpose: the seed transposed back",
+            (MATRIX_A,),
+            MATRIX_A.T,
+            ([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]],),
+            {"subscripts": "ij->ji"},
+            [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+        ),
+        Case(
+            "implicit form: the summed j drops out",
+            (MATRIX_A, MATRIX_B),
+            MATRIX_A @ MATRIX_B,
+            (np.ones((2, 2)) @ MATRIX_B.T, MATRIX_A.T @ np.ones((2, 2))),
+            {"subscripts": "ij,jk"},
+        ),
+        Case("sum of all", (MATRIX_A,), 21.0, (np.ones((2, 3)),), {"subscripts": "ij->"}),
+        Case(
+            "outer product",
+            ([1.0, 2.0], [3.0, 4.0, 5.0]),
+            [[3.0, 4.0, 5.0], [6.0, 8.0, 10.0]],
+            ([12.0, 12.0], [3.0, 3.0, 3.0]),
+            {"subscripts": "i,j->ij"},
+        ),
+        Case(
+            "batched matrix product",
+            ([[[1.0, 2.0]], [[3.0, 4.0]]], [[[1.0], [1.0]], [[2.0], [-1.0]]]),
+            [[[3.0]], [[2.0]]],
+            ([[[1.0, 1.0]], [[2.0, -1.0]]], [[[1.0], [2.0]], [[3.0], [4.0]]]),
+            {"subscripts": "bij,bjk->bik"},
+        ),
+    ],
+    "outer": [
+        Case(
+            "flattened operands",
+            ([[1.0], [2.0]], [3.0, 4.0, 5.0]),
+            [[3.0, 4.0, 5.0], [6.0, 8.0, 10.0]],
+            ([[12.0], [12.0]], [3.0, 3.0, 3.0]),
+        )
+    ],
+    "tensordot": [
+        Case("axes=2: the elementwise inner product", (MATRIX_A, MATRIX_A), 91.0, (MATRIX_A, MATRIX_A)),
+        Case(
+            "axes=1: a matrix product",
+            (MATRIX_A, MATRIX_B),
+            MATRIX_A @ MATRIX_B,
+            (np.ones((2, 2)) @ MATRIX_B.T, MATRIX_A.T @ np.ones((2, 2))),
+            {"axes": 1},
+        ),
+        Case(
+            "named axes: a.T @ b.T",
+            (MATRIX_B, MATRIX_A),
+            MATRIX_B.T @ MATRIX_A.T,
+            (MATRIX_A.T @ np.ones((2, 2)), np.ones((2, 2)) @ MATRIX_B.T),
+            {"axes": ([0], [1])},
+        ),
+    ],
+    "norm": [
+        # d|x|/dx = x / |x|; ord=1: sign(x); ord=inf: sign at the largest |x|, shared among ties
+        Case("3-4-5", ([3.0, -4.0],), 5.0, ([0.6, -0.8],)),
+        Case("the zero vector: slope 0", ([0.0, 0.0],), 0.0, ([0.0, 0.0],)),
+        Case("Frobenius", ([[1.0, 2.0], [2.0, 4.0]],), 5.0, ([[0.2, 0.4], [0.4, 0.8]],)),
+        Case("rows", ([[3.0, 4.0], [0.0, 0.0]],), [5.0, 0.0], ([[0.6, 0.8], [0.0, 0.0]],), {"axis": 1}),
+        Case("ord=1: signs, 0 at 0", ([3.0, -4.0, 0.0],), 7.0, ([1.0, -1.0, 0.0],), {"ord": 1}),
+        Case("ord=inf: ties share", ([3.0, -3.0, 1.0],), 3.0, ([0.5, -0.5, 0.0],), {"ord": math.inf}),
+        Case("ord=-inf", ([3.0, -0.5, 1.0],), 0.5, ([0.0, -1.0, 0.0],), {"ord": -math.inf}),
+        Case(
+            "huge elements do not overflow",
+            ([3e200, 4e200],),
+            5e200,
+            ([0.6, 0.8],),
+        ),
+        Case(
+            "tiny elements do not underflow",
+            ([3e-200, 4e-200],),
+            5e-200,
+            ([0.6, 0.8],),
+        ),
+    ],
+    "tile": [
+        Case("reps 2", ([1.0, 2.0],), [1.0, 2.0, 1.0, 2.0], ([2.0, 2.0],), {"reps": 2}),
+        Case(
+            "a new leading axis",
+            ([1.0, 2.0],),
+            [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]],
+            ([44.0, 66.0],),
+            {"reps": (2, 2)},
+            [[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]],
+        ),
+    ],
     "stack": [
         Case(
             "gradient split",
