@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import REAL, Op, register
+from .registry import REAL, Edge, Op, register
 
 
 def _swap_last(x):
@@ -39,5 +39,21 @@ matmul = register(
         (REAL, REAL),
         kind="matmul",
         doc="a @ b; batch axes broadcast and 1-d operands are vectors, as in numpy.",
+        edges=(
+            Edge("(0,) @ (0,)", (np.zeros(0), np.zeros(0)), grads=(np.zeros(0), np.zeros(0)), value=0.0),
+            Edge(
+                "(2, 0) @ (0, 3)",
+                (np.zeros((2, 0)), np.zeros((0, 3))),
+                grads=(np.zeros((2, 0)), np.zeros((0, 3))),
+                value=np.zeros((2, 3)),
+            ),
+            Edge(
+                "1e300 - 1e300 in a product",
+                ([1e300, -1e300], [1.0, 1.0]),
+                grads=([1.0, 1.0], [1e300, -1e300]),
+                value=0.0,
+            ),
+            Edge("0-d operands", (2.0, 3.0), raises=ValueError, note="torch raises too"),
+        ),
     )
 )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.registry import REGISTRY, Domain, Op
+from ..ops.registry import REGISTRY, Domain, Edge, Op
 
 __all__ = [
     "KIND_CASES",
@@ -36,6 +36,7 @@ __all__ = [
     "allowed_intervals",
     "broadcastable_shapes",
     "check_domains",
+    "check_edges",
     "domain_array",
     "draw_shape",
     "kind_cases",
@@ -254,6 +255,40 @@ def check_domains(op: Op) -> tuple[Domain, ...]:
             f"{op.name}: {len(op.vjps)} vjps but {len(domains)} domains; declare one Domain per input"
         )
     return domains
+
+
+def check_edges(op: Op) -> tuple[Edge, ...]:
+    """The op's declared edges, or an error naming what its registry entry lacks or gets wrong.
+
+    Each edge needs one input per domain (any number for a variadic op), and either ``raises`` or
+    one gradient per input; ``flat`` names inputs that exist.
+
+    >>> [edge.point for edge in check_edges(resolve_op("relu"))][:2]
+    ['x = 0 (kink)', 'x < 0 (flat)']
+    """
+    edges = op.edges
+    if not isinstance(edges, tuple) or not edges:
+        raise ValueError(
+            f"{op.name}: the registry entry declares no edges; give edges=(Edge(...), ...) with its value "
+            "and gradient at its kinks, ties, poles, constant slices, saturation, huge values, size-0 "
+            "and 0-d inputs"
+        )
+    for edge in edges:
+        if not isinstance(edge, Edge):
+            raise TypeError(f"{op.name}: edge {edge!r} is not an Edge")
+        where = f"{op.name}: edge {edge.point!r}"
+        count = len(edge.inputs)
+        if not op.variadic and count != len(check_domains(op)):
+            raise ValueError(f"{where} has {count} inputs, the op takes {len(op.domain)}")
+        if edge.raises is None and len(edge.grads) != count:
+            raise ValueError(
+                f"{where} declares {len(edge.grads)} gradients for {count} inputs (None: not pinned)"
+            )
+        if edge.raises is not None and (edge.grads or edge.value is not None or edge.flat):
+            raise ValueError(f"{where} raises, so it declares no value, gradients or flat inputs")
+        if not set(edge.flat) <= set(range(count)):
+            raise ValueError(f"{where}: flat {edge.flat} names inputs it does not have")
+    return edges
 
 
 def _arrays(op: Op, shapes: Sequence[Shape], source: Source) -> tuple[np.ndarray, ...]:
@@ -634,6 +669,7 @@ def require_cases(op: Op | str) -> Op:
     """
     entry = resolve_op(op)
     check_domains(entry)
+    check_edges(entry)
     if entry.kind not in KIND_CASES and callable(entry.extra.get("samples")):
         return entry
     kind_cases(entry)
@@ -679,6 +715,7 @@ def op_case(op: Op | str, source: Source) -> tuple[tuple[np.ndarray, ...], dict[
     """
     op = resolve_op(op)
     check_domains(op)
+    check_edges(op)
     if op.kind not in KIND_CASES and callable(op.extra.get("samples")):
         return _declared_samples(op, source)
     cases = kind_cases(op)
