@@ -10,6 +10,10 @@ declaration gives 0: an element the output does not depend on never sees ``inf *
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -128,3 +132,29 @@ def test_a_layer_norm_of_a_constant_row_keeps_every_weight_gradient_finite() -> 
     normed = (h - h.mean(-1, keepdims=True)) / (h.std(-1, keepdims=True) + 1e-5)
     (normed @ w2).sum().backward()
     assert np.isfinite(w1.grad).all() and np.isfinite(w2.grad).all()
+
+
+# --------------------------------------------------------------------------- the page and the torch oracle
+
+
+def _docs_script(name: str) -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "docs" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_edge_page_is_generated_from_the_current_declarations() -> None:
+    make_edges = _docs_script("make_edges")
+    committed = make_edges.EDGES_PAGE.read_text(encoding="utf-8")
+    assert committed == make_edges.render(), "docs/edges.md is out of date: run python docs/make_edges.py"
+
+
+def test_the_torch_check_has_a_counterpart_for_every_op() -> None:
+    # docs/check_edges_torch.py measures the page's "same as torch" column; it needs PyTorch to
+    # run, but its table of counterparts can be read without it.
+    oracle = _docs_script("check_edges_torch")
+    missing = sorted(set(REGISTRY) - set(oracle.TORCH))
+    assert not missing, f"give {missing} a PyTorch counterpart in docs/check_edges_torch.py"
