@@ -1521,8 +1521,9 @@ def _register_composites() -> None:
             Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([0.0, 0.0],), value=inf),
             Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
         ),
-        # The cases keep two or more distinct values per reduced slice: central differences across
-        # the constant-slice kink (its edge above) measure nothing.
+        # A constant slice is a kink, as |x| at 0 (its edge above): the interior cases keep two or
+        # more distinct values per reduced slice, where central differences measure something.
+        smooth=False,
         distinct=True,
         extra={"min_reduced_size": 2},
     )

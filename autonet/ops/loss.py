@@ -33,6 +33,9 @@ _INF, _NAN = math.inf, math.nan
 REDUCTIONS = ("mean", "sum", "none")
 
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
+# The samples include a batch of 0 too, where the loss is finite: summed (0) or per element (empty).
+# The mean of no losses is nan, an edge each entry declares instead.
+_EMPTY_BATCH: dict[str, list[tuple[int, ...]]] = {"mean": [], "sum": [(0,)], "none": [(0,)]}
 
 
 def _checked(reduction: Any) -> str:
@@ -226,7 +229,7 @@ def _cross_entropy_vjp(
 def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
-        for batch in [(), (4,)]:
+        for batch in [(), (4,)] + _EMPTY_BATCH[reduction]:
             x = rng.uniform(-3, 3, (*batch, 3)).astype(dtype)
             target = rng.integers(0, 3, batch)
             cases.append(((x,), {"target": target, "reduction": reduction}))
@@ -319,7 +322,7 @@ def _pair_samples(low: float, high: float) -> Callable[[np.random.Generator, Any
     def samples(rng: np.random.Generator, dtype: Any) -> Samples:
         cases = []
         for reduction in REDUCTIONS:
-            for shape in [(), (4,), (2, 3)]:
+            for shape in [(), (4,), (2, 3)] + _EMPTY_BATCH[reduction]:
                 x = rng.uniform(-3, 3, shape).astype(dtype)
                 t = rng.uniform(low, high, shape).astype(dtype)
                 cases.append(((x, t), {"reduction": reduction}))
@@ -342,7 +345,7 @@ bce_with_logits = register(
                 -x * _spread(g, _pair_shape(x, t), reduction), _pair_shape(x, t)
             ),
         ),
-        (REAL, Domain(0.0, 1.0)),
+        (REAL, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
         kind="loss",
         scalar=_scalar_bce_with_logits,
         doc=(
@@ -395,7 +398,7 @@ def _bce_vjp_t(g: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any
 def _probability_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
-        for shape in [(), (4,), (2, 3)]:
+        for shape in [(), (4,), (2, 3)] + _EMPTY_BATCH[reduction]:
             p = rng.uniform(PROBABILITY.low, PROBABILITY.high, shape).astype(dtype)
             t = rng.uniform(0.0, 1.0, shape).astype(dtype)
             cases.append(((p, t), {"reduction": reduction}))
@@ -488,7 +491,7 @@ def _hinge_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "m
 def _hinge_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
-        for shape in [(), (5,), (4, 1)]:
+        for shape in [(), (5,), (4, 1)] + _EMPTY_BATCH[reduction]:
             x = rng.uniform(-3, 3, shape)
             # Keep scores away from the kinks at +-1, where the one-sided derivatives differ.
             x = np.where(np.abs(np.abs(x) - 1) < 0.1, x + 0.3, x).astype(dtype)
