@@ -900,7 +900,11 @@ class Value:
         if approximate == "none":
             return 0.5 * self * (1.0 + (self * _INV_SQRT2).erf())
         if approximate == "tanh":
-            return 0.5 * self * (1.0 + ((self + 0.044715 * self**3) * _SQRT_2_OVER_PI).tanh())
+            # Past |x| = 100 tanh's argument is far beyond where tanh rounds to +-1, so clipping x
+            # inside it changes no value and no gradient; it keeps x**3 from overflowing to inf,
+            # whose gradient would meet tanh's exact 0 slope as inf * 0 = nan (PyTorch's at 1e300).
+            inner = self.clip(-100.0, 100.0)
+            return 0.5 * self * (1.0 + ((inner + 0.044715 * inner**3) * _SQRT_2_OVER_PI).tanh())
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
     def sin(self) -> Value:
@@ -969,12 +973,21 @@ class Value:
         axes = normalize_axis(axis, self.ndim, "var")
         count = _count(self.shape, axes)
         centred = self - self.mean(axis=axes, keepdims=True)
-        return (centred * centred).sum(axis=axes, keepdims=keepdims) / (count - ddof)
+        # As numpy: ddof >= count leaves no degrees of freedom, and the sum over 0 is inf (nan for
+        # a constant or empty slice), never a negative variance.
+        return (centred * centred).sum(axis=axes, keepdims=keepdims) / max(count - ddof, 0)
 
     def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
-        """Standard deviation over ``axis`` (sqrt of ``var``).  ``Value([1.0, 3.0]).std().item() == 1.0``"""
+        """Standard deviation over ``axis`` (sqrt of ``var``); a constant slice has gradient 0, as in
+        PyTorch.  ``Value([1.0, 3.0]).std().item() == 1.0``"""
         axes = normalize_axis(axis, self.ndim, "std")  # so an axis error names std, not var
-        return self.var(axis=axes, keepdims=keepdims, ddof=ddof).sqrt()
+        var = self.var(axis=axes, keepdims=keepdims, ddof=ddof)
+        constant = np.asarray(var == 0)
+        if not constant.any():
+            return var.sqrt()
+        # sqrt's slope at 0 is infinite, and a constant slice would turn it into inf * 0 = nan.
+        # There sqrt sees 1 instead, through a where that passes it no gradient, and gives 0.
+        return where(constant, 0.0, where(constant, 1.0, var).sqrt())
 
     def prod(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         """Product over ``axis``; the gradient is exact where elements are zero (no division).
@@ -2458,48 +2471,171 @@ def _position(value: Value) -> Value:
 
 
 def _register_composites() -> None:
-    from .ops.registry import REAL, Op
+    from .ops.registry import REAL, Edge, Op
 
-    composites = {
-        "var": (
-            "reduction",
-            REAL,
-            lambda x, axis=None, keepdims=False: x.var(axis=axis, keepdims=keepdims),
-            True,
+    empty, inf, nan = np.zeros(0), float("inf"), float("nan")
+
+    def composite(name: str, kind: str, fn: Callable[..., Value], edges: tuple, **fields: Any) -> None:
+        doc = f"Composite of other ops: {name}."
+        register(Op(name, None, (), (REAL,), kind=kind, composite=fn, doc=doc, edges=edges, **fields))
+
+    composite(
+        "var",
+        "reduction",
+        lambda x, axis=None, keepdims=False, ddof=0: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
+        (
+            Edge("a constant slice", ([2.0, 2.0],), grads=([0.0, 0.0],), value=0.0),
+            Edge(
+                "ddof >= count",
+                ([1.0, 2.0],),
+                grads=([nan, nan],),
+                params={"ddof": 3},
+                value=inf,
+                torch=False,
+                note="the value is numpy's; with no degrees of freedom the gradient is undefined "
+                "(torch gives +inf to every element)",
+            ),
+            Edge(
+                "ddof >= count, a constant slice",
+                ([1.0, 1.0],),
+                grads=([nan, nan],),
+                params={"ddof": 2},
+                value=nan,
+            ),
+            Edge("size-0 input, ddof = 1", (empty,), grads=(empty,), params={"ddof": 1}, value=nan),
+            Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([1e300, -1e300],), value=inf),
+            Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
         ),
-        "std": (
-            "reduction",
-            REAL,
-            lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims),
-            True,
+    )
+    composite(
+        "std",
+        "reduction",
+        lambda x, axis=None, keepdims=False, ddof=0: x.std(axis=axis, keepdims=keepdims, ddof=ddof),
+        (
+            Edge("a constant slice", ([2.0, 2.0],), grads=([0.0, 0.0],), value=0.0),
+            Edge(
+                "a constant row among others",
+                ([[2.0, 2.0], [1.0, 3.0]],),
+                grads=([[0.0, 0.0], [-0.5, 0.5]],),
+                params={"axis": -1},
+                value=[0.0, 1.0],
+            ),
+            Edge("ddof >= count", ([1.0, 2.0],), grads=([nan, nan],), params={"ddof": 3}, value=inf),
+            Edge("size-0 input", (empty,), grads=(empty,), value=nan),
+            Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([0.0, 0.0],), value=inf),
+            Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
         ),
-        "gelu": ("elementwise", REAL, lambda x: x.gelu(), True),
-        "gelu_tanh": ("elementwise", REAL, lambda x: x.gelu(approximate="tanh"), True),
-        "flatten": ("elementwise", REAL, lambda x: x.flatten(), True),
-        "squeeze": ("squeeze", REAL, lambda x, axis=None: x.squeeze(axis), True),
-        "expand_dims": ("expand_dims", REAL, lambda x, axis: x.expand_dims(axis), True),
-        "swapaxes": ("swapaxes", REAL, lambda x, axis1, axis2: x.swapaxes(axis1, axis2), True),
-        "stack": ("stack", REAL, lambda *xs, axis=0: stack(xs, axis=axis), True),
-        "tile": ("tile", REAL, lambda x, reps: _tile(x, reps), True),
-    }
-    for name, (kind, domain, fn, smooth) in composites.items():
-        register(
-            Op(
-                name,
-                None,
-                (),
-                (domain,),
-                kind=kind,
-                smooth=smooth,
-                variadic=name == "stack",
-                composite=fn,
-                doc=f"Composite of other ops: {name}.",
-                # std's gradient x - mean / (n * std) is undefined where a slice is constant (one
-                # element, or ties): its cases keep two or more distinct values per reduced slice.
-                distinct=name == "std",
-                extra=_COMPOSITE_EXTRAS.get(name, {}),
-            )
-        )
+        # A constant slice is a kink, as |x| at 0 (its edge above): the interior cases keep two or
+        # more distinct values per reduced slice, where central differences measure something.
+        smooth=False,
+        distinct=True,
+        extra={"min_reduced_size": 2},
+    )
+    huge = ([1e300, -1e300],)
+    composite(
+        "gelu",
+        "elementwise",
+        lambda x: x.gelu(),
+        (
+            Edge("x = +-1e300", huge, grads=([1.0, 0.0],), value=[1e300, 0.0]),
+            Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
+            Edge("size-0 input", (empty,), grads=(empty,), value=empty),
+        ),
+    )
+    composite(
+        "gelu_tanh",
+        "elementwise",
+        lambda x: x.gelu(approximate="tanh"),
+        (
+            Edge(
+                "x = +-1e300",
+                huge,
+                grads=([1.0, 0.0],),
+                value=[1e300, 0.0],
+                torch=False,
+                note="torch gives nan: its x**3 overflows, and the inf meets tanh's exact 0 slope",
+            ),
+            Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
+            Edge("size-0 input", (empty,), grads=(empty,), value=empty),
+        ),
+    )
+    composite(
+        "flatten",
+        "elementwise",
+        lambda x: x.flatten(),
+        (
+            Edge("size-0 input", (np.zeros((2, 0)),), grads=(np.zeros((2, 0)),), value=empty),
+            Edge("0-d input", (2.0,), grads=(1.0,), value=[2.0]),
+        ),
+    )
+    composite(
+        "squeeze",
+        "squeeze",
+        lambda x, axis=None: x.squeeze(axis),
+        (
+            Edge("size-0 input", (np.zeros((1, 0)),), grads=(np.zeros((1, 0)),), value=empty),
+            Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
+        ),
+    )
+    composite(
+        "expand_dims",
+        "expand_dims",
+        lambda x, axis: x.expand_dims(axis),
+        (
+            Edge("size-0 input", (empty,), grads=(empty,), params={"axis": 0}, value=np.zeros((1, 0))),
+            Edge("0-d input", (2.0,), grads=(1.0,), params={"axis": 0}, value=[2.0]),
+        ),
+    )
+    composite(
+        "swapaxes",
+        "swapaxes",
+        lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
+        (
+            Edge(
+                "size-0 input",
+                (np.zeros((0, 2)),),
+                grads=(np.zeros((0, 2)),),
+                params={"axis1": 0, "axis2": 1},
+                value=np.zeros((2, 0)),
+            ),
+            Edge(
+                "0-d input",
+                (2.0,),
+                params={"axis1": 0, "axis2": 0},
+                raises=ValueError,
+                torch=False,
+                note="a 0-d input has no axis 0 (numpy's rule); torch lets it swap 0 with itself",
+            ),
+        ),
+    )
+    composite(
+        "stack",
+        "stack",
+        lambda *xs, axis=0: stack(xs, axis=axis),
+        (
+            Edge("size-0 inputs", (empty, empty), grads=(empty, empty), value=np.zeros((2, 0))),
+            Edge("0-d inputs", (2.0, 3.0), grads=(1.0, 1.0), value=[2.0, 3.0]),
+        ),
+        variadic=True,
+    )
+    composite(
+        "tile",
+        "tile",
+        lambda x, reps: _tile(x, reps),
+        (
+            Edge(
+                "a 0 repetition",
+                ([1.0, 2.0],),
+                grads=([0.0, 0.0],),
+                params={"reps": 0},
+                value=empty,
+                flat=(0,),
+            ),
+            Edge("size-0 input", (empty,), grads=(empty,), params={"reps": 2}, value=empty),
+            Edge("0-d input", (2.0,), grads=(3.0,), params={"reps": 3}, value=[2.0, 2.0, 2.0]),
+        ),
+        extra={"samples": _tile_samples},
+    )
 
 
 def _tile_samples(rng: np.random.Generator, dtype: Any) -> list:
@@ -2507,11 +2643,6 @@ def _tile_samples(rng: np.random.Generator, dtype: Any) -> list:
     forms = [((3,), 2), ((2, 3), (2, 1)), ((2,), (2, 1, 3)), ((2, 2), (1, 2, 2)), ((3,), 0), ((), (2,))]
     return [((rng.uniform(-2, 2, shape).astype(dtype),), {"reps": reps}) for shape, reps in forms]
 
-
-_COMPOSITE_EXTRAS: dict[str, dict[str, Any]] = {
-    "std": {"min_reduced_size": 2},
-    "tile": {"samples": _tile_samples},
-}
 
 _register_composites()
 

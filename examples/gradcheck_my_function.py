@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 from autonet import GradcheckError, Value, call_op, gradcheck, gradgradcheck
-from autonet.ops import REGISTRY, Domain, Op, register
+from autonet.ops import REGISTRY, Domain, Edge, Op, register
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,8 +63,15 @@ def softsign_op(wrong: bool) -> Op:
         # Written with numpy functions, so that under create_graph=True it records a graph too.
         return g / (1 + np.abs(x)) if wrong else g / (1 + np.abs(x)) ** 2
 
-    # The derivative has a kink at 0 (|x| has one): checks sample away from it.
-    return Op("softsign", lambda x: x / (1 + np.abs(x)), (vjp,), (Domain(-3.0, 3.0, avoid=(0.0,)),))
+    # The derivative has a kink at 0 (|x| has one): checks sample away from it. register() also
+    # wants the op's edges: its value and slope there, and what an empty input gives.
+    edges = (
+        Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
+        Edge("size-0 input", (np.zeros(0),), grads=(np.zeros(0),)),
+    )
+    return Op(
+        "softsign", lambda x: x / (1 + np.abs(x)), (vjp,), (Domain(-3.0, 3.0, avoid=(0.0,)),), edges=edges
+    )
 
 
 def verdict(passed: bool) -> str:

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from autonet.__main__ import main
-from autonet.ops import REGISTRY, Domain, Op, register
+from autonet.ops import REGISTRY, Domain, Edge, Op, register
 
 COLUMNS = ["op", "order", "examples", "max abs error", "max rel error", "result"]
+# register() wants every op to say what it does at its edges; the probes here are exp at heart.
+EXP_EDGES = (Edge("size-0 input", (np.zeros(0),), grads=(np.zeros(0),)), Edge("x = 0", (0.0,), grads=(1.0,)))
 
 
 def _rows(output: str) -> dict[tuple[str, int], list[str]]:
@@ -67,7 +69,9 @@ def test_an_unknown_op_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.fixture
 def broken_op() -> Iterator[str]:
-    op = register(Op("exp_with_wrong_sign", np.exp, (lambda g, out, x: -g * out,), (Domain(),)))
+    op = register(
+        Op("exp_with_wrong_sign", np.exp, (lambda g, out, x: -g * out,), (Domain(),), edges=EXP_EDGES)
+    )
     try:
         yield op.name
     finally:
@@ -100,7 +104,14 @@ def test_runs_as_a_module_without_hypothesis() -> None:
 
 def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[str]) -> None:
     op = register(
-        Op("exp_of_unknown_kind", np.exp, (lambda g, out, x: g * out,), (Domain(),), kind="mystery")
+        Op(
+            "exp_of_unknown_kind",
+            np.exp,
+            (lambda g, out, x: g * out,),
+            (Domain(),),
+            kind="mystery",
+            edges=EXP_EDGES,
+        )
     )
     try:
         assert main(["check", "--op", op.name]) == 1

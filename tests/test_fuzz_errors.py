@@ -59,7 +59,8 @@ def _np_axis(axis: Any) -> Any:
 
 def _softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
     lifted = np.reshape(x, (1,)) if np.ndim(x) == 0 else x  # a 0-d Value is a 1-element vector
-    e = np.exp(lifted - np.max(lifted, axis=axis, keepdims=True))
+    # An empty array needs no shift (numpy's max of it would raise): its softmax is empty too.
+    e = np.exp(lifted - np.max(lifted, axis=axis, keepdims=True)) if lifted.size else np.exp(lifted)
     return np.reshape(e / np.sum(e, axis=axis, keepdims=True), np.shape(x))
 
 
@@ -154,6 +155,9 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "linear": lambda x, w, b: np.matmul(x, w) + b,
     "cross_entropy": _cross_entropy,
     "bce_with_logits": lambda x, t, reduction="mean": _reduce_losses(np.logaddexp(0, x) - x * t, reduction),
+    "binary_cross_entropy": lambda p, t, reduction="mean": _reduce_losses(
+        -(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100)), reduction
+    ),
     "mse": lambda a, b, reduction="mean": _reduce_losses((a - b) ** 2, reduction),
     "hinge": lambda x, target, reduction="mean": _reduce_losses(np.maximum(1 - target * x, 0), reduction),
     "prod": _reduction(np.prod),

@@ -1,6 +1,7 @@
 """The strategies users import from ``autonet.testing.strategies`` draw what they promise: shapes
 in bounds, shapes that broadcast, values inside each op's domain (off its kinks, without ties for
-``distinct`` ops), and arguments that every registered op accepts, reaching the awkward cases too.
+``distinct`` ops), and arguments that every registered op accepts, reaching the awkward cases too:
+size-0 dimensions, and with ``edges=True`` exact zeros, kinks, ties, constant rows and 1e300.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def test_op_inputs_lie_in_the_declared_domains_and_the_op_accepts_them(
     assert out.dtype == np.float64 and np.isfinite(out.data).all()
 
 
-def _reaches(name: str, condition: Callable[[tuple, dict[str, Any]], bool]) -> bool:
-    find(op_inputs(name), lambda case: condition(*case), settings=SEARCH)
+def _reaches(name: str, condition: Callable[[tuple, dict[str, Any]], bool], edges: bool = False) -> bool:
+    find(op_inputs(name, edges=edges), lambda case: condition(*case), settings=SEARCH)
     return True
 
 
@@ -164,6 +165,56 @@ def test_op_inputs_reach_the_cases_that_matter(
     name: str, condition: Callable[[tuple, dict[str, Any]], bool]
 ) -> None:
     assert _reaches(name, condition)
+
+
+def _constant_row(x: np.ndarray) -> bool:
+    return x.ndim >= 1 and x.shape[-1] >= 2 and x.size > 0 and bool((np.ptp(x, axis=-1) == 0).any())
+
+
+@pytest.mark.parametrize(
+    ("name", "edges", "condition"),
+    [
+        ("sum", False, lambda inputs, p: inputs[0].size == 0),
+        ("matmul", False, lambda inputs, p: inputs[0].size == 0 or inputs[1].size == 0),
+        ("getitem", False, lambda inputs, p: inputs[0].size == 0),
+        ("relu", True, lambda inputs, p: bool((inputs[0] == 0).any())),
+        ("maximum", True, lambda inputs, p: bool(np.any(inputs[0] == inputs[1]))),
+        ("std", True, lambda inputs, p: _constant_row(inputs[0])),
+        ("clip", True, lambda inputs, p: bool((np.abs(inputs[0]) == 1).any())),  # its bounds: -1, 1
+        ("exp", True, lambda inputs, p: bool((inputs[0] == 1e300).any())),
+        ("log", True, lambda inputs, p: bool((inputs[0] == 0).any())),
+        ("cross_entropy", True, lambda inputs, p: bool((np.abs(inputs[0]) == 1e300).any())),
+        ("hinge", True, lambda inputs, p: bool((p["target"] * inputs[0] == 1).any())),
+    ],
+    ids=[
+        "sum-size-0",
+        "matmul-size-0",
+        "getitem-size-0",
+        "relu-exact-zero",
+        "maximum-tie",
+        "std-constant-row",
+        "clip-at-its-bounds",
+        "exp-1e300",
+        "log-at-its-bound",
+        "cross_entropy-1e300",
+        "hinge-at-its-kink",
+    ],
+)
+def test_op_inputs_reach_the_edges(
+    name: str, edges: bool, condition: Callable[[tuple, dict[str, Any]], bool]
+) -> None:
+    assert _reaches(name, condition, edges=edges)
+
+
+@pytest.mark.parametrize("name", ["log", "sqrt", "binary_cross_entropy", "bce_with_logits", "pow"])
+@given(data=st.data())
+def test_edge_draws_reach_but_never_pass_the_bounds_of_a_domain(name: str, data: st.DataObject) -> None:
+    # log's domain ends at 0, probabilities at 0 and 1: edge draws go there (see the log case
+    # above), never past, where the op is not even real.
+    inputs, _ = data.draw(op_inputs(name, edges=True))
+    for x, domain in zip(inputs, REGISTRY[name].domain, strict=True):
+        low, high = domain.bounds
+        assert ((x >= low) & (x <= high)).all(), (name, x, domain.bounds)
 
 
 def test_autonet_imports_without_hypothesis() -> None:

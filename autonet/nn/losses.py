@@ -6,7 +6,10 @@ The common ones run as one fused op with a stable vjp (``autonet/ops/loss.py``).
 
 Targets are data: numbers and arrays become constants of the prediction's dtype. A prediction
 of shape ``(n, 1)`` and targets of shape ``(n,)`` are matched element by element (the usual
-shape of a one-output network against a label vector), never broadcast to ``(n, n)``.
+shape of a one-output network against a label vector), never broadcast to ``(n, n)``. A target
+Value that requires grad is differentiated where the loss has a gradient for it (mse, binary
+cross-entropy, soft labels); discrete labels (class indices, hinge's -1/+1) have none, so such a
+target is refused rather than given a silent zero gradient.
 """
 
 from __future__ import annotations
@@ -54,6 +57,18 @@ def _as_target(target: Any, prediction: Value, who: str) -> Value:
             raise TypeError(f"{who}: the target must be numbers or an array of numbers; {error}") from None
         value = Value(array, requires_grad=False)
     return _match_shape(value, prediction.shape, who)
+
+
+def _labels_of(target: Any, who: str, what: str) -> Any:
+    """The raw labels of a target; a Value that requires grad is refused: labels have no gradient."""
+    if not isinstance(target, Value):
+        return target
+    if target.requires_grad:
+        raise ValueError(
+            f"{who}: the target requires grad, but {what} have no gradient (it would silently stay 0); "
+            "pass target.detach(), or build it with requires_grad=False"
+        )
+    return target.data
 
 
 def _match_shape(target: Any, shape: tuple[int, ...], who: str) -> Any:
@@ -107,9 +122,11 @@ def binary_cross_entropy(
 ) -> Value:
     """Binary cross-entropy ``-(t log p + (1 - t) log(1 - p))`` of probabilities ``p`` in [0, 1].
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` (eps of its dtype), so a confident wrong answer costs
-    about 36 (float64) instead of infinity. Prefer logits (``from_logits=True``, the same as
-    ``binary_cross_entropy_with_logits``): that form is exact and stable everywhere.
+    As in PyTorch, each log is clamped at -100, so a confident wrong answer costs 100 instead of
+    infinity, and the gradient is ``(p - t) / max(p (1 - p), 1e-12)``: a prediction saturated
+    at 0 or 1 still gets a gradient (about -1e12 for p = 0, t = 1) and can recover. One fused
+    op. Prefer logits (``from_logits=True``, the same as ``binary_cross_entropy_with_logits``):
+    that form is exact and stable everywhere.
 
     Raises ``ValueError`` for probabilities outside [0, 1] (pass logits with ``from_logits=True``).
 
@@ -131,21 +148,21 @@ def binary_cross_entropy(
             f"{who}: probabilities must lie in [0, 1], got values from {np.nanmin(data):g} "
             f"to {np.nanmax(data):g}; for raw scores pass from_logits=True"
         )
-    eps = float(np.finfo(p.dtype).eps)
-    p = p.clip(eps, 1.0 - eps)
-    losses = -(target * p.log() + (1.0 - target) * (1.0 - p).log())
-    return _reduce(losses, reduction)
+    return _apply(_fused.binary_cross_entropy, (p, target), {"reduction": reduction})
 
 
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     """Softmax cross-entropy of ``logits`` (..., classes) against class indices ``target`` (...),
     stable for large logits (1000 is fine): ``logsumexp(logits) - logits[target]``.
 
-    A ``target`` with the full shape of ``logits`` holds class probabilities instead (soft
-    labels): then the loss is ``-(target * log_softmax(logits)).sum(-1)``.
+    A float ``target`` with the full shape of ``logits`` holds class probabilities instead (soft
+    labels): then the loss is ``-(target * log_softmax(logits)).sum(-1)``, differentiable in the
+    target too.
 
     Raises ``ValueError`` if ``target`` does not have the shape of ``logits`` without its last
-    axis, or holds a class outside ``[0, classes)``; ``TypeError`` for non-integer labels.
+    axis, holds a class outside ``[0, classes)``, or is a Value of class indices that requires
+    grad (indices have no gradient); ``TypeError`` for non-integer labels, and for an integer
+    target of the logits' full shape (class indices take one per sample, soft labels are floats).
 
     >>> import numpy as np
     >>> from autonet import Value
@@ -164,8 +181,16 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     if type(labels) is not np.ndarray:
         labels = np.asarray(labels)
     if labels.shape == shape:
+        if labels.dtype.kind in "biu":
+            # As PyTorch: integers of the logits' shape are neither class indices nor probabilities.
+            raise TypeError(
+                f"{who}: target has the logits' full shape {shape} but integer dtype {labels.dtype}: "
+                f"class indices take shape {batch}, one per sample; soft labels (class probabilities) "
+                "must be floats"
+            )
         soft = _as_target(target, logits, who)
         return _reduce(-(soft * logits.log_softmax(axis=-1)).sum(axis=-1), reduction)
+    labels = np.asarray(_labels_of(target, who, "class indices"))
     if labels.shape != batch:
         if labels.shape == (*batch, 1):
             labels = labels[..., 0]
@@ -190,7 +215,8 @@ def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
     has the right sign with a margin of at least 1.
 
     Raises ``ValueError`` for labels other than -1 and +1 (turn 0/1 labels into them with
-    ``y * 2 - 1``).
+    ``y * 2 - 1``), and for a target Value that requires grad: the labels are discrete and have no
+    gradient (``torch.nn.functional.hinge_embedding_loss`` gives its target none either).
 
     >>> from autonet import Value
     >>> hinge_loss(Value([2.0, 0.5, -1.0]), [1, 1, 1], reduction="none").tolist()
@@ -199,7 +225,7 @@ def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
     who = "hinge_loss"
     _check_reduction(reduction, who)
     scores = _as_prediction(scores, who)
-    labels = np.asarray(target.data if isinstance(target, Value) else target)
+    labels = np.asarray(_labels_of(target, who, "labels -1 and +1"))
     if labels.dtype.kind not in "biuf":
         raise TypeError(f"{who}: labels must be -1 or +1, got dtype {labels.dtype}")
     if labels.size and not np.all(np.abs(labels) == 1):

@@ -5,7 +5,7 @@ package registers them all.
 """
 
 from . import arith, elementwise, linalg, loss, reduce, shape
-from .registry import REGISTRY, Domain, Edge, Op, register, sum_to_shape
+from .registry import REGISTRY, Domain, Edge, Op, gate, register, sum_to_shape
 
 __all__ = [
     "REGISTRY",
@@ -14,6 +14,7 @@ __all__ = [
     "Op",
     "arith",
     "elementwise",
+    "gate",
     "linalg",
     "loss",
     "reduce",

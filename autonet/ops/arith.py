@@ -1,12 +1,21 @@
-"""Arithmetic: + - * / ** and negation, each forward beside its vjps."""
+"""Arithmetic: + - * / ** and negation, each forward beside its vjps and its edges.
+
+The one convention here that is not plain calculus is pow's, as in PyTorch: an exponent of 0
+gives the base a gradient of 0 (a ** 0 = 1 whatever a is, so 0 ** -1 = inf must not make
+0 * inf = nan), and a zero base with an exponent >= 0 gives the exponent a gradient of 0.
+"""
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
-from .registry import NONZERO, POSITIVE, REAL, Domain, Op, register
+from .registry import NONZERO, POSITIVE, REAL, Domain, Edge, Op, gate, register
+
+_EMPTY = np.zeros(0)
+_INF, _NAN = math.inf, math.nan
 
 
 def _scalar_pow(a: float, b: float) -> float:
@@ -29,6 +38,10 @@ add = register(
         (REAL, REAL),
         scalar=operator.add,
         doc="a + b, broadcasting.",
+        edges=(
+            Edge("a = b = 1e300", (1e300, 1e300), grads=(1.0, 1.0), value=2e300),
+            Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+        ),
     )
 )
 
@@ -40,6 +53,10 @@ sub = register(
         (REAL, REAL),
         scalar=operator.sub,
         doc="a - b, broadcasting.",
+        edges=(
+            Edge("a = 1e300, b = -1e300", (1e300, -1e300), grads=(1.0, -1.0), value=2e300),
+            Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+        ),
     )
 )
 
@@ -51,6 +68,11 @@ mul = register(
         (REAL, REAL),
         scalar=operator.mul,
         doc="a * b, broadcasting.",
+        edges=(
+            Edge("a = 0, b = 1e300", (0.0, 1e300), grads=(1e300, 0.0), value=0.0),
+            Edge("a = b = 1e300 (overflow)", (1e300, 1e300), grads=(1e300, 1e300), value=_INF),
+            Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+        ),
     )
 )
 
@@ -62,22 +84,87 @@ div = register(
         (REAL, NONZERO),
         scalar=operator.truediv,
         doc="a / b, broadcasting.",
+        edges=(
+            Edge(
+                "b = 0 (pole)",
+                ([1.0, 0.0, -1.0], [0.0, 0.0, 0.0]),
+                grads=([_INF, _INF, _INF], [-_INF, _NAN, _INF]),
+                value=[_INF, _NAN, -_INF],
+            ),
+            Edge("b = 1e300", (1.0, 1e300), grads=(1e-300, 0.0), value=1e-300),
+            Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+        ),
     )
 )
+
+
+def _pow_vjp_base(g, out, a, b):
+    # d(a**b)/da = b * a**(b - 1). Where b = 0, a**0 = 1 whatever a is, so the gradient is 0, as
+    # in PyTorch: a zero (or nan) base is replaced by 1 there (0 * 0**-1 would be 0 * inf = nan),
+    # and an infinite upstream gradient is gated to 0. Any other base and any finite upstream
+    # gradient are kept, so that the derivative of this gradient in b (create_graph) is still
+    # a**(b - 1) at b = 0, not a gate's 0.
+    if type(a) is float and type(b) is float:
+        return g * b * _real_pow(a, b - 1) if b != 0 else 0.0
+    base = np.where((b == 0) & ((a == 0) | np.isnan(a)), 1, a)
+    return gate(g, (b != 0) | np.isfinite(g)) * b * _real_pow(base, b - 1)
+
+
+def _pow_vjp_exponent(g, out, a, b):
+    # d(a**b)/db = a**b * log(a): real for a positive base only. At a zero base with b >= 0 it is
+    # 0, as in PyTorch (0**b is flat in b for b > 0); log(1) stands in for log(0) there, so the
+    # masked branch never holds -inf (which anomaly mode would flag under create_graph).
+    return gate(g * out * np.log(np.where(a == 0, 1, a)), (a != 0) | (b < 0))
+
 
 power = register(
     Op(
         "pow",
         np.power,
-        (
-            lambda g, out, a, b: g * b * _real_pow(a, b - 1),
-            # d(a**b)/db = a**b * log(a): defined for a positive base only. At a zero base it is
-            # 0 (0**b is flat in b for b > 0), as in PyTorch, rather than 0 * -inf = nan.
-            lambda g, out, a, b: g * out * np.log(np.where(a == 0, 1, a)),
-        ),
+        (_pow_vjp_base, _pow_vjp_exponent),
         (POSITIVE, Domain(-2.0, 2.0)),
         scalar=_scalar_pow,
         doc="a ** b, broadcasting; the exponent's gradient needs a positive base.",
+        edges=(
+            Edge(
+                "b = 0 (flat in a)",
+                ([0.0, 2.0], 0.0),
+                grads=([0.0, 0.0], math.log(2)),
+                value=[1.0, 1.0],
+                flat=(0,),
+            ),
+            Edge(
+                "a = 0, b = 0, 1, 2, 3",
+                (0.0, [0.0, 1.0, 2.0, 3.0]),
+                grads=(1.0, [0.0, 0.0, 0.0, 0.0]),
+                value=[1.0, 0.0, 0.0, 0.0],
+            ),
+            Edge(
+                "a = 0, b > 0 (flat in b)",
+                (0.0, [0.5, 2.5]),
+                grads=(_INF, [0.0, 0.0]),
+                value=[0.0, 0.0],
+                flat=(1,),
+            ),
+            Edge(
+                "a = 0, b = -1 (pole)",
+                (0.0, -1.0),
+                grads=(-_INF, _NAN),
+                value=_INF,
+                torch=False,
+                note="torch gives the exponent -inf (inf * log 0); autonet never takes log 0 (its "
+                "result is inf either way)",
+            ),
+            Edge(
+                "a < 0, integer b",
+                (-2.0, 2.0),
+                grads=(-4.0, _NAN),
+                value=4.0,
+                note="the exponent's gradient a**b log(a) is not real for a negative base",
+            ),
+            Edge("a = 1e300, b = 2 (overflow)", (1e300, 2.0), grads=(2e300, _INF), value=_INF),
+            Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+        ),
     )
 )
 
@@ -89,5 +176,9 @@ neg = register(
         (REAL,),
         scalar=operator.neg,
         doc="-x.",
+        edges=(
+            Edge("x = 1e300", (1e300,), grads=(-1.0,), value=-1e300),
+            Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY),
+        ),
     )
 )

@@ -1,8 +1,11 @@
-"""Element-wise functions, each forward beside its vjp.
+"""Element-wise functions, each forward beside its vjp and its edges.
 
-Gradients at kinks are chosen once and documented here (the same choice as PyTorch):
-relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = negative_slope, clip passes the gradient at its
-bounds, and where maximum/minimum tie, each input gets half of the gradient.
+Gradients at kinks are chosen once and declared in each entry's ``edges`` (the same choice as
+PyTorch): relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = negative_slope, clip passes the gradient at
+its bounds, and where maximum/minimum tie, each input gets half of the gradient. Where the output
+does not depend on an input (relu below 0, clip past a bound, the losing side of maximum, the
+branch that where does not pick), the vjp ``gate``s the gradient: exactly 0 there, even for an
+infinite upstream gradient.
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ import math
 
 import numpy as np
 
-from .registry import AWAY_FROM_ZERO, POSITIVE, REAL, Domain, Op, register
+from .registry import AWAY_FROM_ZERO, POSITIVE, REAL, Domain, Edge, Op, gate, register
 
 _SQRT_PI = math.sqrt(math.pi)
+_EMPTY = np.zeros(0)
+_HUGE = [1e300, -1e300]
+
+# Every one-input element-wise op maps an empty array to an empty array, gradient included.
+_SIZE_0 = Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY)
 
 
 def _scalar_sigmoid(x: float) -> float:
@@ -47,6 +55,11 @@ exp = register(
         (REAL,),
         scalar=math.exp,
         doc="e ** x.",
+        edges=(
+            Edge("x = 1e300 (overflow)", (1e300,), grads=(math.inf,), value=math.inf),
+            Edge("x = -1e300 (underflow)", (-1e300,), grads=(0.0,), value=0.0),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -58,6 +71,13 @@ log = register(
         (POSITIVE,),
         scalar=math.log,
         doc="Natural logarithm.",
+        edges=(
+            Edge(
+                "x = 0 (pole), x < 0", ([0.0, -1.0],), grads=([math.inf, -1.0],), value=[-math.inf, math.nan]
+            ),
+            Edge("x = 1e300", (1e300,), grads=(1e-300,), value=math.log(1e300)),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -69,6 +89,11 @@ sqrt = register(
         (POSITIVE,),
         scalar=math.sqrt,
         doc="Square root; its gradient at 0 is infinite.",
+        edges=(
+            Edge("x = 0, x < 0", ([0.0, -1.0],), grads=([math.inf, math.nan],), value=[0.0, math.nan]),
+            Edge("x = 1e300", (1e300,), grads=(0.5e-150,), value=1e150),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -81,6 +106,11 @@ abs = register(  # noqa: A001 - the op is called abs, like numpy's
         scalar=math.fabs,
         smooth=False,
         doc="|x|; gradient sign(x), 0 at 0.",
+        edges=(
+            Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
+            Edge("x = +-1e300", (_HUGE,), grads=([1.0, -1.0],), value=[1e300, 1e300]),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -92,6 +122,11 @@ tanh = register(
         (REAL,),
         scalar=math.tanh,
         doc="Hyperbolic tangent.",
+        edges=(
+            Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, -1.0]),
+            Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -103,6 +138,11 @@ sigmoid = register(
         (REAL,),
         scalar=_scalar_sigmoid,
         doc="1 / (1 + e ** -x), computed without overflow.",
+        edges=(
+            Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, 0.0]),
+            Edge("x = 0", (0.0,), grads=(0.25,), value=0.5),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -110,11 +150,17 @@ relu = register(
     Op(
         "relu",
         lambda x: np.maximum(x, 0),
-        (lambda g, out, x: g * (x > 0),),
+        (lambda g, out, x: gate(g, x > 0),),
         (AWAY_FROM_ZERO,),
         scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
         doc="max(x, 0); gradient 0 at 0.",
+        edges=(
+            Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
+            Edge("x < 0 (flat)", ([-1.0, -1e300],), grads=([0.0, 0.0],), value=[0.0, 0.0], flat=(0,)),
+            Edge("x = 1e300", (1e300,), grads=(1.0,), value=1e300),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -122,11 +168,30 @@ leaky_relu = register(
     Op(
         "leaky_relu",
         lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope),
-        (lambda g, out, x, negative_slope=0.01: np.where(x > 0, g, g * negative_slope),),
+        # A slope of 0 makes this relu: flat below 0, so the gradient there is 0 even for inf.
+        (
+            lambda g, out, x, negative_slope=0.01: np.where(
+                x > 0, g, g * negative_slope if negative_slope else 0
+            ),
+        ),
         (AWAY_FROM_ZERO,),
         scalar=lambda x, negative_slope=0.01: x if x > 0 else x * negative_slope,
         smooth=False,
         doc="x for x > 0, negative_slope * x otherwise; gradient negative_slope at 0.",
+        edges=(
+            Edge("x = 0 (kink)", (0.0,), grads=(0.01,), value=0.0),
+            Edge("x = -1e300", ([-1e300],), grads=([0.01],), value=[-1e298]),
+            Edge(
+                "x < 0, negative_slope = 0 (flat)",
+                ([-1.0],),
+                grads=([0.0],),
+                params={"negative_slope": 0.0},
+                value=[0.0],
+                flat=(0,),
+                note="torch gives nan for an infinite upstream gradient here; autonet 0, as relu",
+            ),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -139,6 +204,11 @@ softplus = register(
         (REAL,),
         scalar=_scalar_softplus,
         doc="log(1 + e ** x), computed without overflow.",
+        edges=(
+            Edge("x = +-1e300", (_HUGE,), grads=([1.0, 0.0],), value=[1e300, 0.0]),
+            Edge("x = 0", (0.0,), grads=(0.5,), value=math.log(2)),
+            _SIZE_0,
+        ),
     )
 )
 
@@ -150,13 +220,42 @@ erf = register(
         (REAL,),
         scalar=math.erf,
         doc="The error function (used by the exact gelu).",
+        edges=(
+            Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, -1.0]),
+            Edge("x = 0", (0.0,), grads=(2 / _SQRT_PI,), value=0.0),
+            _SIZE_0,
+        ),
     )
 )
 
-sin = register(Op("sin", np.sin, (lambda g, out, x: g * np.cos(x),), (REAL,), scalar=math.sin, doc="Sine."))
+sin = register(
+    Op(
+        "sin",
+        np.sin,
+        (lambda g, out, x: g * np.cos(x),),
+        (REAL,),
+        scalar=math.sin,
+        doc="Sine.",
+        edges=(
+            Edge("x = 1e300", (1e300,), grads=(math.cos(1e300),), value=math.sin(1e300)),
+            _SIZE_0,
+        ),
+    )
+)
 
 cos = register(
-    Op("cos", np.cos, (lambda g, out, x: -g * np.sin(x),), (REAL,), scalar=math.cos, doc="Cosine.")
+    Op(
+        "cos",
+        np.cos,
+        (lambda g, out, x: -g * np.sin(x),),
+        (REAL,),
+        scalar=math.cos,
+        doc="Cosine.",
+        edges=(
+            Edge("x = 1e300", (1e300,), grads=(-math.sin(1e300),), value=math.cos(1e300)),
+            _SIZE_0,
+        ),
+    )
 )
 
 clip = register(
@@ -164,19 +263,70 @@ clip = register(
         "clip",
         lambda x, low=None, high=None: np.clip(x, low, high),
         # The output equals the input exactly where the gradient passes: inside and at the bounds.
-        (lambda g, out, x, low=None, high=None: g * (out == x),),
+        (lambda g, out, x, low=None, high=None: gate(g, out == x),),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0)),),
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
         kind="clip",  # takes low/high: the bounds are the avoided points of its domain
         smooth=False,
         doc="Limit x to [low, high]; the gradient passes inside and at the bounds, 0 outside.",
+        edges=(
+            Edge(
+                "x at the bounds",
+                ([-1.0, 1.0],),
+                grads=([1.0, 1.0],),
+                params={"low": -1.0, "high": 1.0},
+                value=[-1.0, 1.0],
+            ),
+            Edge(
+                "x past the bounds (flat)",
+                ([-2.0, 2.0],),
+                grads=([0.0, 0.0],),
+                params={"low": -1.0, "high": 1.0},
+                value=[-1.0, 1.0],
+                flat=(0,),
+            ),
+            Edge(
+                "x = +-1e300, low only",
+                (_HUGE,),
+                grads=([1.0, 0.0],),
+                params={"low": 0.0},
+                value=[1e300, 0.0],
+                flat=(0,),
+            ),
+            Edge("0-d x past high", (5.0,), grads=(0.0,), params={"high": 1.0}, value=1.0, flat=(0,)),
+            Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), params={"low": 0.0}, value=_EMPTY),
+        ),
     )
 )
 
 
 def _tie_share(g, a, b):
-    # Where a and b tie, each gets half of the gradient, so the two halves add up to g.
-    return np.where(a == b, g * 0.5, g * (a > b))
+    # Where a and b tie, each gets half of the gradient, so the two halves add up to g; where a
+    # loses, it gets exactly 0 (gate), so an infinite g cannot become inf * 0 = nan there.
+    return np.where(a == b, g * 0.5, gate(g, a > b))
+
+
+def _pair_edges(name: str, wins: float, loses: float) -> tuple[Edge, ...]:
+    """maximum and minimum mirror each other: ``wins`` is the value that op picks over ``loses``."""
+    return (
+        Edge("a = b (tie)", (1.0, 1.0), grads=(0.5, 0.5), value=1.0),
+        Edge("a = b, b broadcast", ([1.0, 1.0], 1.0), grads=([0.5, 0.5], 1.0), value=[1.0, 1.0]),
+        Edge(
+            f"a loses to b (flat in a): {name}({loses}, {wins})",
+            ([loses], [wins]),
+            grads=([0.0], [1.0]),
+            value=[wins],
+            flat=(0,),
+        ),
+        Edge(
+            "a = +-1e300 against b = 0",
+            (_HUGE, 0.0),
+            grads=([1.0, 0.0] if name == "maximum" else [0.0, 1.0], 1.0),
+            value=[1e300, 0.0] if name == "maximum" else [0.0, -1e300],
+            flat=(0,),
+        ),
+        Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
+    )
 
 
 maximum = register(
@@ -189,6 +339,7 @@ maximum = register(
         smooth=False,
         distinct=True,
         doc="Element-wise max(a, b), broadcasting; ties split the gradient evenly.",
+        edges=_pair_edges("maximum", 1.0, -1.0),
     )
 )
 
@@ -202,6 +353,7 @@ minimum = register(
         smooth=False,
         distinct=True,
         doc="Element-wise min(a, b), broadcasting; ties split the gradient evenly.",
+        edges=_pair_edges("minimum", -1.0, 1.0),
     )
 )
 
@@ -210,11 +362,36 @@ where = register(
         "where",
         lambda a, b, condition: np.where(condition, a, b),
         (
-            lambda g, out, a, b, condition: np.where(condition, g, 0 * g),
-            lambda g, out, a, b, condition: np.where(condition, 0 * g, g),
+            lambda g, out, a, b, condition: gate(g, condition),
+            lambda g, out, a, b, condition: gate(g, ~condition),
         ),
         (REAL, REAL),
         kind="where",
         doc="a where condition holds, b elsewhere (condition is a boolean array, not differentiated).",
+        edges=(
+            Edge(
+                "the branch not picked (flat)",
+                ([1.0, 2.0], [3.0, 4.0]),
+                grads=([1.0, 0.0], [0.0, 1.0]),
+                params={"condition": np.array([True, False])},
+                value=[1.0, 4.0],
+                flat=(0, 1),
+            ),
+            Edge(
+                "0-d inputs",
+                (1.0, 2.0),
+                grads=(1.0, 0.0),
+                params={"condition": np.array(True)},
+                value=1.0,
+                flat=(1,),
+            ),
+            Edge(
+                "size-0 condition, 0-d b",
+                (_EMPTY, 2.0),
+                grads=(_EMPTY, 0.0),
+                params={"condition": np.zeros(0, dtype=bool)},
+                value=_EMPTY,
+            ),
+        ),
     )
 )

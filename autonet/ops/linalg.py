@@ -53,6 +53,22 @@ matmul = register(
         (REAL, REAL),
         kind="matmul",
         doc="a @ b; batch axes broadcast and 1-d operands are vectors, as in numpy.",
+        edges=(
+            Edge("(0,) @ (0,)", (np.zeros(0), np.zeros(0)), grads=(np.zeros(0), np.zeros(0)), value=0.0),
+            Edge(
+                "(2, 0) @ (0, 3)",
+                (np.zeros((2, 0)), np.zeros((0, 3))),
+                grads=(np.zeros((2, 0)), np.zeros((0, 3))),
+                value=np.zeros((2, 3)),
+            ),
+            Edge(
+                "1e300 - 1e300 in a product",
+                ([1e300, -1e300], [1.0, 1.0]),
+                grads=([1.0, 1.0], [1e300, -1e300]),
+                value=0.0,
+            ),
+            Edge("0-d operands", (2.0, 3.0), raises=ValueError, note="torch raises too"),
+        ),
     )
 )
 
@@ -252,6 +268,13 @@ einsum = register(
         extra={"samples": _einsum_samples},
         edges=(
             Edge(
+                "0-d operands: a product",
+                (2.0, 3.0),
+                params={"subscripts": ",->"},
+                grads=(3.0, 2.0),
+                value=6.0,
+            ),
+            Edge(
                 "size-0 contraction: an empty sum",
                 (np.zeros(0), np.zeros(0)),
                 params={"subscripts": "i,i->"},
@@ -421,6 +444,9 @@ tensordot = register(
         doc="Sum of products over the given axes of a and b (numpy's axes: an int or two sequences).",
         extra={"samples": _tensordot_samples},
         edges=(
+            Edge(
+                "0-d operands, axes=0: a product", (2.0, 3.0), params={"axes": 0}, grads=(3.0, 2.0), value=6.0
+            ),
             Edge(
                 "size-0 contracted axis",
                 (np.zeros((2, 0)), np.zeros((0, 3))),
@@ -611,6 +637,7 @@ norm = register(
                 note="PyTorch (and numpy) square first: 0, with gradient 0.",
             ),
             Edge("size 0: the empty sum", (np.zeros(0),), grads=(np.zeros(0),), value=0.0),
+            Edge("0-d input: its magnitude", (-2.0,), grads=(-1.0,), value=2.0),
         ),
     )
 )

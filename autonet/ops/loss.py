@@ -3,8 +3,10 @@
 Each of these could be composed from smaller ops, but one node instead of three to six cuts the
 per-op Python cost that dominates small networks, and the fused vjps are also the numerically
 stable ones: softmax minus one-hot for cross-entropy, sigmoid minus target for binary
-cross-entropy from logits. The losses reduce with ``reduction`` = ``"mean"`` (default), ``"sum"``
-or ``"none"``.
+cross-entropy from logits, and for binary cross-entropy of probabilities PyTorch's
+(p - t) / max(p (1 - p), 1e-12), which keeps a saturated wrong prediction learning. The losses
+reduce with ``reduction`` = ``"mean"`` (default), ``"sum"`` or ``"none"``; the mean of no
+elements is nan, as in PyTorch.
 
 Integer class labels (``cross_entropy``) and +-1 labels (``hinge``) are parameters, not inputs:
 they have no gradient. Each entry's ``extra["samples"](rng, dtype)`` returns valid
@@ -23,11 +25,17 @@ from .elementwise import _sigmoid
 from .elementwise import sigmoid as _sigmoid_op
 from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
-from .registry import REAL, Domain, Op, _sum_rows, register
+from .registry import PROBABILITY, REAL, Domain, Edge, Op, _sum_rows, gate, register
+
+_EMPTY = np.zeros(0)
+_INF, _NAN = math.inf, math.nan
 
 REDUCTIONS = ("mean", "sum", "none")
 
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
+# The samples include a batch of 0 too, where the loss is finite: summed (0) or per element (empty).
+# The mean of no losses is nan, an edge each entry declares instead.
+_EMPTY_BATCH: dict[str, list[tuple[int, ...]]] = {"mean": [], "sum": [(0,)], "none": [(0,)]}
 
 
 def _checked(reduction: Any) -> str:
@@ -108,6 +116,23 @@ def _linear_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     return cases
 
 
+_LINEAR_EDGES = (
+    Edge(
+        "a batch of 0",
+        (np.zeros((0, 2)), np.ones((2, 3)), np.ones(3)),
+        grads=(np.zeros((0, 2)), np.zeros((2, 3)), np.zeros(3)),
+        value=np.zeros((0, 3)),
+    ),
+    Edge(
+        "x w = 1e300 against b = -1e300",
+        ([1e300], [[1.0]], [-1e300]),
+        grads=([1.0], [[1e300]], [1.0]),
+        value=[0.0],
+    ),
+    Edge("0-d x", (2.0, [[1.0]], [0.0]), raises=ValueError, note="torch raises too"),
+)
+
+
 linear = register(
     Op(
         "linear",
@@ -121,6 +146,7 @@ linear = register(
         kind="linear",
         doc="x @ w + b in one node: x (..., nin) or (nin,), w (nin, nout), b (nout,).",
         extra={"samples": _linear_samples},
+        edges=_LINEAR_EDGES,
     )
 )
 
@@ -172,9 +198,9 @@ def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -
     # logsumexp, shifted by the row maximum when the logits are large (1000 gives a finite loss).
     exp, sums, shift = _exp_rows(x)
     losses = np.log(sums[..., 0])
-    if type(shift) is not float:
-        losses += shift[..., 0]
-    losses -= picked
+    # log(sum) - (picked - shift), not log(sum) + shift - picked: at logits [1e300, 1e300] the
+    # shift and the picked logit cancel exactly, and the log 2 survives.
+    losses -= picked if type(shift) is float else picked - shift[..., 0]
     exp /= sums  # the softmax, saved for the vjp (Op.saves): its gradient is softmax - one-hot
     return _reduce(losses, reduction), exp
 
@@ -203,7 +229,7 @@ def _cross_entropy_vjp(
 def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
-        for batch in [(), (4,)]:
+        for batch in [(), (4,)] + _EMPTY_BATCH[reduction]:
             x = rng.uniform(-3, 3, (*batch, 3)).astype(dtype)
             target = rng.integers(0, 3, batch)
             cases.append(((x,), {"target": target, "reduction": reduction}))
@@ -223,11 +249,58 @@ cross_entropy = register(
             "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g."
         ),
         extra={"samples": _class_samples},
+        edges=(
+            Edge(
+                "a batch of 0",
+                (np.zeros((0, 3)),),
+                grads=(np.zeros((0, 3)),),
+                params={"target": np.zeros(0, dtype=np.intp)},
+                value=_NAN,
+                note="the mean of no losses",
+            ),
+            Edge(
+                "a batch of 0, summed",
+                (np.zeros((0, 3)),),
+                grads=(np.zeros((0, 3)),),
+                params={"target": np.zeros(0, dtype=np.intp), "reduction": "sum"},
+                value=0.0,
+            ),
+            Edge(
+                "logits 1e300, 1e300 (a tie)",
+                ([[1e300, 1e300]],),
+                grads=([[-0.5, 0.5]],),
+                params={"target": np.array([0])},
+                value=math.log(2),
+            ),
+            Edge(
+                "saturated and wrong",
+                ([[1e300, -1e300]],),
+                grads=([[1.0, -1.0]],),
+                params={"target": np.array([1])},
+                value=2e300,
+            ),
+            Edge(
+                "one sample: 1-d logits",
+                ([0.0, 0.0],),
+                grads=([-0.5, 0.5],),
+                params={"target": np.array(0)},
+                value=math.log(2),
+            ),
+            Edge(
+                "0-d logits",
+                (0.0,),
+                params={"target": np.array(0)},
+                raises=ValueError,
+                note="torch raises too",
+            ),
+        ),
     )
 )
 
 
 # --------------------------------------------------------------------------- binary cross-entropy
+
+_HUGE = [1e300, -1e300]
 
 
 def _bce_with_logits(x: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
@@ -249,7 +322,7 @@ def _pair_samples(low: float, high: float) -> Callable[[np.random.Generator, Any
     def samples(rng: np.random.Generator, dtype: Any) -> Samples:
         cases = []
         for reduction in REDUCTIONS:
-            for shape in [(), (4,), (2, 3)]:
+            for shape in [(), (4,), (2, 3)] + _EMPTY_BATCH[reduction]:
                 x = rng.uniform(-3, 3, shape).astype(dtype)
                 t = rng.uniform(low, high, shape).astype(dtype)
                 cases.append(((x, t), {"reduction": reduction}))
@@ -272,7 +345,7 @@ bce_with_logits = register(
                 -x * _spread(g, _pair_shape(x, t), reduction), _pair_shape(x, t)
             ),
         ),
-        (REAL, Domain(0.0, 1.0)),
+        (REAL, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
         kind="loss",
         scalar=_scalar_bce_with_logits,
         doc=(
@@ -280,6 +353,83 @@ bce_with_logits = register(
             "stable for any x; its vjp is (sigmoid(x) - t) * g."
         ),
         extra={"samples": _pair_samples(0.0, 1.0)},
+        edges=(
+            Edge(
+                "x = +-1e300, saturated and wrong",
+                (_HUGE, [0.0, 1.0]),
+                grads=([0.5, -0.5], [-5e299, 5e299]),
+                value=1e300,
+            ),
+            Edge("size-0 inputs", (_EMPTY, _EMPTY), grads=(_EMPTY, _EMPTY), value=_NAN),
+            Edge("0-d inputs", (0.0, 1.0), grads=(-0.5, 0.0), value=math.log(2)),
+        ),
+    )
+)
+
+
+# --------------------------------------------------------------------------- bce of probabilities
+
+# PyTorch's constants: each log term is clamped at -100, and the gradient's denominator p (1 - p)
+# at 1e-12, so a prediction clipped to 0 or 1 costs 100 and still has a gradient to learn from.
+_LOG_FLOOR = -100.0
+_BCE_EPS = 1e-12
+
+
+def _bce(p: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
+    with np.errstate(divide="ignore"):  # log 0 = -inf is what the clamp is for
+        log_p = np.maximum(np.log(p), _LOG_FLOOR)
+        log_q = np.maximum(np.log1p(-p), _LOG_FLOOR)
+    return _reduce(-(t * log_p + (1 - t) * log_q), reduction)
+
+
+def _bce_vjp_p(g: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any:
+    # Not the derivative of the clamped forward (0 where the clamp holds): (p - t) / p (1 - p) with
+    # the denominator kept from 0, as in PyTorch, so that a saturated wrong prediction recovers.
+    return (p - t) / np.maximum(p * (1 - p), _BCE_EPS) * _spread(g, _pair_shape(p, t), reduction)
+
+
+def _bce_vjp_t(g: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any:
+    # log(1 - p) - log(p), unclamped as in PyTorch: +-inf at a saturated prediction. Broadcast to
+    # the pair's shape, as for bce_with_logits.
+    logit = np.log(1 - p) - np.log(p)
+    return np.broadcast_to(logit * _spread(g, _pair_shape(p, t), reduction), _pair_shape(p, t))
+
+
+def _probability_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    cases = []
+    for reduction in REDUCTIONS:
+        for shape in [(), (4,), (2, 3)] + _EMPTY_BATCH[reduction]:
+            p = rng.uniform(PROBABILITY.low, PROBABILITY.high, shape).astype(dtype)
+            t = rng.uniform(0.0, 1.0, shape).astype(dtype)
+            cases.append(((p, t), {"reduction": reduction}))
+    return cases
+
+
+binary_cross_entropy = register(
+    Op(
+        "binary_cross_entropy",
+        _bce,
+        (_bce_vjp_p, _bce_vjp_t),
+        (PROBABILITY, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
+        kind="loss",
+        doc=(
+            "Binary cross-entropy -(t log p + (1 - t) log(1 - p)) of probabilities p against targets t, "
+            "each log clamped at -100; its vjp is (p - t) / max(p (1 - p), 1e-12) * g, as in PyTorch."
+        ),
+        extra={"samples": _probability_samples},
+        edges=(
+            Edge(
+                "p = 0, t = 1 (saturated and wrong)",
+                ([0.0], [1.0]),
+                grads=([-1e12], [_INF]),
+                value=100.0,
+                note="torch's 1e-12 is a float32 constant: its gradient is -1.000000004e12",
+            ),
+            Edge("p = 1, t = 0 (saturated and wrong)", ([1.0], [0.0]), grads=([1e12], [-_INF]), value=100.0),
+            Edge("p = 0, t = 0 (saturated and right)", ([0.0], [0.0]), grads=([0.0], [_INF]), value=0.0),
+            Edge("size-0 inputs", (_EMPTY, _EMPTY), grads=(_EMPTY, _EMPTY), value=_NAN),
+            Edge("0-d inputs", (0.5, 1.0), grads=(-2.0, 0.0), value=math.log(2)),
+        ),
     )
 )
 
@@ -312,6 +462,11 @@ mse = register(
         scalar=_scalar_mse,
         doc="Squared error (a - b)**2 of prediction a and target b, reduced.",
         extra={"samples": _pair_samples(-3.0, 3.0)},
+        edges=(
+            Edge("a = b (the minimum)", ([1.0, 1.0], [1.0, 1.0]), grads=([0.0, 0.0], [0.0, 0.0]), value=0.0),
+            Edge("a = 1e150, b = -1e150", (1e150, -1e150), grads=(4e150, -4e150), value=4e300),
+            Edge("size-0 inputs", (_EMPTY, _EMPTY), grads=(_EMPTY, _EMPTY), value=_NAN),
+        ),
     )
 )
 
@@ -327,15 +482,16 @@ def _hinge(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
 
 
 def _hinge_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
-    # The margin 1 - y*x is active where it is positive (gradient 0 exactly at the kink, as relu).
-    active = (1 - target * (x.data if _is_value(x) else np.asarray(x))) > 0
-    return (-target * active) * _spread(g, _pair_shape(x, target), reduction)
+    # The margin 1 - y*x is active where it is positive (gradient 0 exactly at the kink, as relu);
+    # elsewhere the loss does not depend on x, so the gradient is exactly 0 (gate).
+    active = (1 - target * np.asarray(x)) > 0
+    return gate(-target * _spread(g, _pair_shape(x, target), reduction), active)
 
 
 def _hinge_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
-        for shape in [(), (5,), (4, 1)]:
+        for shape in [(), (5,), (4, 1)] + _EMPTY_BATCH[reduction]:
             x = rng.uniform(-3, 3, shape)
             # Keep scores away from the kinks at +-1, where the one-sided derivatives differ.
             x = np.where(np.abs(np.abs(x) - 1) < 0.1, x + 0.3, x).astype(dtype)
@@ -354,5 +510,25 @@ hinge = register(
         smooth=False,
         doc="Max-margin loss max(0, 1 - y*x) of scores x against labels y = target in {-1, +1}.",
         extra={"samples": _hinge_samples},
+        edges=(
+            Edge("y x = 1 (kink)", ([1.0],), grads=([0.0],), params={"target": np.array([1.0])}, value=0.0),
+            Edge(
+                "y x > 1 (flat)",
+                ([2.0, -3.0],),
+                grads=([0.0, 0.0],),
+                params={"target": np.array([1.0, -1.0])},
+                value=0.0,
+                flat=(0,),
+            ),
+            Edge(
+                "x = -1e300, y = 1",
+                ([-1e300],),
+                grads=([-1.0],),
+                params={"target": np.array([1.0])},
+                value=1e300,
+            ),
+            Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), params={"target": _EMPTY}, value=_NAN),
+            Edge("0-d input", (0.0,), grads=(-1.0,), params={"target": np.array(1.0)}, value=1.0),
+        ),
     )
 )

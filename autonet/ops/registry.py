@@ -9,6 +9,7 @@ with numpy arrays for a plain ``backward()``, and with ``Value`` objects under
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +19,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Domain:
-    """Where an input of an op may be sampled for a gradient check.
+    """Where an input of an op may be sampled for a gradient check, and where the op is defined.
 
     Values are drawn from ``[low, high]`` and kept at least ``margin`` away from every point in
-    ``avoid`` (the kinks and poles of the op, where a finite difference is meaningless).
+    ``avoid`` (the kinks and poles of the op, where a finite difference is meaningless). ``bounds``
+    is the closed range where the op gives real results (``(0, inf)`` for ``log`` and ``sqrt``):
+    edge draws (``autonet.testing.cases``) reach its finite ends, the avoided points, exact zeros,
+    ties and, on an unbounded side, +-1e300.
 
-    >>> POSITIVE.low > 0
+    >>> POSITIVE.low > 0 and POSITIVE.bounds[0] == 0
     True
     """
 
@@ -31,13 +35,15 @@ class Domain:
     high: float = 3.0
     avoid: tuple[float, ...] = ()
     margin: float = 0.05
+    bounds: tuple[float, float] = (-math.inf, math.inf)
 
 
 REAL = Domain()
-POSITIVE = Domain(0.2, 3.0)
+POSITIVE = Domain(0.2, 3.0, bounds=(0.0, math.inf))
 NONZERO = Domain(-3.0, 3.0, avoid=(0.0,), margin=0.3)
 AWAY_FROM_ZERO = Domain(-3.0, 3.0, avoid=(0.0,))
 UNIT_OPEN = Domain(-0.9, 0.9)
+PROBABILITY = Domain(0.05, 0.95, bounds=(0.0, 1.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,13 +52,17 @@ class Edge:
 
     ``call_op(op, *inputs, **params)`` evaluates the point exactly: a kink (relu at 0), a tie
     (maximum with a == b), a pole (log at 0), a constant slice (std of [2, 2]), saturation (a
-    clipped probability), a huge value (1e300) or a size-0 dimension. ``grads`` holds the gradient
-    of each input for an upstream gradient of ones (None for an input the op does not
-    differentiate) and ``value`` the forward result (None: not pinned); the suite checks both
-    exactly. ``flat`` lists the inputs around which the output is locally constant: there an
-    infinite upstream gradient must still give 0, never ``inf * 0 = nan`` (what keeps
-    ``relu(x).sqrt()`` finite at x < 0). ``torch`` says whether PyTorch gives the same value and
-    gradient; ``note`` explains the choice where that helps a reader.
+    clipped probability), a huge value (1e300), a size-0 dimension or a 0-d input. Either it
+    ``raises`` an exception of that type (matmul of a 0-d input), or it gives ``value`` (None: not
+    pinned) and, for an upstream gradient of ones, the gradient ``grads[i]`` for input ``i``
+    (None: not pinned); the suite checks both, with nan equal to nan.
+
+    ``flat`` lists the inputs whose zero gradient entries mean "the output does not depend on this
+    element here" (relu below 0, clip past a bound, the losing side of maximum): there any
+    upstream gradient, even inf, must give exactly 0, never ``inf * 0 = nan`` (what keeps
+    ``relu(x).sqrt()`` finite at x < 0). ``torch`` says whether PyTorch (float64) gives the same
+    value and gradient; ``note`` explains the choice where that helps a reader, and says why
+    wherever ``torch`` is False.
 
     >>> Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0).point
     'x = 0 (kink)'
@@ -60,10 +70,11 @@ class Edge:
 
     point: str
     inputs: tuple[Any, ...]
-    grads: tuple[Any, ...]
+    grads: tuple[Any, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     value: Any = None
     flat: tuple[int, ...] = ()
+    raises: type[Exception] | None = None
     torch: bool = True
     note: str = ""
 
@@ -123,7 +134,8 @@ REGISTRY: dict[str, Op] = {}
 
 
 def register(op: Op) -> Op:
-    """Add ``op`` to the registry; a name registered twice is a programming error.
+    """Add ``op`` to the registry; a name registered twice, or an entry without input domains or
+    edge declarations, is a programming error (``ValueError``).
 
     >>> from autonet.ops import REGISTRY
     >>> "matmul" in REGISTRY
@@ -135,6 +147,11 @@ def register(op: Op) -> Op:
         raise ValueError(f"op {op.name!r} declares no input domain")
     if op.composite is None and (op.forward is None or not op.vjps):
         raise ValueError(f"op {op.name!r} needs a forward and vjps, or a composite definition")
+    if not op.edges or not all(isinstance(edge, Edge) for edge in op.edges):
+        raise ValueError(
+            f"op {op.name!r} declares no edges: give edges=(Edge(...), ...) saying what it does at its "
+            "kinks, ties, poles, constant slices, saturation, huge values, size-0 and 0-d inputs"
+        )
     REGISTRY[op.name] = op
     return op
 
@@ -167,6 +184,27 @@ def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
+
+
+def gate(g: Any, mask: Any) -> Any:
+    """``g`` where ``mask`` holds and exactly 0 elsewhere: the vjp of an op whose output does not
+    depend on its input outside ``mask`` (relu below 0, clip past a bound, the losing side of
+    maximum, the unselected branch of where, the elements of a max that are not the maximum).
+
+    ``g * mask`` would give ``inf * 0 = nan`` where an infinite upstream gradient (say from
+    ``sqrt`` at 0) meets an element that has no influence at all; ``np.where`` picks 0 there
+    whatever ``g`` holds. It works on arrays, Python floats (kept floats: the scalar path) and
+    Values (``np.where`` on a Value is the where op, so the result can be differentiated again).
+
+    >>> gate(np.array([np.inf, np.inf]), np.array([True, False])).tolist()
+    [inf, 0.0]
+    """
+    if type(g) is float and type(mask) in _SCALAR_BOOLS:
+        return g if mask else 0.0
+    return np.where(mask, g, 0)
+
+
+_SCALAR_BOOLS = (bool, np.bool_)
 
 
 @functools.lru_cache(maxsize=64)

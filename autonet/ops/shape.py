@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import REAL, Op, register, sum_to_shape
+from .registry import REAL, Edge, Op, register, sum_to_shape
+
+_EMPTY = np.zeros(0)
+_NO_INDEX = np.zeros(0, dtype=np.intp)
 
 
 def _is_basic_index(index) -> bool:
@@ -35,6 +38,16 @@ reshape = register(
         (REAL,),
         kind="reshape",
         doc="The same elements in a new shape.",
+        edges=(
+            Edge(
+                "size-0 input",
+                (np.zeros((0, 3)),),
+                grads=(np.zeros((0, 3)),),
+                params={"shape": (3, 0)},
+                value=np.zeros((3, 0)),
+            ),
+            Edge("0-d input", (2.0,), grads=(1.0,), params={"shape": (1, 1)}, value=[[2.0]]),
+        ),
     )
 )
 
@@ -46,6 +59,16 @@ transpose = register(
         (REAL,),
         kind="transpose",
         doc="Permute the axes.",
+        edges=(
+            Edge(
+                "size-0 input",
+                (np.zeros((0, 2)),),
+                grads=(np.zeros((0, 2)),),
+                params={"axes": (1, 0)},
+                value=np.zeros((2, 0)),
+            ),
+            Edge("0-d input", (2.0,), grads=(1.0,), params={"axes": ()}, value=2.0),
+        ),
     )
 )
 
@@ -57,6 +80,17 @@ broadcast_to = register(
         (REAL,),
         kind="broadcast_to",
         doc="Repeat along broadcast axes (a read-only view in forward).",
+        edges=(
+            Edge("0-d to size 0", (2.0,), grads=(0.0,), params={"shape": (0,)}, value=_EMPTY),
+            Edge(
+                "size-0 input",
+                (np.zeros((1, 0)),),
+                grads=(np.zeros((1, 0)),),
+                params={"shape": (3, 0)},
+                value=np.zeros((3, 0)),
+            ),
+            Edge("0-d to (3,)", (2.0,), grads=(3.0,), params={"shape": (3,)}, value=[2.0, 2.0, 2.0]),
+        ),
     )
 )
 
@@ -68,6 +102,30 @@ getitem = register(
         (REAL,),
         kind="getitem",
         doc="x[index] with ints, slices, Ellipsis, None, boolean masks and integer arrays.",
+        edges=(
+            Edge(
+                "an empty index",
+                ([1.0, 2.0, 3.0],),
+                grads=([0.0, 0.0, 0.0],),
+                params={"index": _NO_INDEX},
+                value=_EMPTY,
+            ),
+            Edge(
+                "a repeated index",
+                ([1.0, 2.0],),
+                grads=([2.0, 0.0],),
+                params={"index": np.array([0, 0])},
+                value=[1.0, 1.0],
+            ),
+            Edge(
+                "size-0 input",
+                (np.zeros((0, 3)),),
+                grads=(np.zeros((0, 3)),),
+                params={"index": (slice(None), 1)},
+                value=_EMPTY,
+            ),
+            Edge("0-d input", (2.0,), grads=(1.0,), params={"index": ()}, value=2.0),
+        ),
     )
 )
 
@@ -92,6 +150,23 @@ scatter_add_op = register(
         (REAL,),
         kind="scatter_add",
         doc="Zeros of a shape with values added at an index: the adjoint of getitem.",
+        edges=(
+            Edge(
+                "size-0 g, an empty index",
+                (_EMPTY,),
+                grads=(_EMPTY,),
+                params={"index": _NO_INDEX, "shape": (2,)},
+                value=[0.0, 0.0],
+            ),
+            Edge(
+                "size-0 g into a size-0 shape",
+                (np.zeros((1, 0)),),
+                grads=(np.zeros((1, 0)),),
+                params={"index": np.array([0]), "shape": (1, 0)},
+                value=np.zeros((1, 0)),
+            ),
+            Edge("0-d g", (2.0,), grads=(1.0,), params={"index": 1, "shape": (3,)}, value=[0.0, 2.0, 0.0]),
+        ),
     )
 )
 
@@ -113,5 +188,15 @@ concatenate = register(
         kind="concatenate",
         variadic=True,
         doc="Join along an existing axis.",
+        edges=(
+            Edge(
+                "a size-0 part",
+                (_EMPTY, [1.0, 2.0]),
+                grads=(_EMPTY, [1.0, 1.0]),
+                params={"axis": 0},
+                value=[1.0, 2.0],
+            ),
+            Edge("0-d inputs", (1.0, 2.0), params={"axis": 0}, raises=ValueError, note="torch raises too"),
+        ),
     )
 )

@@ -8,7 +8,12 @@ An op's ``kind`` picks its ``KindCases``: the input shapes it needs, which shape
 together, and the parameters (axis, index, shape ...) it takes for given input shapes. Values are
 drawn in each input's declared ``Domain``; ops marked ``distinct`` never see two values closer than
 the domain's margin (their gradient has a kink at ties). A kind with no entry here is an error, so
-a new kind of op cannot slip past the gradient checks.
+a new kind of op cannot slip past the gradient checks. Some cases have a dimension of size 0.
+
+``op_case(op, source, edges=True)`` draws where the interior ends instead: the same shapes and
+parameters, with values that mix interior draws with exact edge values (``edge_values``: the
+kinks and poles, the ends of the op's ``bounds``, 0, and +-1e300 on an unbounded side), ties,
+constant rows and whole arrays of one value; ops marked ``distinct`` see ties there on purpose.
 
 >>> import numpy as np
 >>> inputs, params = op_case("sum", RandomSource(np.random.default_rng(0)))
@@ -25,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.registry import REGISTRY, Domain, Op
+from ..ops.registry import REGISTRY, Domain, Edge, Op
 
 __all__ = [
     "KIND_CASES",
@@ -36,8 +41,11 @@ __all__ = [
     "allowed_intervals",
     "broadcastable_shapes",
     "check_domains",
+    "check_edges",
     "domain_array",
     "draw_shape",
+    "edge_array",
+    "edge_values",
     "kind_cases",
     "op_case",
     "require_cases",
@@ -49,6 +57,9 @@ Shape = tuple[int, ...]
 # Small shapes keep a full-Jacobian check cheap: at most 27 elements per input.
 MAX_DIMS = 3
 MAX_SIDE = 3
+# What edge draws put on an unbounded side of a domain: finite, but the product of two overflows,
+# and so does exp of one.
+HUGE = 1e300
 
 
 class NotApplicable(Exception):
@@ -60,7 +71,8 @@ class Source:
 
     ``integer(low, high)`` (both inclusive), ``floats(shape, intervals)`` (each element inside
     one of the closed intervals), ``booleans(shape)`` and ``distinct_integers(count, population)``
-    (``count`` different ints from ``range(population)``, in random order).
+    (``count`` different ints from ``range(population)``, in random order); ``integers(shape,
+    low, high)`` has a default built on ``floats``.
     """
 
     def integer(self, low: int, high: int) -> int:
@@ -74,6 +86,12 @@ class Source:
 
     def distinct_integers(self, count: int, population: int) -> list[int]:
         raise NotImplementedError
+
+    def integers(self, shape: Shape, low: int, high: int) -> np.ndarray:
+        """An int array of ``shape`` with elements in ``low..high`` (both inclusive); from ``floats``
+        unless a subclass has a cheaper way."""
+        drawn = np.asarray(self.floats(shape, [(float(low), high + 0.999)]), dtype=np.float64)
+        return np.clip(np.floor(drawn), low, high).astype(np.intp)
 
     def boolean(self) -> bool:
         """A fair coin."""
@@ -110,6 +128,9 @@ class RandomSource(Source):
 
     def booleans(self, shape: Shape) -> np.ndarray:
         return self.rng.random(shape) < 0.5
+
+    def integers(self, shape: Shape, low: int, high: int) -> np.ndarray:
+        return self.rng.integers(low, high + 1, size=shape)
 
     def distinct_integers(self, count: int, population: int) -> list[int]:
         if count == 0:
@@ -214,6 +235,46 @@ def domain_array(source: Source, domain: Domain, shape: Shape, distinct: bool = 
     return (points[picks] + jitter).reshape(shape)
 
 
+def edge_values(domain: Domain, huge: bool = True) -> list[float]:
+    """The values an edge draw puts exactly into an input of ``domain``: its avoided points (kinks,
+    poles), 0 and the finite ends of its ``bounds`` where they lie within them, and, with
+    ``huge``, +-1e300 on each unbounded side.
+
+    >>> from autonet.ops.registry import POSITIVE
+    >>> edge_values(POSITIVE)
+    [0.0, 1e+300]
+    """
+    low, high = domain.bounds
+    points = {float(p) for p in (*domain.avoid, 0.0, low, high) if math.isfinite(p) and low <= p <= high}
+    if huge:
+        points |= {p for p, open_side in ((-HUGE, low == -math.inf), (HUGE, high == math.inf)) if open_side}
+    return sorted(points)
+
+
+def edge_array(source: Source, domain: Domain, values: np.ndarray, huge: bool = True) -> np.ndarray:
+    """``values`` (interior draws) with edges mixed in: some elements set to exact ``edge_values``
+    or to a second interior value (ties), then maybe constant along the last axis, or one value
+    throughout. A new array; ``values`` is not changed.
+
+    >>> x = edge_array(RandomSource(np.random.default_rng(0)), Domain(), np.ones((2, 3)))
+    >>> x.shape
+    (2, 3)
+    """
+    values = np.array(values, dtype=np.float64)
+    if values.size == 0:
+        return values
+    # Pick 0 keeps the interior value (what Hypothesis shrinks towards); pick k puts pool[k].
+    pool = np.array([0.0, *edge_values(domain, huge), float(domain_array(source, domain, ()))])
+    picks = np.asarray(source.integers(values.shape, 0, len(pool) - 1))
+    values = np.where(picks == 0, values, pool[picks])
+    form = source.integer(0, 3)
+    if form == 1 and values.ndim:
+        values = np.repeat(values[..., :1], values.shape[-1], axis=-1)  # constant rows
+    elif form == 2:
+        values = np.full(values.shape, values.flat[0])  # one value throughout: every element tied
+    return values
+
+
 def resolve_op(op: Op | str) -> Op:
     """The registry entry for a name (an ``Op`` passes through), with a clear error for unknown names.
 
@@ -256,9 +317,47 @@ def check_domains(op: Op) -> tuple[Domain, ...]:
     return domains
 
 
-def _arrays(op: Op, shapes: Sequence[Shape], source: Source) -> tuple[np.ndarray, ...]:
+def check_edges(op: Op) -> tuple[Edge, ...]:
+    """The op's declared edges, or an error naming what its registry entry lacks or gets wrong.
+
+    Each edge needs one input per domain (any number for a variadic op), and either ``raises`` or
+    one gradient per input; ``flat`` names inputs that exist.
+
+    >>> [edge.point for edge in check_edges(resolve_op("relu"))][:2]
+    ['x = 0 (kink)', 'x < 0 (flat)']
+    """
+    edges = op.edges
+    if not isinstance(edges, tuple) or not edges:
+        raise ValueError(
+            f"{op.name}: the registry entry declares no edges; give edges=(Edge(...), ...) with its value "
+            "and gradient at its kinks, ties, poles, constant slices, saturation, huge values, size-0 "
+            "and 0-d inputs"
+        )
+    for edge in edges:
+        if not isinstance(edge, Edge):
+            raise TypeError(f"{op.name}: edge {edge!r} is not an Edge")
+        where = f"{op.name}: edge {edge.point!r}"
+        count = len(edge.inputs)
+        if not op.variadic and count != len(check_domains(op)):
+            raise ValueError(f"{where} has {count} inputs, the op takes {len(op.domain)}")
+        if edge.raises is None and len(edge.grads) != count:
+            raise ValueError(
+                f"{where} declares {len(edge.grads)} gradients for {count} inputs (None: not pinned)"
+            )
+        if edge.raises is not None and (edge.grads or edge.value is not None or edge.flat):
+            raise ValueError(f"{where} raises, so it declares no value, gradients or flat inputs")
+        if not set(edge.flat) <= set(range(count)):
+            raise ValueError(f"{where}: flat {edge.flat} names inputs it does not have")
+    return edges
+
+
+def _per_input(op: Op, count: int) -> list[Domain]:
     domains = check_domains(op)
-    per_input = [domains[0] if op.variadic else domains[i] for i in range(len(shapes))]
+    return [domains[0] if op.variadic else domains[i] for i in range(count)]
+
+
+def _arrays(op: Op, shapes: Sequence[Shape], source: Source) -> tuple[np.ndarray, ...]:
+    per_input = _per_input(op, len(shapes))
     if not op.distinct:
         return tuple(domain_array(source, d, s) for d, s in zip(per_input, shapes, strict=True))
     if len(set(per_input)) != 1:
@@ -386,6 +485,20 @@ def _axes(source: Source, ndim: int) -> tuple[int, ...]:
 def _reduction_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
     (shape,) = shapes
     need = _min_reduced(op)
+    if 0 in shape:
+        # A reduction over an empty slice is an edge (declared: a sum of 0, a max that raises ...),
+        # so drawn cases fold axes that have elements only, which leaves an empty result.
+        full = [i for i, n in enumerate(shape) if n]
+        if not full:
+            raise NotApplicable(f"{op.name}: every axis of {shape} is empty")
+        picked = [full[i] for i in source.distinct_integers(source.integer(1, len(full)), len(full))]
+        if math.prod(shape[a] for a in picked) < need:
+            raise NotApplicable(f"{op.name} needs at least {need} elements per slice")
+        axes = tuple(a - len(shape) if source.boolean() else a for a in picked)
+        return {
+            "axis": axes[0] if len(axes) == 1 and source.boolean() else axes,
+            "keepdims": source.boolean(),
+        }
     if math.prod(shape) < need:
         raise NotApplicable(f"{op.name} needs at least {need} elements, shape {shape} has fewer")
     form = source.integer(0, 2)
@@ -419,6 +532,11 @@ def _factor(n: int) -> list[int]:
 def _reshape_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
     (shape,) = shapes
     size = math.prod(shape)
+    if size == 0:
+        # Any sides with a 0 among them hold no elements (-1 would be ambiguous: numpy refuses it).
+        sides = [source.integer(1, MAX_SIDE) for _ in range(source.integer(1, MAX_DIMS))]
+        sides[source.integer(0, len(sides) - 1)] = 0
+        return {"shape": tuple(sides)}
     ndim = source.integer(0 if size == 1 else 1, MAX_DIMS + 1)
     sides = [1] * ndim
     for p in _factor(size):
@@ -450,7 +568,7 @@ def _broadcast_to_params(op: Op, shapes: list[Shape], source: Source) -> dict[st
 
 
 def _basic_part(source: Source, side: int) -> Any:
-    if source.boolean():
+    if side and source.boolean():
         i = source.integer(0, side - 1)
         return i - side if source.boolean() else i
     step = source.choice([1, 1, 2, -1, -2])
@@ -463,12 +581,17 @@ def _index_for(shape: Shape, source: Source) -> Any:
     """An index into an array of ``shape``: basic parts, an integer array with repeats, or a mask."""
     ndim = len(shape)
     form = source.integer(0, 4) if ndim else 0
+    if 0 in shape and form in (1, 2, 4):
+        form = 3  # integer arrays need elements to point at; a mask over an empty axis is empty
     if form == 0 or ndim == 0:
-        parts: list[Any] = [_basic_part(source, n) for n in shape[: source.integer(0, ndim)]]
+        lead = source.integer(0, ndim)
+        parts: list[Any] = [_basic_part(source, n) for n in shape[:lead]]
+        if source.integer(0, 3) == 0:
+            # The parts after an Ellipsis index the last axes, so they are drawn for those.
+            trail = source.integer(0, ndim - lead)
+            parts += [Ellipsis, *(_basic_part(source, n) for n in shape[ndim - trail :])]
         if source.integer(0, 3) == 0:
             parts.insert(source.integer(0, len(parts)), None)
-        if source.integer(0, 3) == 0:
-            parts.insert(source.integer(0, len(parts)), Ellipsis)
         return parts[0] if len(parts) == 1 and source.boolean() else tuple(parts)
     axis = source.integer(0, ndim - 1)
     if form in (1, 2):
@@ -512,7 +635,7 @@ def _scatter_add_params(op: Op, shapes: list[Shape], source: Source) -> dict[str
         # Repeated positions add up: the adjoint of gathering the same row twice.
         side = source.integer(1, MAX_SIDE)
         return {
-            "index": np.array([source.integer(0, side - 1) for _ in range(first)]),
+            "index": np.array([source.integer(0, side - 1) for _ in range(first)], dtype=np.intp),
             "shape": (side, *rest),
         }
     side = first + source.integer(0, 2)
@@ -646,6 +769,7 @@ def require_cases(op: Op | str) -> Op:
     """
     entry = resolve_op(op)
     check_domains(entry)
+    check_edges(entry)
     if entry.kind not in KIND_CASES and callable(entry.extra.get("samples")):
         return entry
     kind_cases(entry)
@@ -660,6 +784,28 @@ def _declared_samples(op: Op, source: Source) -> tuple[tuple[np.ndarray, ...], d
         raise ValueError(f"{op.name}: extra['samples'] returned no cases")
     inputs, params = samples[source.integer(0, len(samples) - 1)]
     return tuple(np.asarray(x, dtype=np.float64) for x in inputs), dict(params)
+
+
+def _emptied(
+    shapes: list[Shape], accepts: Callable[[list[Shape]], bool], source: Source
+) -> list[Shape] | None:
+    """The shapes with a side of 0, in one shape or along one axis of all (counted from the right,
+    as broadcasting aligns them), among the variants the kind ``accepts``; None if there is none."""
+    variants = []
+    for i, shape in enumerate(shapes):
+        for axis in range(len(shape)):
+            variants.append([(*s[:axis], 0, *s[axis + 1 :]) if j == i else s for j, s in enumerate(shapes)])
+    for back in range(1, max((len(s) for s in shapes), default=0) + 1):
+        variants.append(
+            [(*s[: len(s) - back], 0, *s[len(s) - back + 1 :]) if len(s) >= back else s for s in shapes]
+        )
+    variants = [v for v in variants if v != shapes and accepts(v)]
+    return source.choice(variants) if variants else None
+
+
+def _edge_arrays(op: Op, inputs: Sequence[np.ndarray], source: Source, huge: bool) -> tuple[np.ndarray, ...]:
+    domains = _per_input(op, len(inputs))
+    return tuple(edge_array(source, d, x, huge) for d, x in zip(domains, inputs, strict=True))
 
 
 def kind_cases(op: Op) -> KindCases:
@@ -680,8 +826,14 @@ def kind_cases(op: Op) -> KindCases:
         ) from None
 
 
-def op_case(op: Op | str, source: Source) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
+def op_case(
+    op: Op | str, source: Source, edges: bool = False, huge: bool = True
+) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
     """Inputs in the op's domain and parameters for it: ``call_op(op, *inputs, **params)`` runs.
+
+    About one case in eight has a dimension of size 0 (where the op's kind allows one). With
+    ``edges``, values also sit exactly on the domain's edges (``edge_array``; +-1e300 only with
+    ``huge``), ties and constant rows included, and ``distinct`` is not enforced.
 
     >>> import numpy as np
     >>> from autonet import call_op
@@ -691,10 +843,27 @@ def op_case(op: Op | str, source: Source) -> tuple[tuple[np.ndarray, ...], dict[
     """
     op = resolve_op(op)
     check_domains(op)
+    check_edges(op)
     if op.kind not in KIND_CASES and callable(op.extra.get("samples")):
-        return _declared_samples(op, source)
+        inputs, params = _declared_samples(op, source)
+        return (_edge_arrays(op, inputs, source, huge) if edges else inputs), params
     cases = kind_cases(op)
     shapes = cases.shapes(op, source)
-    inputs = _arrays(op, shapes, source)
-    params = cases.params(op, shapes, source)
-    return inputs, params
+    params = None
+    # The first choice is the ordinary one, so that Hypothesis shrinks towards shapes with elements.
+    if source.integer(0, 7) == 7:
+        emptied = _emptied(shapes, cases.accepts, source)
+        if emptied is not None:
+            try:
+                params = cases.params(op, emptied, source)
+                shapes = emptied
+            except NotApplicable:
+                pass
+    if params is None:
+        params = cases.params(op, shapes, source)
+    if edges:
+        interior = [
+            domain_array(source, d, s) for d, s in zip(_per_input(op, len(shapes)), shapes, strict=True)
+        ]
+        return _edge_arrays(op, interior, source, huge), params
+    return _arrays(op, shapes, source), params

@@ -1,8 +1,10 @@
 """Hypothesis strategies for testing code built on autonet (needs the ``test`` extra, ``autonet[test]``).
 
 Shapes, broadcastable shapes, arrays inside an op's declared ``Domain``, ``Value`` objects, and
-complete ``(inputs, params)`` cases for any registered op by name. They share their generators
-with ``python -m autonet check`` (``autonet.testing.cases``); Hypothesis adds the shrinking.
+complete ``(inputs, params)`` cases for any registered op by name, from the interior of its
+domain or (``edges=True``) from where the interior ends: exact zeros, kinks and bounds, ties,
+constant rows, +-1e300, size-0 dimensions. They share their generators with
+``python -m autonet check`` (``autonet.testing.cases``); Hypothesis adds the shrinking.
 
 >>> from hypothesis import given
 >>> from autonet import call_op
@@ -16,6 +18,7 @@ with ``python -m autonet check`` (``autonet.testing.cases``); Hypothesis adds th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,14 +61,35 @@ class HypothesisSource(cases.Source):
         return self.draw(st.integers(low, high))
 
     def floats(self, shape: tuple[int, ...], intervals: Sequence[tuple[float, float]]) -> np.ndarray:
-        elements = st.one_of(*(st.floats(a, b) for a, b in intervals))
-        return self.draw(hnp.arrays(np.float64, shape, elements=elements))
+        return self.draw(_float_arrays(tuple(shape), tuple(map(tuple, intervals))))
 
     def booleans(self, shape: tuple[int, ...]) -> np.ndarray:
-        return self.draw(hnp.arrays(np.bool_, shape))
+        return self.draw(_bool_arrays(tuple(shape)))
+
+    def integers(self, shape: tuple[int, ...], low: int, high: int) -> np.ndarray:
+        return self.draw(_int_arrays(tuple(shape), low, high))
 
     def distinct_integers(self, count: int, population: int) -> list[int]:
         return list(self.draw(st.permutations(range(population)))[:count])
+
+
+# Building a strategy costs more than drawing from it, and the cases ask for the same few shapes
+# and intervals over and over: each is built once.
+@functools.lru_cache(maxsize=1024)
+def _float_arrays(
+    shape: tuple[int, ...], intervals: tuple[tuple[float, float], ...]
+) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.float64, shape, elements=st.one_of(*(st.floats(a, b) for a, b in intervals)))
+
+
+@functools.lru_cache(maxsize=256)
+def _bool_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.bool_, shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _int_arrays(shape: tuple[int, ...], low: int, high: int) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.intp, shape, elements=st.integers(low, high))
 
 
 def shapes(
@@ -133,11 +157,14 @@ def arrays_in(
     domain: Domain,
     shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
     distinct: bool = False,
+    edges: bool = False,
 ) -> st.SearchStrategy[np.ndarray]:
     """Float64 arrays inside ``domain``: within [low, high] and ``margin`` away from each avoided point.
 
     ``shape`` is a shape, a strategy of shapes or None (any small shape). With ``distinct``, no
-    two elements are closer than the margin (for ops with a kink where values tie).
+    two elements are closer than the margin (for ops with a kink where values tie). With
+    ``edges``, elements also take the domain's edge values exactly (``cases.edge_values``: its
+    avoided points, 0, the ends of its bounds, +-1e300), tie, or make rows constant.
 
     >>> from hypothesis import given
     >>> from autonet.ops.registry import NONZERO
@@ -152,7 +179,9 @@ def arrays_in(
 
     @st.composite
     def build(draw: Any) -> np.ndarray:
-        return cases.domain_array(HypothesisSource(draw), domain, draw(shape_strategy), distinct)
+        source = HypothesisSource(draw)
+        values = cases.domain_array(source, domain, draw(shape_strategy), distinct and not edges)
+        return cases.edge_array(source, domain, values) if edges else values
 
     return build()
 
@@ -189,12 +218,16 @@ def values(
     return source.map(lambda a: Value(a, requires_grad=requires_grad))
 
 
-def op_inputs(op: Op | str) -> st.SearchStrategy[tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
+def op_inputs(
+    op: Op | str, edges: bool = False, huge: bool = True
+) -> st.SearchStrategy[tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
     """``(inputs, params)`` for any registered op, so that ``call_op(op, *inputs, **params)`` runs.
 
     The op's ``kind`` decides the parameters (axis and keepdims for reductions, a compatible shape
-    for reshape, an index for getitem ...); values lie in its declared domains. An op whose kind
-    has no generator raises ``LookupError`` as soon as the strategy is built.
+    for reshape, an index for getitem ...); values lie in its declared domains, and some cases
+    have a dimension of size 0. With ``edges``, values also sit exactly where the domains end
+    (see ``cases.op_case``; +-1e300 only with ``huge``). An op whose kind has no generator, or an
+    entry without domains or edges, raises as soon as the strategy is built.
 
     >>> from hypothesis import given
     >>> from autonet import call_op
@@ -208,6 +241,6 @@ def op_inputs(op: Op | str) -> st.SearchStrategy[tuple[tuple[np.ndarray, ...], d
 
     @st.composite
     def build(draw: Any) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
-        return cases.op_case(entry, HypothesisSource(draw))
+        return cases.op_case(entry, HypothesisSource(draw), edges=edges, huge=huge)
 
     return build()

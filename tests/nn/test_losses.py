@@ -130,6 +130,16 @@ def test_binary_cross_entropy_of_certain_wrong_probabilities_is_finite():
     assert np.all(np.isfinite(p.grad))
 
 
+def test_a_saturated_wrong_probability_keeps_a_gradient_to_learn_from():
+    # PyTorch's convention: logs clamped at -100, gradient (p - t) / max(p (1 - p), 1e-12). A
+    # prediction clipped to 0 or 1 against the other label still has a gradient towards it.
+    p = Value(np.array([0.0, 1.0, 1.0]))
+    loss = binary_cross_entropy(p, [1.0, 0.0, 1.0], reduction="sum")
+    assert loss.item() == 200.0
+    loss.backward()
+    assert p.grad.tolist() == [-1e12, 1e12, 0.0]
+
+
 def test_binary_cross_entropy_from_logits_flag_matches_probabilities():
     logits = np.array([-2.0, 0.3, 4.0])
     probabilities = 1 / (1 + np.exp(-logits))
@@ -172,6 +182,21 @@ def test_mismatched_shapes_name_both():
         (lambda: cross_entropy(Value(np.ones((2, 3))), [0, -1]), ValueError, "holds class -1"),
         (lambda: cross_entropy(Value(np.ones((2, 3))), [0.5, 1.0]), TypeError, "integer class indices"),
         (lambda: cross_entropy(Value(1.0), 0), ValueError, "need a class axis"),
+        (
+            lambda: cross_entropy(Value(np.ones((2, 3))), np.eye(3, dtype=int)[[0, 2]]),
+            TypeError,
+            r"full shape \(2, 3\) but integer dtype int64: class indices take shape \(2,\).*must be floats",
+        ),
+        (
+            lambda: cross_entropy(Value(np.ones((2, 3))), Value([0.0, 2.0])),
+            ValueError,
+            r"cross_entropy: the target requires grad, but class indices have no gradient.*detach",
+        ),
+        (
+            lambda: hinge_loss(Value([0.5]), Value([1.0])),
+            ValueError,
+            r"hinge_loss: the target requires grad, but labels -1 and \+1 have no gradient.*detach",
+        ),
         (lambda: hinge_loss(Value(np.ones(2)), [0, 1]), ValueError, r"-1 or \+1, got 0; .* y \* 2 - 1"),
         (lambda: binary_cross_entropy(Value([1.5]), [1.0]), ValueError, "from_logits=True"),
         (lambda: mse_loss(Value([1.0]), [1.0], reduction="avg"), ValueError, "reduction must be"),
@@ -180,6 +205,17 @@ def test_mismatched_shapes_name_both():
 def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_targets_that_require_grad_get_their_gradient_where_the_loss_has_one():
+    logits = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, 0.0]])
+    soft = Value(np.full((2, 3), 1 / 3))
+    cross_entropy(Value(logits), soft, reduction="sum").backward()
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    np.testing.assert_allclose(soft.grad, -log_softmax, rtol=1e-12)
+    # Discrete labels have no gradient: detached (or built with requires_grad=False) they are fine.
+    assert hinge_loss(Value([0.5, -0.5]), Value([1.0, -1.0]).detach()).item() == 0.5
+    assert cross_entropy(Value(logits), Value([0.0, 2.0], requires_grad=False)).item() > 0
 
 
 def test_float32_losses_stay_float32():
@@ -226,6 +262,8 @@ def test_loss_second_derivatives_match_central_differences(reduction):
     assert gradgradcheck(lambda x: cross_entropy(x, [1, 0, 3], reduction), logits)
     assert gradgradcheck(lambda x, t: mse_loss(x, t, reduction), logits[:, 0], target)
     assert gradgradcheck(lambda x, t: binary_cross_entropy_with_logits(x, t, reduction), logits[:, 0], target)
+    probabilities = rng.uniform(0.1, 0.9, size=3)
+    assert gradgradcheck(lambda p, t: binary_cross_entropy(p, t, reduction), probabilities, target)
 
 
 def test_scalar_losses_take_the_float_fast_path_and_give_the_same_gradient():

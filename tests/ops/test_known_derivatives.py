@@ -351,6 +351,16 @@ KNOWN: dict[str, list[Case]] = {
         ),
         Case("stable at +-1000", ([1000.0, -1000.0], [1.0, 0.0]), 0.0, ([0.0, 0.0], [-500.0, 500.0])),
     ],
+    "binary_cross_entropy": [
+        # -(t log p + (1 - t) log(1 - p)); slopes (p - t) / (p (1 - p)) for p and log((1 - p) / p) for t
+        Case(
+            "slopes (p - t) / p(1 - p) and log((1 - p) / p)",
+            ([0.25, 0.5], [1.0, 0.0]),
+            3 * LN2,
+            ([-4.0, 2.0], [math.log(3.0), 0.0]),
+            {"reduction": "sum"},
+        ),
+    ],
     "mse": [
         # mean of (a - b)**2; slopes 2 (a - b) / n and the negative
         Case("slopes 2(a - b)/n", ([1.0, 3.0], [2.0, 1.0]), 2.5, ([-1.0, 2.0], [1.0, -2.0])),

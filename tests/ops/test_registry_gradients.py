@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from autonet import Value, call_op
 from autonet.gradcheck import gradcheck, gradgradcheck
-from autonet.ops import REGISTRY, Domain, Op, register
+from autonet.ops import REGISTRY, Domain, Edge, Op, register
 from autonet.testing import cases
 from autonet.testing.strategies import op_inputs
 
@@ -40,10 +40,11 @@ def _frozen(inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
-def test_every_op_declares_domains_and_has_an_argument_generator(name: str) -> None:
+def test_every_op_declares_domains_edges_and_has_an_argument_generator(name: str) -> None:
     op = REGISTRY[name]
     domains = cases.check_domains(op)
-    assert all(isinstance(d, Domain) and d.low < d.high for d in domains)
+    assert all(isinstance(d, Domain) and d.bounds[0] <= d.low < d.high <= d.bounds[1] for d in domains)
+    assert cases.check_edges(op)
     cases.require_cases(op)  # raises if no kind generator and no declared samples
 
 
@@ -79,13 +80,21 @@ def _probe_op(**fields: Any) -> Op:
         "forward": np.exp,
         "vjps": (lambda g, out, x: g * out,),
         "domain": (Domain(),),
+        "edges": (Edge("x = 0", (0.0,), grads=(1.0,), value=1.0),),
     }
     return Op(**{**base, **fields})
 
 
-def test_a_registry_entry_without_domain_metadata_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"probe.*no input domain"):
-        register(_probe_op(domain=()))
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"domain": ()}, "no input domain"), ({"edges": ()}, "declares no edges")],
+    ids=["no-domain", "no-edges"],
+)
+def test_a_registry_entry_without_domain_or_edge_metadata_is_refused(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"probe.*{message}"):
+        register(_probe_op(**fields))
     assert "probe" not in REGISTRY
 
 
@@ -96,8 +105,23 @@ def test_a_registry_entry_without_domain_metadata_is_refused() -> None:
         ({"domain": (None,)}, TypeError, "not a Domain"),
         ({"domain": (Domain(), Domain())}, ValueError, "1 vjps but 2 domains"),
         ({"kind": "mystery"}, LookupError, "no argument generator for op kind 'mystery'"),
+        ({"edges": ()}, ValueError, "declares no edges"),
+        (
+            {"edges": (Edge("x = 0", (0.0, 1.0), grads=(1.0, 1.0)),)},
+            ValueError,
+            "has 2 inputs, the op takes 1",
+        ),
+        ({"edges": (Edge("x = 0", (0.0,), grads=()),)}, ValueError, "0 gradients for 1 inputs"),
     ],
-    ids=["no-domain", "not-a-domain", "domain-count", "unknown-kind"],
+    ids=[
+        "no-domain",
+        "not-a-domain",
+        "domain-count",
+        "unknown-kind",
+        "no-edges",
+        "edge-inputs",
+        "edge-grads",
+    ],
 )
 def test_an_entry_the_suite_cannot_sample_fails_instead_of_being_skipped(
     fields: dict[str, Any], error: type[Exception], message: str
