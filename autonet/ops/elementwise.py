@@ -258,12 +258,23 @@ cos = register(
     )
 )
 
+
+def _within(x, low, high):
+    # Where clip passes the gradient: inside [low, high] and at the bounds (as torch.clamp); nowhere
+    # when low > high, where numpy's clip gives high everywhere.
+    inside = np.ones(np.shape(x), dtype=bool)
+    if low is not None:
+        inside &= np.asarray(x >= low)
+    if high is not None:
+        inside &= np.asarray(x <= high)
+    return inside
+
+
 clip = register(
     Op(
         "clip",
         lambda x, low=None, high=None: np.clip(x, low, high),
-        # The output equals the input exactly where the gradient passes: inside and at the bounds.
-        (lambda g, out, x, low=None, high=None: gate(g, out == x),),
+        (lambda g, out, x, low=None, high=None: gate(g, _within(x, low, high)),),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0)),),
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
         kind="clip",  # takes low/high: the bounds are the avoided points of its domain
@@ -276,6 +287,14 @@ clip = register(
                 grads=([1.0, 1.0],),
                 params={"low": -1.0, "high": 1.0},
                 value=[-1.0, 1.0],
+            ),
+            Edge(
+                "low > high: high everywhere",
+                ([0.5, 1.0, 0.0],),
+                grads=([0.0, 0.0, 0.0],),
+                params={"low": 1.0, "high": 0.0},
+                value=[0.0, 0.0, 0.0],
+                flat=(0,),
             ),
             Edge(
                 "x past the bounds (flat)",
