@@ -20,6 +20,7 @@ import copy
 import gc
 import inspect
 import linecache
+import math
 import operator
 import os
 import sys
@@ -1651,11 +1652,13 @@ def _tile(a: ArrayLike, reps: Any) -> Value:
     shape = (1,) * (ndim - x.ndim) + x.shape
     paired = tuple(side for n in shape for side in (1, n))
     stretched = tuple(side for r, n in zip(reps, shape, strict=True) for side in (r, n))
-    return (
-        x.reshape(paired)
-        .broadcast_to(stretched)
-        .reshape(tuple(r * n for r, n in zip(reps, shape, strict=True)))
-    )
+    tiled = tuple(r * n for r, n in zip(reps, shape, strict=True))
+    if math.prod(tiled) * x.dtype.itemsize > sys.maxsize:
+        raise ValueError(f"tile: reps {reps} on shape {x.shape} give shape {tiled}, too big for an array")
+    try:
+        return x.reshape(paired).broadcast_to(stretched).reshape(tiled)
+    except MemoryError as error:
+        raise MemoryError(f"tile: reps {reps} on shape {x.shape} give shape {tiled}: {error}") from None
 
 
 def _numpy_name(func: Any) -> str:

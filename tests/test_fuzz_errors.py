@@ -155,8 +155,10 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "linear": lambda x, w, b: np.matmul(x, w) + b,
     "cross_entropy": _cross_entropy,
     "bce_with_logits": lambda x, t, reduction="mean": _reduce_losses(np.logaddexp(0, x) - x * t, reduction),
-    "binary_cross_entropy": lambda p, t, reduction="mean": _reduce_losses(
-        -(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100)), reduction
+    "binary_cross_entropy": lambda p, t, reduction="mean": _weak(
+        _reduce_losses(-(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100)), reduction),
+        p,
+        t,
     ),
     "mse": lambda a, b, reduction="mean": _reduce_losses((a - b) ** 2, reduction),
     "hinge": lambda x, target, reduction="mean": _reduce_losses(np.maximum(1 - target * x, 0), reduction),

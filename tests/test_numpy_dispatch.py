@@ -420,3 +420,20 @@ def test_the_array_api_names_reach_the_same_ops() -> None:
         np.testing.assert_array_equal(np.cumulative_sum(Value(data), axis=0).data, np.cumsum(data, axis=0))
         with pytest.raises(TypeError, match="include_initial"):
             np.cumulative_sum(Value(data[0]), include_initial=True)
+
+
+def test_tile_too_large_names_tile_reps_and_shape() -> None:
+    x = Value([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"tile: reps \(10000000000, 10000000000\) on shape \(2,\)"):
+        np.tile(x, (10**10, 10**10))
+
+
+def test_clip_bounds_broadcast_the_result_and_an_empty_bound_gives_an_empty_gradient_pass() -> None:
+    x = Value(2.0)
+    out = x.clip(np.zeros(0), None)
+    assert out.shape == (0,)
+    out.sum().backward()
+    assert x.grad == 0.0
+    y = Value([0.5, 2.0])
+    y.clip(np.array([[0.0], [1.0]]), 1.5).sum().backward()
+    np.testing.assert_array_equal(y.grad, [1.0, 0.0])  # inside in the first row only

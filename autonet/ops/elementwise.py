@@ -262,7 +262,7 @@ cos = register(
 def _within(x, low, high):
     # Where clip passes the gradient: inside [low, high] and at the bounds (as torch.clamp); nowhere
     # when low > high, where numpy's clip gives high everywhere.
-    inside = np.ones(np.shape(x), dtype=bool)
+    inside = np.ones(np.broadcast_shapes(*(np.shape(a) for a in (x, low, high) if a is not None)), dtype=bool)
     if low is not None:
         inside &= np.asarray(x >= low)
     if high is not None:
