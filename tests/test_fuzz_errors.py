@@ -156,7 +156,9 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "cross_entropy": _cross_entropy,
     "bce_with_logits": lambda x, t, reduction="mean": _reduce_losses(np.logaddexp(0, x) - x * t, reduction),
     "binary_cross_entropy": lambda p, t, reduction="mean": _weak(
-        _reduce_losses(-(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100)), reduction),
+        _reduce_losses(
+            -(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100)), reduction
+        ),
         p,
         t,
     ),

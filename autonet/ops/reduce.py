@@ -369,17 +369,25 @@ def _product_of_others(x, axes):
     kept = [i for i in range(len(shape)) if i not in axes]
     order = (*kept, *axes)
     rows = np.reshape(np.transpose(x, order), (*(shape[i] for i in kept), count))
+    if _is_array(rows) and (rows == 0).any():
+        others = _others_around_zeros(rows)
+    else:
+        # Under create_graph the running products themselves are differentiated (their second
+        # derivatives through a zero are the products of the remaining elements), so no masks.
+        others = _exclusive_products(rows) * _exclusive_products(rows[..., ::-1])[..., ::-1]
+    moved = np.reshape(others, tuple(shape[i] for i in order))
+    return np.transpose(moved, tuple(np.argsort(order)))
+
+
+def _others_around_zeros(rows: np.ndarray) -> np.ndarray:
     # A zero among the others makes the product exactly 0, however large the rest: running
     # products through the zeros would give 0 * inf = nan once the others overflow. So the products
     # run over the nonzero elements (zeros read as 1) and the rows with a zero among the others get 0.
-    zeros = np.asarray(rows) == 0
-    zeros_among_others = np.sum(zeros, axis=-1, keepdims=True) - zeros > 0
-    nonzero = np.where(zeros, 1.0, rows) if zeros.any() else rows
+    zeros = rows == 0
+    nonzero = np.where(zeros, 1.0, rows).astype(rows.dtype, copy=False)
     others = _exclusive_products(nonzero) * _exclusive_products(nonzero[..., ::-1])[..., ::-1]
-    if zeros_among_others.any():
-        others = np.where(zeros_among_others, 0.0, others)
-    moved = np.reshape(others, tuple(shape[i] for i in order))
-    return np.transpose(moved, tuple(np.argsort(order)))
+    zero_among_others = np.sum(zeros, axis=-1, keepdims=True) - zeros > 0
+    return np.where(zero_among_others, 0.0, others).astype(rows.dtype, copy=False)
 
 
 def _prod_vjp(g, out, x, axis=None, keepdims=False):
