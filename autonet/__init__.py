@@ -12,22 +12,8 @@
 # nn, optim and data (networks, optimizers, generated data sets) need numpy only.
 from . import data, nn, ops, optim, viz
 from ._state import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .engine import (
-    AnomalyError,
-    Value,
-    call_op,
-    concatenate,
-    einsum,
-    grad,
-    gradients,
-    matmul,
-    maximum,
-    minimum,
-    outer,
-    stack,
-    tensordot,
-    where,
-)
+from .anomaly import AnomalyError
+from .engine import FUNCTIONS, Value, apply, call_op, grad, gradients
 
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.
@@ -39,29 +25,25 @@ __all__ = [
     "AnomalyError",
     "GradcheckError",
     "Value",
+    "apply",
     "call_op",
-    "concatenate",
     "data",
     "detect_anomaly",
-    "einsum",
     "enable_grad",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "gradients",
     "is_grad_enabled",
-    "matmul",
-    "maximum",
-    "minimum",
     "nn",
     "no_grad",
     "numerical_grad",
     "ops",
     "optim",
-    "outer",
     "set_grad_enabled",
-    "stack",
-    "tensordot",
     "viz",
-    "where",
 ]
+
+# autonet.maximum, autonet.where, autonet.einsum ...: each op that declares a function.
+globals().update(FUNCTIONS)
+__all__ += sorted(FUNCTIONS)

@@ -19,10 +19,8 @@ from __future__ import annotations
 import copy
 import gc
 import inspect
-import linecache
-import math
 import operator
-import os
+import re
 import sys
 import threading
 import weakref
@@ -33,22 +31,19 @@ import numpy as np
 
 from . import ops as _ops
 from ._state import STATE, detect_anomaly, set_grad_enabled
-from .ops.registry import Op, normalize_axis, register, sum_to_shape
+from .anomaly import AnomalyError, check_finite, user_site
+from .ops.numpy_api import dispatch_function, dispatch_ufunc
+from .ops.registry import Op, install, lookup, on_register, sum_to_shape
 
 __all__ = [
+    "FUNCTIONS",
     "AnomalyError",
     "Value",
-    "concatenate",
-    "einsum",
+    "apply",
+    "call_op",
     "grad",
     "gradients",
-    "maximum",
-    "minimum",
-    "outer",
-    "stack",
     "stored_gradient",
-    "tensordot",
-    "where",
 ]
 
 ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
@@ -57,22 +52,6 @@ _F64 = np.dtype(np.float64)
 _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
 _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
-
-
-class AnomalyError(FloatingPointError):
-    """Raised under ``detect_anomaly()`` when an op's output or gradient holds NaN or inf.
-
-    The message names the op, its input shapes, the phase (forward, or backward and for which
-    input), how many elements went bad and where the first is, and the line that created the op.
-
-    >>> from autonet import AnomalyError, Value, detect_anomaly
-    >>> try:
-    ...     with detect_anomaly():
-    ...         Value([1.0, -1.0]).sqrt()
-    ... except AnomalyError as error:
-    ...     print(str(error).splitlines()[0])
-    sqrt produced nan in forward (input shapes (2,); 1 of 2 elements, the first at index (1,))
-    """
 
 
 class _Released(tuple):
@@ -258,7 +237,7 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                     params = _frozen_params(params)
                 result._node = (op, inputs, params, datas, out)
                 if state.anomaly_enabled:
-                    result._site = _user_site()
+                    result._site = user_site()
                 return result
     result.requires_grad = False
     result._held = 0
@@ -314,45 +293,12 @@ def _lock(data: np.ndarray) -> None:
     data.setflags(write=False)
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_site() -> str:
-    """The line of user code that created an op: the innermost frame outside the autonet package.
-
-    Walks frames directly (no traceback objects) and keeps only a string, so no frame and none of
-    its locals outlive the call.
-    """
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return "an unknown place"
-    filename, lineno = frame.f_code.co_filename, frame.f_lineno
-    line = linecache.getline(filename, lineno).strip()
-    site = f'File "{filename}", line {lineno}, in {frame.f_code.co_name}'
-    return f"{site}\n      {line}" if line else site
-
-
 def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: Value | None) -> None:
     """Raise ``AnomalyError`` if ``data`` (an op's output or gradient) holds NaN or inf."""
     if isinstance(data, Value):
         data = data._data
-    finite = np.isfinite(data)
-    if finite if type(finite) is np.bool_ else finite.all():
-        return
-    bad = np.asarray(data)[~np.asarray(finite)]
-    what = "nan" if np.isnan(bad).any() else ("inf" if (bad > 0).any() else "-inf")
-    shapes = ", ".join(str(_shape_of(v._data)) for v in inputs)
-    where = ""
-    if np.ndim(finite):
-        first = tuple(int(i) for i in np.argwhere(~finite)[0])
-        where = f"; {bad.size} of {finite.size} elements, the first at index {first}"
-    site = getattr(node, "_site", None) if node is not None else _user_site()
-    site = site or "an unknown place (the graph was built outside detect_anomaly(); build it inside to see)"
-    raise AnomalyError(
-        f"{op.name} produced {what} in {phase} (input shapes {shapes}{where})\n  the op was created at {site}"
-    )
+    site = getattr(node, "_site", None) if node is not None else user_site()
+    check_finite(op.name, data, [v.shape for v in inputs], phase, site)
 
 
 # --------------------------------------------------------------------------- the Value type
@@ -782,52 +728,22 @@ class Value:
         view.flags.writeable = False
         return view
 
-    # ----------------------------------------------------------------- arithmetic
-
-    def __add__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.add, self, other)
-
-    def __radd__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.add, other, self)
-
-    def __sub__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.sub, self, other)
-
-    def __rsub__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.sub, other, self)
-
-    def __mul__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.mul, self, other)
-
-    def __rmul__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.mul, other, self)
-
-    def __truediv__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.div, self, other)
-
-    def __rtruediv__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.div, other, self)
-
-    def __pow__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.power, self, other)
-
-    def __rpow__(self, other: ArrayLike) -> Value:
-        return _binary(_ops.arith.power, other, self)
-
-    def __matmul__(self, other: ArrayLike) -> Value:
-        return matmul(self, other)
-
-    def __rmatmul__(self, other: ArrayLike) -> Value:
-        return matmul(other, self)
-
-    def __neg__(self) -> Value:
-        return _apply(_ops.arith.neg, (self,))
+    # ----------------------------------------------------------------- operators
+    # The arithmetic operators, the element-wise, reduction and shape methods and ``[]`` come
+    # from the registry (each op's ``method`` and ``operator``): see ``_surface`` below.
 
     def __pos__(self) -> Value:
         return self
 
-    def __abs__(self) -> Value:
-        return self.abs()
+    @property
+    def T(self) -> Value:
+        """The transpose (axes reversed).
+
+        >>> from autonet import Value
+        >>> Value([[1.0, 2.0]]).T.shape
+        (2, 1)
+        """
+        return self.transpose()
 
     # Comparisons give plain boolean arrays: they have no gradient and record nothing.
     def __lt__(self, other: ArrayLike) -> np.ndarray:
@@ -847,292 +763,6 @@ class Value:
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
         return np.asarray(self._data != _raw(other))
-
-    # ----------------------------------------------------------------- element-wise
-
-    def exp(self) -> Value:
-        """e ** x.  ``Value(0.0).exp().item() == 1.0``"""
-        return _apply(_ops.elementwise.exp, (self,))
-
-    def log(self) -> Value:
-        """Natural logarithm.  ``Value(1.0).log().item() == 0.0``"""
-        return _apply(_ops.elementwise.log, (self,))
-
-    def sqrt(self) -> Value:
-        """Square root.  ``Value(4.0).sqrt().item() == 2.0``"""
-        return _apply(_ops.elementwise.sqrt, (self,))
-
-    def abs(self) -> Value:
-        """|x|, with gradient 0 at 0.  ``Value(-2.0).abs().item() == 2.0``"""
-        return _apply(_ops.elementwise.abs, (self,))
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent.  ``Value(0.0).tanh().item() == 0.0``"""
-        return _apply(_ops.elementwise.tanh, (self,))
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid, stable for large inputs.  ``Value(0.0).sigmoid().item() == 0.5``"""
-        return _apply(_ops.elementwise.sigmoid, (self,))
-
-    def relu(self) -> Value:
-        """max(x, 0), with gradient 0 at 0.  ``Value(-1.0).relu().item() == 0.0``"""
-        return _apply(_ops.elementwise.relu, (self,))
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
-        """x for x > 0, else negative_slope * x.  ``Value(-1.0).leaky_relu(0.1).item() == -0.1``"""
-        if not isinstance(negative_slope, (int, float, np.integer, np.floating)):
-            kind = type(negative_slope).__name__
-            raise TypeError(f"leaky_relu: negative_slope must be a number, got {kind}")
-        return _apply(_ops.elementwise.leaky_relu, (self,), {"negative_slope": float(negative_slope)})
-
-    def softplus(self) -> Value:
-        """log(1 + e ** x), stable.  ``round(Value(0.0).softplus().item(), 4) == 0.6931``"""
-        return _apply(_ops.elementwise.softplus, (self,))
-
-    def erf(self) -> Value:
-        """The error function.  ``Value(0.0).erf().item() == 0.0``"""
-        return _apply(_ops.elementwise.erf, (self,))
-
-    def gelu(self, approximate: str = "none") -> Value:
-        """Gaussian error linear unit: x * Phi(x) (``approximate="tanh"`` for the tanh form, as in PyTorch).
-
-        ``Value(0.0).gelu().item() == 0.0``
-        """
-        if approximate == "none":
-            return 0.5 * self * (1.0 + (self * _INV_SQRT2).erf())
-        if approximate == "tanh":
-            # Past |x| = 100 tanh's argument is far beyond where tanh rounds to +-1, so clipping x
-            # inside it changes no value and no gradient; it keeps x**3 from overflowing to inf,
-            # whose gradient would meet tanh's exact 0 slope as inf * 0 = nan (PyTorch's at 1e300).
-            inner = self.clip(-100.0, 100.0)
-            return 0.5 * self * (1.0 + ((inner + 0.044715 * inner**3) * _SQRT_2_OVER_PI).tanh())
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-
-    def sin(self) -> Value:
-        """Sine.  ``Value(0.0).sin().item() == 0.0``"""
-        return _apply(_ops.elementwise.sin, (self,))
-
-    def cos(self) -> Value:
-        """Cosine.  ``Value(0.0).cos().item() == 1.0``"""
-        return _apply(_ops.elementwise.cos, (self,))
-
-    def clip(self, low: float | None = None, high: float | None = None) -> Value:
-        """Limit to [low, high]; the gradient passes inside and at the bounds.
-
-        ``Value(5.0).clip(0, 1).item() == 1.0``
-        """
-        if low is None and high is None:
-            raise ValueError("clip: give low, high or both")
-        low, high = (None if b is None else _to_data(b, None, "clip: a bound") for b in (low, high))
-        return _apply(_ops.elementwise.clip, (self,), {"low": low, "high": high})
-
-    def maximum(self, other: ArrayLike) -> Value:
-        """Element-wise max with broadcasting; ties split the gradient evenly."""
-        return _binary(_ops.elementwise.maximum, self, other)
-
-    def minimum(self, other: ArrayLike) -> Value:
-        """Element-wise min with broadcasting; ties split the gradient evenly."""
-        return _binary(_ops.elementwise.minimum, self, other)
-
-    # ----------------------------------------------------------------- reductions
-
-    def _reduce(self, op: Op, axis: Any, keepdims: bool) -> Value:
-        axes = normalize_axis(axis, self.ndim, op.name)
-        return _apply(op, (self,), {"axis": axes, "keepdims": bool(keepdims)})
-
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Sum over ``axis`` (int, tuple or None for all).  ``Value([1.0, 2.0]).sum().item() == 3.0``"""
-        return self._reduce(_ops.reduce.sum, axis, keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Mean over ``axis``.  ``Value([1.0, 2.0]).mean().item() == 1.5``"""
-        return self._reduce(_ops.reduce.mean, axis, keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Maximum over ``axis``; tied maxima share the gradient.
-
-        ``Value([1.0, 2.0]).max().item() == 2.0``
-        """
-        return self._reduce(_ops.reduce.max, axis, keepdims)
-
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Minimum over ``axis``; tied minima share the gradient.
-
-        ``Value([1.0, 2.0]).min().item() == 1.0``
-        """
-        return self._reduce(_ops.reduce.min, axis, keepdims)
-
-    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """log(sum(exp(x))) over ``axis``, stable for inputs like 1000."""
-        return self._reduce(_ops.reduce.logsumexp, axis, keepdims)
-
-    def var(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
-        """Variance over ``axis`` with numpy's ``ddof`` (0 by default, unlike PyTorch's 1).
-
-        ``Value([1.0, 3.0]).var().item() == 1.0``
-        """
-        axes = normalize_axis(axis, self.ndim, "var")
-        count = _count(self.shape, axes)
-        centred = self - self.mean(axis=axes, keepdims=True)
-        # As numpy: ddof >= count leaves no degrees of freedom, and the sum over 0 is inf (nan for
-        # a constant or empty slice), never a negative variance.
-        return (centred * centred).sum(axis=axes, keepdims=keepdims) / max(count - ddof, 0)
-
-    def std(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0) -> Value:
-        """Standard deviation over ``axis`` (sqrt of ``var``); a constant slice has gradient 0, as in
-        PyTorch.  ``Value([1.0, 3.0]).std().item() == 1.0``"""
-        axes = normalize_axis(axis, self.ndim, "std")  # so an axis error names std, not var
-        var = self.var(axis=axes, keepdims=keepdims, ddof=ddof)
-        constant = np.asarray(var == 0)
-        if not constant.any():
-            return var.sqrt()
-        # sqrt's slope at 0 is infinite, and a constant slice would turn it into inf * 0 = nan.
-        # There sqrt sees 1 instead, through a where that passes it no gradient, and gives 0.
-        return where(constant, 0.0, where(constant, 1.0, var).sqrt())
-
-    def prod(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        """Product over ``axis``; the gradient is exact where elements are zero (no division).
-
-        ``Value([2.0, 3.0]).prod().item() == 6.0``
-        """
-        return self._reduce(_ops.reduce.prod, axis, keepdims)
-
-    def cumsum(self, axis: int | None = None) -> Value:
-        """Running sums along ``axis``; ``axis=None`` runs over the flattened Value, as in numpy.
-
-        ``Value([1.0, 2.0, 3.0]).cumsum().tolist() == [1.0, 3.0, 6.0]``
-        """
-        if axis is not None:
-            (axis,) = normalize_axis(_one_axis(axis, "cumsum"), max(self.ndim, 1), "cumsum")
-        return _apply(_ops.reduce.cumsum, (self,), {"axis": axis})
-
-    def norm(
-        self,
-        ord: float | str | None = None,  # noqa: A002 - numpy's name
-        axis: int | tuple[int, int] | None = None,
-        keepdims: bool = False,
-    ) -> Value:
-        """``np.linalg.norm``: the 2-norm of all elements by default (Frobenius for a matrix);
-        ``ord`` 1, inf or -inf for vectors, ``axis`` an int (vectors) or two ints (matrices).
-
-        The gradient is 0 at the zero vector (PyTorch's choice), and huge or tiny elements do not
-        overflow or underflow.  ``Value([3.0, 4.0]).norm().item() == 5.0``
-        """
-        return _apply(_ops.linalg.norm, (self,), {"ord": ord, "axis": axis, "keepdims": keepdims})
-
-    def softmax(self, axis: int = -1) -> Value:
-        """exp(x) / sum(exp(x)) along ``axis``, stable for large inputs."""
-        (axis,) = normalize_axis(_one_axis(axis, "softmax"), max(self.ndim, 1), "softmax")
-        return _apply(_ops.reduce.softmax, (self,), {"axis": axis})
-
-    def log_softmax(self, axis: int = -1) -> Value:
-        """x - logsumexp(x) along ``axis``, stable for large inputs."""
-        (axis,) = normalize_axis(_one_axis(axis, "log_softmax"), max(self.ndim, 1), "log_softmax")
-        return _apply(_ops.reduce.log_softmax, (self,), {"axis": axis})
-
-    # ----------------------------------------------------------------- shapes
-
-    def reshape(self, *shape: Any) -> Value:
-        """The same elements in a new shape (one -1 allowed).
-
-        ``Value([1.0, 2.0]).reshape(2, 1).shape == (2, 1)``
-        """
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-            shape = tuple(shape[0])
-        shape = _int_tuple(shape, "reshape")
-        try:
-            target = np.empty(self.shape, dtype=bool).reshape(shape).shape
-        except ValueError:
-            raise ValueError(
-                f"reshape: cannot reshape a Value of shape {self.shape} ({self.size} elements) "
-                f"into shape {shape}"
-            ) from None
-        if target == self.shape:
-            return self
-        return _apply(_ops.shape.reshape, (self,), {"shape": target})
-
-    def flatten(self) -> Value:
-        """All elements in one axis."""
-        return self.reshape(self.size)
-
-    def expand_dims(self, axis: int | tuple[int, ...]) -> Value:
-        """Insert axes of length 1 at ``axis``."""
-        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (_one_axis(axis, "expand_dims"),)
-        # Axes count in the result, which has one more dimension per inserted axis.
-        axes = normalize_axis(axes, self.ndim + len(axes), "expand_dims")
-        return self.reshape(np.expand_dims(np.empty(self.shape, dtype=bool), axes).shape)
-
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Value:
-        """Remove axes of length 1 (all of them, or those in ``axis``)."""
-        axes = normalize_axis(axis, self.ndim, "squeeze")
-        if axes is not None:
-            for a in axes:
-                if self.shape[a] != 1:
-                    raise ValueError(
-                        f"squeeze: axis {a} has length {self.shape[a]}, not 1 (shape {self.shape})"
-                    )
-        return self.reshape(
-            tuple(n for i, n in enumerate(self.shape) if not (n == 1 and (axes is None or i in axes)))
-        )
-
-    def transpose(self, *axes: Any) -> Value:
-        """Permute axes (reverse them when none are given).
-
-        ``Value([[1.0, 2.0]]).transpose().shape == (2, 1)``
-        """
-        # An array of axes arrives from the transpose vjp (np.argsort) under create_graph=True.
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
-            axes = None if axes[0] is None else tuple(axes[0])
-        elif not axes:
-            axes = None  # no axes given: reverse them (an explicit () must match the dimensions)
-        ndim = self.ndim
-        if axes is None:
-            perm = tuple(range(ndim - 1, -1, -1))
-        else:
-            if len(axes) != ndim:
-                raise ValueError(f"transpose: axes {axes} do not match a Value with {ndim} dimensions")
-            perm = tuple(normalize_axis(a, ndim, "transpose")[0] for a in axes)
-            if sorted(perm) != list(range(ndim)):
-                raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} dimensions")
-        if perm == tuple(range(ndim)):
-            return self
-        return _apply(_ops.shape.transpose, (self,), {"axes": perm})
-
-    @property
-    def T(self) -> Value:
-        """The transpose (axes reversed)."""
-        return self.transpose()
-
-    def swapaxes(self, axis1: int, axis2: int) -> Value:
-        """Exchange two axes."""
-        perm = list(range(self.ndim))
-        (a,) = normalize_axis(_one_axis(axis1, "swapaxes"), self.ndim, "swapaxes")
-        (b,) = normalize_axis(_one_axis(axis2, "swapaxes"), self.ndim, "swapaxes")
-        perm[a], perm[b] = perm[b], perm[a]
-        return self.transpose(tuple(perm))
-
-    def broadcast_to(self, shape: tuple[int, ...]) -> Value:
-        """Repeat along broadcast axes to ``shape``; the gradient is summed back."""
-        parts = shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,)
-        shape = _int_tuple(parts, "broadcast_to")
-        try:
-            np.broadcast_shapes(self.shape, shape)
-            if len(shape) < self.ndim:
-                raise ValueError
-            np.broadcast_to(np.empty(self.shape, dtype=bool), shape)
-        except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
-        if shape == self.shape:
-            return self
-        return _apply(_ops.shape.broadcast_to, (self,), {"shape": shape})
-
-    def __getitem__(self, index: Any) -> Value:
-        index = _clean_index(index)
-        return _apply(_ops.shape.getitem, (self,), {"index": index})
-
-    def _apply_op(self, op: Op, **params: Any) -> Value:
-        """Apply a registered one-input op to this Value (how vjps call ops that numpy lacks)."""
-        return _apply(op, (self,), params or None)
 
     # ----------------------------------------------------------------- backward
 
@@ -1188,44 +818,13 @@ class Value:
             twin._label = self.label
         return twin
 
-    # numpy interplay: every ufunc and numpy function a Value reaches is an op or a refusal (the
-    # rule is stated above the dispatch tables, near the end of this module).
+    # numpy interplay: every ufunc and numpy function a Value reaches is an op or a refusal
+    # (autonet.ops.numpy_api states the rule; each op's entry names its numpy callables).
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-        out = kwargs.pop("out", None)
-        if out is not None and any(o is not None for o in (out if isinstance(out, tuple) else (out,))):
-            raise TypeError(
-                f"{name} with out= on a Value: writing into an array in place would not be recorded "
-                "in the graph, so its gradient would be lost; use the returned result instead"
-            )
-        if method == "at":
-            raise TypeError(
-                f"{name} changes its operand in place, which the graph cannot record; build the "
-                "result from ops instead (indexing, concatenate, where)"
-            )
-        if ufunc.__name__ in _PIECEWISE_CONSTANT_UFUNCS:
-            return getattr(ufunc, method)(*_raw_tree(inputs), **_raw_tree(kwargs))
-        if method == "__call__":
-            impl = _UFUNCS.get(ufunc)
-            if impl is None:
-                raise _refusal(name)
-            _no_options(ufunc.__name__, **kwargs)
-            return impl(*inputs)
-        impl = _UFUNC_METHODS.get((ufunc, method))
-        if impl is not None:
-            return impl(*inputs, **kwargs)
-        if method == "outer" and ufunc in _UFUNCS and ufunc.nin == 2 and ufunc.signature is None:
-            _no_options(f"{ufunc.__name__}.outer", **kwargs)
-            return _ufunc_outer(ufunc, *inputs)
-        raise _refusal(name)
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
-        impl = _FUNCTIONS.get(func)
-        if impl is not None:
-            return impl(*args, **kwargs)
-        if func in _PLAIN_RESULT_FUNCTIONS:
-            return func(*_raw_tree(args), **_raw_tree(kwargs))
-        raise _refusal(_numpy_name(func))
+        return dispatch_function(func, args, kwargs)
 
 
 def stored_gradient(value: Value) -> Any:
@@ -1354,68 +953,8 @@ def _copied(value: Value, memo: dict[int, Any]) -> Value:
     return twin
 
 
-_INV_SQRT2 = 0.7071067811865476
-_SQRT_2_OVER_PI = 0.7978845608028654
-
-
-def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
-    from .ops.registry import reduced_count
-
-    return reduced_count(shape, axes)
-
-
 def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Value) else x
-
-
-def _int_tuple(parts: Any, what: str) -> tuple[int, ...]:
-    """A shape argument as a tuple of ints; a float, a string or None is refused, not truncated."""
-    try:
-        return tuple(operator.index(n) for n in parts)
-    except TypeError:
-        raise TypeError(f"{what}: a shape must hold ints only, got {tuple(parts)!r}") from None
-
-
-def _one_axis(axis: Any, what: str) -> Any:
-    """Refuse None and tuples where an op works along exactly one axis."""
-    if axis is None or isinstance(axis, (tuple, list)):
-        raise TypeError(f"{what}: axis must be one int, got {axis!r}")
-    return axis
-
-
-def _raw_tree(x: Any) -> Any:
-    """Values replaced by read-only views of their data (for numpy functions that return plain
-    results): a numpy function that writes into an argument (an ``out`` passed by position) fails
-    loudly instead of changing a Value behind the graph's back."""
-    if isinstance(x, Value):
-        view = x.data.view()
-        view.flags.writeable = False
-        return view
-    if isinstance(x, (list, tuple)):
-        return type(x)(_raw_tree(i) for i in x)
-    if isinstance(x, dict):
-        return {k: _raw_tree(v) for k, v in x.items()}
-    return x
-
-
-def _clean_index(index: Any) -> Any:
-    if isinstance(index, tuple):
-        return tuple(_clean_index_part(i) for i in index)
-    return _clean_index_part(index)
-
-
-def _clean_index_part(part: Any) -> Any:
-    if isinstance(part, Value):
-        part = part.data
-    if isinstance(part, list):
-        part = np.asarray(part)
-    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        raise IndexError(f"getitem: index arrays must hold integers or booleans, got dtype {part.dtype}")
-    if isinstance(part, (float, np.floating)):
-        raise IndexError(
-            f"getitem: an index must be an int, a slice, None, Ellipsis or an array, got float {part}"
-        )
-    return part
 
 
 def _constant(number: float) -> Value:
@@ -1467,586 +1006,6 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
             result._node = None
         return result
     return _apply(op, (a, b))
-
-
-def matmul(a: ArrayLike, b: ArrayLike) -> Value:
-    """Matrix product with numpy's ``@`` rules; mismatched shapes name both.
-
-    >>> from autonet import Value
-    >>> (Value([[1.0, 2.0]]) @ Value([[3.0], [4.0]])).item()
-    11.0
-    """
-    try:
-        a, b = _lift(a), _lift(b)
-    except TypeError:
-        return NotImplemented
-    sa, sb = a.shape, b.shape
-    if not sa or not sb:
-        raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
-    inner_a = sa[-1]
-    inner_b = sb[0] if len(sb) == 1 else sb[-2]
-    if inner_a != inner_b:
-        raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned: {inner_a} != {inner_b}")
-    if len(sa) > 2 or len(sb) > 2:  # only then are there batch axes to check
-        try:
-            np.broadcast_shapes(sa[:-2], sb[:-2])
-        except ValueError:
-            raise ValueError(
-                f"matmul: shapes {sa} and {sb} have batch axes {sa[:-2]} and {sb[:-2]} that do not broadcast"
-            ) from None
-    return _apply(_ops.linalg.matmul, (a, b))
-
-
-def maximum(a: ArrayLike, b: ArrayLike) -> Value:
-    """Element-wise max with broadcasting; ties split the gradient evenly.
-
-    >>> from autonet import maximum
-    >>> maximum(1.0, 2.0).item()
-    2.0
-    """
-    return _apply(_ops.elementwise.maximum, (_lift_against(a, b), _lift_against(b, a)))
-
-
-def minimum(a: ArrayLike, b: ArrayLike) -> Value:
-    """Element-wise min with broadcasting; ties split the gradient evenly.
-
-    >>> from autonet import minimum
-    >>> minimum(1.0, 2.0).item()
-    1.0
-    """
-    return _apply(_ops.elementwise.minimum, (_lift_against(a, b), _lift_against(b, a)))
-
-
-def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Value:
-    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is not differentiated.
-
-    >>> from autonet import Value, where
-    >>> x = Value([-1.0, 2.0])
-    >>> where(x > 0, x, 0.0).tolist()
-    [0.0, 2.0]
-    """
-    condition = np.asarray(_raw(condition))
-    if condition.dtype != bool:
-        if condition.dtype.kind not in "iuf":
-            raise TypeError(f"where: condition must hold booleans (or numbers), got dtype {condition.dtype}")
-        condition = condition.astype(bool)
-    a_value, b_value = _lift_against(a, b), _lift_against(b, a)
-    # A plain Python number takes the other branch's dtype, as it does in a * 2.0 (float32 stays
-    # float32); the where forward sees arrays only, where the number would count as float64.
-    if isinstance(a, (int, float)) and isinstance(b, Value):
-        a_value = _make(_to_data(a, b_value.dtype), False, None)
-    elif isinstance(b, (int, float)) and isinstance(a, Value):
-        b_value = _make(_to_data(b, a_value.dtype), False, None)
-    return _apply(_ops.elementwise.where, (a_value, b_value), {"condition": condition})
-
-
-def concatenate(values: Sequence[ArrayLike], axis: int = 0) -> Value:
-    """Join Values along an existing axis.
-
-    >>> from autonet import Value, concatenate
-    >>> concatenate([Value([1.0]), Value([2.0, 3.0])]).shape
-    (3,)
-    """
-    values = tuple(_lift(v) for v in values)
-    if not values:
-        raise ValueError("concatenate: needs at least one Value")
-    ndim = values[0].ndim
-    if ndim == 0:
-        raise ValueError("concatenate: zero-dimensional Values cannot be concatenated")
-    (axis,) = normalize_axis(_one_axis(axis, "concatenate"), ndim, "concatenate")
-    for v in values:
-        if v.ndim != ndim or any(
-            n != m for i, (n, m) in enumerate(zip(v.shape, values[0].shape, strict=True)) if i != axis
-        ):
-            shapes = ", ".join(str(v.shape) for v in values)
-            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return _apply(_ops.shape.concatenate, values, {"axis": axis})
-
-
-def stack(values: Sequence[ArrayLike], axis: int = 0) -> Value:
-    """Join Values of one shape along a new axis.
-
-    >>> from autonet import Value, stack
-    >>> stack([Value([1.0, 2.0]), Value([3.0, 4.0])]).shape
-    (2, 2)
-    """
-    values = [_lift(v) for v in values]
-    if not values:
-        raise ValueError("stack: needs at least one Value")
-    shapes = {v.shape for v in values}
-    if len(shapes) != 1:
-        raise ValueError(f"stack: all Values must have one shape, got {sorted(shapes)}")
-    (axis,) = normalize_axis(_one_axis(axis, "stack"), values[0].ndim + 1, "stack")
-    return concatenate([v.expand_dims(axis) for v in values], axis=axis)
-
-
-# --------------------------------------------------------------------------- numpy dispatch
-#
-# Every numpy entry point a Value reaches is an op or a refusal. A ufunc or numpy function that
-# autonet has an op for returns a Value in the graph (gradient-checked like any op); one that can
-# only give metadata (shape, dtype), booleans, integer indices, text or files runs on the data, as
-# its result carries no gradient; every other one raises a TypeError that names it and what to use
-# instead. The rule does not depend on requires_grad or no_grad: whether numpy.median works on a
-# Value is a property of numpy.median, so code that runs in evaluation also runs in training.
-# np.asarray(value) and np.array(value) still convert (through __array__), as value.data does:
-# that is how to ask for a plain array on purpose.
-
-
-def einsum(subscripts: str, *operands: ArrayLike) -> Value:
-    """Einstein summation as ``np.einsum``: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``)
-    subscripts, ``'...'`` allowed, each index at most once per operand (no traces or diagonals).
-
-    Raises ValueError when the subscripts do not fit the operands' shapes.
-
-    >>> from autonet import Value, einsum
-    >>> einsum("ij,jk->ik", Value([[1.0, 2.0]]), Value([[3.0], [4.0]])).tolist()
-    [[11.0]]
-    """
-    if not operands:
-        raise TypeError("einsum: give the subscripts and at least one operand")
-    return _apply(_ops.linalg.einsum, _operands("einsum", operands), {"subscripts": subscripts})
-
-
-def outer(a: ArrayLike, b: ArrayLike) -> Value:
-    """The outer product of ``a`` and ``b``, flattened first as in ``np.outer``: shape ``(a.size, b.size)``.
-
-    >>> from autonet import Value, outer
-    >>> outer(Value([1.0, 2.0]), Value([3.0, 4.0, 5.0])).shape
-    (2, 3)
-    """
-    return _apply(_ops.linalg.outer, _operands("outer", (a, b)))
-
-
-def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Value:
-    """Sum of products over axes of ``a`` and ``b``, as ``np.tensordot``: ``axes=k`` pairs the last
-    k axes of a with the first k of b; ``axes=([1, 0], [0, 1])`` names them.
-
-    Raises ValueError when paired axes differ in length.
-
-    >>> from autonet import Value, tensordot
-    >>> tensordot(Value([[1.0, 2.0], [3.0, 4.0]]), Value([[1.0, 0.0], [0.0, 1.0]])).item()
-    5.0
-    """
-    return _apply(_ops.linalg.tensordot, _operands("tensordot", (a, b)), {"axes": axes})
-
-
-def _operands(name: str, xs: Sequence[Any]) -> tuple[Value, ...]:
-    values = []
-    for index, x in enumerate(xs):
-        try:
-            values.append(_lift(x))
-        except TypeError as error:
-            raise TypeError(f"{name}: operand {index}: {error}") from None
-    return tuple(values)
-
-
-def _tile(a: ArrayLike, reps: Any) -> Value:
-    # np.tile from existing ops: interleave an axis of 1 before each axis, broadcast those to the
-    # repetitions and merge each pair, so the whole block repeats (the repetition axis is outer).
-    x = _lift(a)
-    reps = _int_tuple(reps if np.ndim(reps) else (reps,), "tile")
-    if any(r < 0 for r in reps):
-        raise ValueError(f"tile: reps must not be negative, got {reps}")
-    ndim = max(len(reps), x.ndim)
-    reps = (1,) * (ndim - len(reps)) + reps
-    shape = (1,) * (ndim - x.ndim) + x.shape
-    paired = tuple(side for n in shape for side in (1, n))
-    stretched = tuple(side for r, n in zip(reps, shape, strict=True) for side in (r, n))
-    tiled = tuple(r * n for r, n in zip(reps, shape, strict=True))
-    if math.prod(tiled) * x.dtype.itemsize > sys.maxsize:
-        raise ValueError(f"tile: reps {reps} on shape {x.shape} give shape {tiled}, too big for an array")
-    try:
-        return x.reshape(paired).broadcast_to(stretched).reshape(tiled)
-    except MemoryError as error:
-        raise MemoryError(f"tile: reps {reps} on shape {x.shape} give shape {tiled}: {error}") from None
-
-
-def _numpy_name(func: Any) -> str:
-    module = getattr(func, "__module__", None) or "numpy"
-    if not module.startswith("numpy") or "._" in module:
-        module = "numpy"  # a private implementation module: the public name is numpy.<name>
-    return f"{module}.{getattr(func, '__name__', func)}"
-
-
-# What comes closest in autonet, for the functions users reach for most; the others get the default.
-_ALTERNATIVES = {
-    "trace": "x[np.arange(n), np.arange(n)].sum() for an (n, n) Value x",
-    "diagonal": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
-    "diag": "x[np.arange(n), np.arange(n)] for an (n, n) Value x",
-    "take": "value[index], or value[:, index] along another axis",
-    "take_along_axis": "value[index arrays]",
-    "nansum": "value.sum() (autonet has no reductions that skip nan)",
-    "nanmean": "value.mean() (autonet has no reductions that skip nan)",
-    "ptp": "value.max() - value.min()",
-    "diff": "value[1:] - value[:-1]",
-    "copy": "value.detach() for a constant Value, value.data.copy() for an array",
-    "atleast_1d": "value.reshape(...)",
-    "atleast_2d": "value.reshape(...) or value.expand_dims(0)",
-    "atleast_3d": "value.reshape(...)",
-    "vstack": "autonet.concatenate or autonet.stack",
-    "hstack": "autonet.concatenate or autonet.stack",
-    "column_stack": "autonet.stack(values, axis=1)",
-    "flip": "value[::-1] (slicing along the axis)",
-    "fliplr": "value[:, ::-1]",
-    "flipud": "value[::-1]",
-    "roll": "autonet.concatenate([value[-k:], value[:-k]])",
-    "repeat": "value.expand_dims(axis + 1).broadcast_to(...).reshape(...)",
-    "round": "value.data: rounding is constant almost everywhere, so its result has no gradient",
-    "around": "value.data: rounding is constant almost everywhere, so its result has no gradient",
-    "fabs": "value.abs()",
-    "log1p": "(1 + value).log()",
-    "expm1": "value.exp() - 1",
-    "log2": "value.log() / np.log(2)",
-    "log10": "value.log() / np.log(10)",
-    "exp2": "2 ** value",
-    "reciprocal": "1 / value",
-    "fmax": "autonet.maximum",
-    "fmin": "autonet.minimum",
-    "float_power": "value ** p",
-    "hypot": "(a * a + b * b).sqrt()",
-    "logaddexp": "autonet.stack([a, b]).logsumexp(axis=0)",
-    "cumulative_prod": "value.prod() over the slices you need",
-    "cumprod": "value.prod() over the slices you need",
-    "full_like": "np.full(value.shape, fill) (a constant) or fill * np.ones_like(value)",
-}
-
-
-def _refusal(name: str) -> TypeError:
-    short = name.rsplit(".", 1)[-1]
-    plain = "call it on value.data for a plain array (no gradient flows through that)"
-    hint = f"use {_ALTERNATIVES[short]}, or {plain}" if short in _ALTERNATIVES else plain
-    return TypeError(f"{name} has no autonet op, so its result could not be differentiated; {hint}")
-
-
-def _no_options(name: str, **options: Any) -> None:
-    """numpy options autonet has no op for are refused, never silently ignored."""
-    given = [key for key, value in options.items() if value is not None]
-    if given:
-        listed = ", ".join(f"{key}=" for key in given)
-        why = "out= would write outside the graph" if "out" in given else "autonet has no op for it"
-        raise TypeError(
-            f"numpy.{name} on a Value does not take {listed} ({why}); call it without, or on value.data "
-            "for a plain array"
-        )
-
-
-def _reduction(name: str, method: str | None = None, with_dtype: bool = True) -> Callable[..., Value]:
-    # numpy's positional order: sum, mean and prod take dtype before out; max and min do not.
-    method = method or name
-
-    def reduce(a: Any, axis: Any, keepdims: Any, **options: Any) -> Value:
-        _no_options(name, **options)
-        return getattr(_lift(a), method)(axis=axis, keepdims=bool(keepdims))
-
-    if with_dtype:
-        return lambda a, axis=None, dtype=None, out=None, keepdims=False, **options: reduce(
-            a, axis, keepdims, dtype=dtype, out=out, **options
-        )
-    return lambda a, axis=None, out=None, keepdims=False, **options: reduce(
-        a, axis, keepdims, out=out, **options
-    )
-
-
-def _spread(name: str) -> Callable[..., Value]:
-    def impl(
-        a: Any,
-        axis: Any = None,
-        dtype: Any = None,
-        out: Any = None,
-        ddof: Any = 0,
-        keepdims: Any = False,
-        *,
-        correction: Any = None,
-        **options: Any,
-    ) -> Value:
-        _no_options(name, dtype=dtype, out=out, **options)
-        if correction is not None:
-            if ddof != 0:
-                raise ValueError(f"numpy.{name}: give ddof or correction, not both")
-            ddof = correction
-        return getattr(_lift(a), name)(axis=axis, keepdims=bool(keepdims), ddof=ddof)
-
-    return impl
-
-
-def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Value:
-    _no_options("cumsum", dtype=dtype, out=out)
-    return _lift(a).cumsum(axis)
-
-
-def _cumulative_sum(
-    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
-) -> Value:
-    _no_options("cumulative_sum", dtype=dtype, out=out, include_initial=include_initial or None)
-    x = _lift(x)
-    if axis is None and x.ndim > 1:
-        raise ValueError(f"numpy.cumulative_sum: axis must be given for a Value of shape {x.shape}")
-    return x.cumsum(axis)
-
-
-def _einsum_call(*operands: Any, out: Any = None, optimize: Any = False, **options: Any) -> Value:
-    # optimize is only a hint on the order of contractions (autonet picks its own); the result is the same.
-    _no_options("einsum", out=out, **options)
-    if not operands or not isinstance(operands[0], str):
-        raise TypeError("numpy.einsum on a Value takes the subscripts first, as a string ('ij,jk->ik')")
-    return einsum(operands[0], *operands[1:])
-
-
-def _outer_call(a: Any, b: Any, out: Any = None) -> Value:
-    _no_options("outer", out=out)
-    return outer(a, b)
-
-
-def _dot(a: Any, b: Any, out: Any = None) -> Value:
-    _no_options("dot", out=out)
-    a, b = _operands("dot", (a, b))
-    if not a.ndim or not b.ndim:
-        return a * b
-    if b.ndim > 2:
-        return tensordot(a, b, ([-1], [-2]))  # np.dot pairs the last axis of a with the second-last of b
-    return matmul(a, b)
-
-
-def _inner(a: Any, b: Any) -> Value:
-    a, b = _operands("inner", (a, b))
-    if not a.ndim or not b.ndim:
-        return a * b
-    return tensordot(a, b, ([-1], [-1]))
-
-
-def _average(
-    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: Any = False
-) -> Any:
-    x = _lift(a)
-    keepdims = bool(keepdims)
-    if weights is None:
-        average = x.mean(axis=axis, keepdims=keepdims)
-        count = x.size / max(average.size, 1)
-        total = _make(_normalize(np.full(average.shape, count, dtype=average.dtype)), False, None)
-        return (average, total) if returned else average
-    w = _lift(weights)
-    if w.shape != x.shape:
-        if axis is None:
-            raise TypeError(
-                f"numpy.average: weights of shape {w.shape} differ from the Value's shape {x.shape}; "
-                "give axis"
-            )
-        if w.ndim != 1:
-            raise TypeError(f"numpy.average: weights of shape {w.shape} must be 1-d when the shapes differ")
-        (ax,) = normalize_axis(_one_axis(axis, "numpy.average"), x.ndim, "numpy.average")
-        if w.shape[0] != x.shape[ax]:
-            raise ValueError(
-                f"numpy.average: {w.shape[0]} weights for axis {ax} of length {x.shape[ax]} (shape {x.shape})"
-            )
-        w = w.reshape(w.shape + (1,) * (x.ndim - ax - 1)).broadcast_to(x.shape)
-    total = w.sum(axis=axis, keepdims=keepdims)
-    if np.any(total.data == 0):
-        raise ZeroDivisionError("numpy.average: the weights sum to zero, so they cannot be normalised")
-    average = (x * w).sum(axis=axis, keepdims=keepdims) / total
-    return (average, total) if returned else average
-
-
-def _linalg_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> Value:  # noqa: A002
-    return _lift(x).norm(ord, axis, keepdims)
-
-
-def _vector_norm(x: Any, /, *, axis: Any = None, keepdims: Any = False, ord: Any = 2) -> Value:  # noqa: A002
-    x = _lift(x)
-    if ord == 2 or isinstance(axis, int):
-        return x.norm(None if ord == 2 else ord, axis, keepdims)
-    if axis is None:
-        result = x.flatten().norm(ord)
-        return result.reshape((1,) * x.ndim) if keepdims else result
-    raise TypeError(
-        f"numpy.linalg.vector_norm: ord={ord!r} over axes {axis!r} has no autonet op; give one axis"
-    )
-
-
-def _matrix_norm(x: Any, /, *, keepdims: Any = False, ord: Any = "fro") -> Value:  # noqa: A002
-    return _lift(x).norm(ord, (-2, -1), keepdims)
-
-
-def _matrix_transpose(x: Any, /) -> Value:
-    x = _lift(x)
-    if x.ndim < 2:
-        raise ValueError(f"matrix_transpose: needs at least 2 dimensions, got shape {x.shape}")
-    return x.swapaxes(-1, -2)
-
-
-def _linalg_outer(x1: Any, x2: Any, /) -> Value:
-    a, b = _operands("numpy.linalg.outer", (x1, x2))
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"numpy.linalg.outer: takes two vectors, got shapes {a.shape} and {b.shape}")
-    return outer(a, b)
-
-
-def _reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Value:
-    # copy only says whether numpy may return a view; a Value's reshape is a new node either way.
-    if order != "C":
-        raise TypeError(f"numpy.reshape on a Value takes order='C' only, got order={order!r}")
-    return _lift(a).reshape(newshape if shape is None else shape)
-
-
-def _ravel(a: Any, order: str = "C") -> Value:
-    if order != "C":
-        raise TypeError(f"numpy.ravel on a Value takes order='C' only, got order={order!r}")
-    return _lift(a).flatten()
-
-
-def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **options: Any) -> Value:
-    # numpy 2 also names the bounds min= and max=.
-    low, high = options.pop("min", a_min), options.pop("max", a_max)
-    _no_options("clip", out=out, **options)
-    if isinstance(low, Value) or isinstance(high, Value):
-        # Bounds that are Values get their gradient too (where they clip): maximum and minimum
-        # give it, with ties split evenly, where the clip op treats its bounds as constants.
-        x = _lift(a)
-        x = x if low is None else maximum(x, low)
-        return x if high is None else minimum(x, high)
-    return _lift(a).clip(low, high)
-
-
-def _joined(name: str, join: Callable[..., Value]) -> Callable[..., Value]:
-    def impl(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: Any = None) -> Value:
-        # casting only governs out= and dtype=, which are refused.
-        _no_options(name, out=out, dtype=dtype)
-        return join(arrays, axis)
-
-    return impl
-
-
-_UFUNCS: dict[np.ufunc, Callable[..., Value]] = {
-    np.add: lambda a, b: _binary(_ops.arith.add, a, b),
-    np.subtract: lambda a, b: _binary(_ops.arith.sub, a, b),
-    np.multiply: lambda a, b: _binary(_ops.arith.mul, a, b),
-    np.true_divide: lambda a, b: _binary(_ops.arith.div, a, b),
-    np.power: lambda a, b: _binary(_ops.arith.power, a, b),
-    np.matmul: matmul,
-    np.negative: lambda x: -_lift(x),
-    np.positive: _lift,
-    np.exp: lambda x: _lift(x).exp(),
-    np.log: lambda x: _lift(x).log(),
-    np.sqrt: lambda x: _lift(x).sqrt(),
-    np.absolute: lambda x: _lift(x).abs(),
-    np.tanh: lambda x: _lift(x).tanh(),
-    np.sin: lambda x: _lift(x).sin(),
-    np.cos: lambda x: _lift(x).cos(),
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.square: lambda x: _lift(x) * _lift(x),
-}
-
-# Piecewise-constant functions have zero gradient almost everywhere: they return plain arrays.
-_PIECEWISE_CONSTANT_UFUNCS = frozenset(
-    "sign floor ceil rint trunc isfinite isnan isinf signbit greater greater_equal less "
-    "less_equal equal not_equal logical_and logical_or logical_not logical_xor".split()
-)
-
-
-def _ufunc_reduce(method: str) -> Callable[..., Value]:
-    # ufunc.reduce runs along axis 0 unless told otherwise, unlike np.sum.
-    def impl(
-        a: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: Any = False, **options: Any
-    ) -> Value:
-        _no_options(f"{method} (as a ufunc reduce)", dtype=dtype, out=out, **options)
-        return getattr(_lift(a), method)(axis=axis, keepdims=bool(keepdims))
-
-    return impl
-
-
-def _add_accumulate(a: Any, axis: Any = 0, dtype: Any = None, out: Any = None) -> Value:
-    _no_options("add.accumulate", dtype=dtype, out=out)
-    x = _lift(a)
-    if x.ndim == 0:
-        raise TypeError("numpy.add.accumulate: cannot accumulate a 0-d Value")
-    return x.cumsum(axis)
-
-
-# ufunc methods other than __call__ that are an op; ``outer`` of any binary ufunc above also is.
-_UFUNC_METHODS: dict[tuple[np.ufunc, str], Callable[..., Value]] = {
-    (np.add, "reduce"): _ufunc_reduce("sum"),
-    (np.multiply, "reduce"): _ufunc_reduce("prod"),
-    (np.maximum, "reduce"): _ufunc_reduce("max"),
-    (np.minimum, "reduce"): _ufunc_reduce("min"),
-    (np.add, "accumulate"): _add_accumulate,
-}
-
-
-def _ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Value:
-    # ufunc.outer(a, b) has shape a.shape + b.shape: broadcast a against b along new trailing axes.
-    a, b = _operands(f"numpy.{ufunc.__name__}.outer", (a, b))
-    return _UFUNCS[ufunc](a.reshape(a.shape + (1,) * b.ndim), b)
-
-
-_FUNCTIONS: dict[Callable, Callable[..., Any]] = {
-    np.sum: _reduction("sum"),
-    np.mean: _reduction("mean"),
-    np.prod: _reduction("prod"),
-    np.max: _reduction("max", with_dtype=False),
-    np.amax: _reduction("amax", "max", with_dtype=False),
-    np.min: _reduction("min", with_dtype=False),
-    np.amin: _reduction("amin", "min", with_dtype=False),
-    np.var: _spread("var"),
-    np.std: _spread("std"),
-    np.average: _average,
-    np.cumsum: _cumsum,
-    np.einsum: _einsum_call,
-    np.outer: _outer_call,
-    np.tensordot: tensordot,
-    np.inner: _inner,
-    np.dot: _dot,
-    np.tile: _tile,
-    np.linalg.norm: _linalg_norm,
-    np.reshape: _reshape,
-    np.ravel: _ravel,
-    np.transpose: lambda a, axes=None: _lift(a).transpose(axes),
-    np.swapaxes: lambda a, axis1, axis2: _lift(a).swapaxes(axis1, axis2),
-    np.expand_dims: lambda a, axis: _lift(a).expand_dims(axis),
-    np.squeeze: lambda a, axis=None: _lift(a).squeeze(axis),
-    np.broadcast_to: lambda array, shape, subok=False: _lift(array).broadcast_to(shape),
-    np.concatenate: _joined("concatenate", concatenate),
-    np.stack: _joined("stack", stack),
-    np.where: lambda condition, *ab: where(condition, *ab) if ab else np.where(_raw(condition)),
-    np.clip: _clip,
-    np.shape: lambda a: _lift(a).shape,
-    np.ndim: lambda a: _lift(a).ndim,
-    np.size: lambda a, axis=None: _lift(a).size if axis is None else _lift(a).shape[axis],
-}
-# Names newer numpy releases added for the same ops (the array API standard's among them).
-for _module, _name, _impl in [
-    (np, "concat", _joined("concat", concatenate)),
-    (np, "permute_dims", lambda a, axes=None: _lift(a).transpose(axes)),
-    (np, "matrix_transpose", _matrix_transpose),
-    (np, "cumulative_sum", _cumulative_sum),
-    (np.linalg, "vector_norm", _vector_norm),
-    (np.linalg, "matrix_norm", _matrix_norm),
-    (np.linalg, "matrix_transpose", _matrix_transpose),
-    (np.linalg, "outer", _linalg_outer),
-    (np.linalg, "tensordot", lambda x1, x2, /, *, axes=2: tensordot(x1, x2, axes)),
-    (np.linalg, "matmul", lambda x1, x2, /: matmul(x1, x2)),
-]:
-    if hasattr(_module, _name):
-        _FUNCTIONS[getattr(_module, _name)] = _impl
-
-# Functions whose result cannot carry a gradient: metadata, booleans, integer indices, text and
-# files, and arrays that depend on the shape alone (zeros_like ...). They run on the data.
-_PLAIN_RESULT_FUNCTIONS = frozenset(
-    function
-    for module, names in [
-        (
-            np,
-            "ndim shape size result_type can_cast min_scalar_type iscomplexobj isrealobj may_share_memory "
-            "shares_memory einsum_path zeros_like ones_like empty_like "
-            "all any allclose isclose array_equal array_equiv iscomplex isreal isneginf isposinf isin in1d "
-            "argmax argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero "
-            "count_nonzero searchsorted digitize lexsort unravel_index ravel_multi_index "
-            "array_repr array_str array2string save savez savez_compressed savetxt",
-        ),
-        (np.linalg, "matrix_rank"),
-    ]
-    for name in names.split()
-    if (function := getattr(module, name, None)) is not None
-)
 
 
 # --------------------------------------------------------------------------- backward
@@ -2467,243 +1426,190 @@ def _position(value: Value) -> Value:
     if not value.requires_grad:
         return Value(value._data, requires_grad=True)
     with set_grad_enabled(True):
-        return _apply(_ops.shape.reshape, (value,), {"shape": value.shape})
+        return _apply(lookup("reshape"), (value,), {"shape": value.shape})
 
 
-# --------------------------------------------------------------------------- composites
+# --------------------------------------------------------------------------- the one call path
 
 
-def _register_composites() -> None:
-    from .ops.registry import REAL, Edge, Op
+def apply(op: Op | str, *args: Any, **params: Any) -> Value:
+    """Apply a registered op (its entry or its name) to Values, numbers or arrays.
 
-    empty, inf, nan = np.zeros(0), float("inf"), float("nan")
+    Every way of reaching an op ends here: ``Value`` methods and operators, ``autonet.<function>``,
+    numpy dispatch, ``call_op``, nn, losses and the vjps of other ops. The first ``arity``
+    positional arguments are the op's inputs (all of them for a variadic op); the op's ``prepare``
+    takes them with the rest, checks and normalises them (its errors name the op); a composite
+    then runs its definition and a primitive records one node.
 
-    def composite(name: str, kind: str, fn: Callable[..., Value], edges: tuple, **fields: Any) -> None:
-        doc = f"Composite of other ops: {name}."
-        register(Op(name, None, (), (REAL,), kind=kind, composite=fn, doc=doc, edges=edges, **fields))
-
-    composite(
-        "var",
-        "reduction",
-        lambda x, axis=None, keepdims=False, ddof=0: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
-        (
-            Edge("a constant slice", ([2.0, 2.0],), grads=([0.0, 0.0],), value=0.0),
-            Edge(
-                "ddof >= count",
-                ([1.0, 2.0],),
-                grads=([nan, nan],),
-                params={"ddof": 3},
-                value=inf,
-                torch=False,
-                note="the value is numpy's; with no degrees of freedom the gradient is undefined "
-                "(torch gives +inf to every element)",
-            ),
-            Edge(
-                "ddof >= count, a constant slice",
-                ([1.0, 1.0],),
-                grads=([nan, nan],),
-                params={"ddof": 2},
-                value=nan,
-            ),
-            Edge("size-0 input, ddof = 1", (empty,), grads=(empty,), params={"ddof": 1}, value=nan),
-            Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([1e300, -1e300],), value=inf),
-            Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
-        ),
-    )
-    composite(
-        "std",
-        "reduction",
-        lambda x, axis=None, keepdims=False, ddof=0: x.std(axis=axis, keepdims=keepdims, ddof=ddof),
-        (
-            Edge("a constant slice", ([2.0, 2.0],), grads=([0.0, 0.0],), value=0.0),
-            Edge(
-                "a constant row among others",
-                ([[2.0, 2.0], [1.0, 3.0]],),
-                grads=([[0.0, 0.0], [-0.5, 0.5]],),
-                params={"axis": -1},
-                value=[0.0, 1.0],
-            ),
-            Edge("ddof >= count", ([1.0, 2.0],), grads=([nan, nan],), params={"ddof": 3}, value=inf),
-            Edge("size-0 input", (empty,), grads=(empty,), value=nan),
-            Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([0.0, 0.0],), value=inf),
-            Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
-        ),
-        # A constant slice is a kink, as |x| at 0 (its edge above): the interior cases keep two or
-        # more distinct values per reduced slice, where central differences measure something.
-        smooth=False,
-        distinct=True,
-        extra={"min_reduced_size": 2},
-    )
-    huge = ([1e300, -1e300],)
-    composite(
-        "gelu",
-        "elementwise",
-        lambda x: x.gelu(),
-        (
-            Edge("x = +-1e300", huge, grads=([1.0, 0.0],), value=[1e300, 0.0]),
-            Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
-            Edge("size-0 input", (empty,), grads=(empty,), value=empty),
-        ),
-    )
-    composite(
-        "gelu_tanh",
-        "elementwise",
-        lambda x: x.gelu(approximate="tanh"),
-        (
-            Edge(
-                "x = +-1e300",
-                huge,
-                grads=([1.0, 0.0],),
-                value=[1e300, 0.0],
-                torch=False,
-                note="torch gives nan: its x**3 overflows, and the inf meets tanh's exact 0 slope",
-            ),
-            Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
-            Edge("size-0 input", (empty,), grads=(empty,), value=empty),
-        ),
-    )
-    composite(
-        "flatten",
-        "elementwise",
-        lambda x: x.flatten(),
-        (
-            Edge("size-0 input", (np.zeros((2, 0)),), grads=(np.zeros((2, 0)),), value=empty),
-            Edge("0-d input", (2.0,), grads=(1.0,), value=[2.0]),
-        ),
-    )
-    composite(
-        "squeeze",
-        "squeeze",
-        lambda x, axis=None: x.squeeze(axis),
-        (
-            Edge("size-0 input", (np.zeros((1, 0)),), grads=(np.zeros((1, 0)),), value=empty),
-            Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
-        ),
-    )
-    composite(
-        "expand_dims",
-        "expand_dims",
-        lambda x, axis: x.expand_dims(axis),
-        (
-            Edge("size-0 input", (empty,), grads=(empty,), params={"axis": 0}, value=np.zeros((1, 0))),
-            Edge("0-d input", (2.0,), grads=(1.0,), params={"axis": 0}, value=[2.0]),
-        ),
-    )
-    composite(
-        "swapaxes",
-        "swapaxes",
-        lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
-        (
-            Edge(
-                "size-0 input",
-                (np.zeros((0, 2)),),
-                grads=(np.zeros((0, 2)),),
-                params={"axis1": 0, "axis2": 1},
-                value=np.zeros((2, 0)),
-            ),
-            Edge(
-                "0-d input",
-                (2.0,),
-                params={"axis1": 0, "axis2": 0},
-                raises=ValueError,
-                torch=False,
-                note="a 0-d input has no axis 0 (numpy's rule); torch lets it swap 0 with itself",
-            ),
-        ),
-    )
-    composite(
-        "stack",
-        "stack",
-        lambda *xs, axis=0: stack(xs, axis=axis),
-        (
-            Edge("size-0 inputs", (empty, empty), grads=(empty, empty), value=np.zeros((2, 0))),
-            Edge("0-d inputs", (2.0, 3.0), grads=(1.0, 1.0), value=[2.0, 3.0]),
-        ),
-        variadic=True,
-    )
-    composite(
-        "tile",
-        "tile",
-        lambda x, reps: _tile(x, reps),
-        (
-            Edge(
-                "a 0 repetition",
-                ([1.0, 2.0],),
-                grads=([0.0, 0.0],),
-                params={"reps": 0},
-                value=empty,
-                flat=(0,),
-            ),
-            Edge("size-0 input", (empty,), grads=(empty,), params={"reps": 2}, value=empty),
-            Edge("0-d input", (2.0,), grads=(3.0,), params={"reps": 3}, value=[2.0, 2.0, 2.0]),
-        ),
-        extra={"samples": _tile_samples},
-    )
+    >>> from autonet import Value
+    >>> from autonet.engine import apply
+    >>> apply("sum", Value([[1.0, 2.0], [3.0, 4.0]]), 0).tolist()
+    [4.0, 6.0]
+    """
+    entry = lookup(op) if type(op) is str else op
+    if type(entry) is not Op:
+        raise TypeError(f"apply: expected an op name or a registry Op, got {type(op).__name__}")
+    arity = entry.arity
+    inputs, extra = (args, ()) if arity < 0 else (args[:arity], args[arity:])
+    if arity >= 0 and len(inputs) < arity:
+        raise TypeError(f"{entry.name}: takes {arity} input(s), got {len(inputs)}")
+    inputs = _lifted(entry.name, inputs)
+    if entry.prepare is not None:
+        prepared = _prepared(entry, inputs, extra, params)
+        if type(prepared) is Value:
+            return prepared  # nothing to do: a reshape to the same shape, say
+        inputs, params = prepared
+        extra = ()
+    if entry.composite is not None:
+        return entry.composite(*inputs, *extra, **params)
+    if extra:
+        raise TypeError(
+            f"{entry.name}: takes {arity} input(s) and keyword parameters, "
+            f"got {len(args)} positional arguments"
+        )
+    return _apply(entry, tuple(inputs), params or None)
 
 
-def _tile_samples(rng: np.random.Generator, dtype: Any) -> list:
-    # reps shorter than, as long as and longer than the input's dimensions; a 0 repetition; 0-d.
-    forms = [((3,), 2), ((2, 3), (2, 1)), ((2,), (2, 1, 3)), ((2, 2), (1, 2, 2)), ((3,), 0), ((), (2,))]
-    return [((rng.uniform(-2, 2, shape).astype(dtype),), {"reps": reps}) for shape, reps in forms]
+def _lifted(name: str, inputs: Sequence[Any]) -> tuple[Value, ...]:
+    like = next((x for x in inputs if type(x) is Value), None)
+    values = []
+    for index, x in enumerate(inputs):
+        try:
+            values.append(x if type(x) is Value else _lift_against(x, like))
+        except TypeError as error:
+            raise TypeError(f"{name}: input {index}: {error}") from None
+    return tuple(values)
 
 
-_register_composites()
+def _prepared(op: Op, inputs: tuple, extra: tuple, params: dict) -> Any:
+    try:
+        return op.prepare(*inputs, *extra, **params)
+    except TypeError as error:
+        # A call that does not fit the op's arguments: say so with the op's name, not prepare's.
+        unfit = _UNFIT_CALL.match(str(error))
+        if unfit is None:
+            raise
+        raise TypeError(f"{op.name}: {unfit.group(1)} (parameters given: {sorted(params)})") from None
+
+
+_UNFIT_CALL = re.compile(r"^[\w.<>]*\(\) ((?:got|missing|takes) .*)$")
 
 
 def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
-    """Apply any registered op by name or entry to Values (how tests and tools drive the registry).
-
-    Composite entries run their definition; primitive entries run through the engine as any
-    method would (axis is normalised for reductions).
+    """Apply any registered op by name or entry to exactly its inputs, parameters by keyword (how
+    tests and tools drive the registry).
 
     >>> from autonet import Value
     >>> call_op("mul", Value(2.0), Value(3.0)).item()
     6.0
     """
     if isinstance(op, str):
-        entry = _ops.REGISTRY.get(op)
-        if entry is None:
-            known = ", ".join(sorted(_ops.REGISTRY))
-            raise ValueError(f"call_op: no op named {op!r} in the registry; known ops: {known}")
-    elif isinstance(op, Op):
-        entry = op
-    else:
-        raise TypeError(f"call_op: expected an op name or a registry Op, got {type(op).__name__}")
-    name = entry.name
-    if entry.arity >= 0 and len(inputs) != entry.arity:
-        raise TypeError(f"{name}: takes {entry.arity} input(s), got {len(inputs)}")
-    values = []
-    for index, x in enumerate(inputs):
         try:
-            values.append(_lift(x))
-        except TypeError as error:
-            raise TypeError(f"{name}: input {index}: {error}") from None
-    if entry.composite is not None:
-        fn = entry.composite
-    elif entry.kind == "reduction":
-        fn = lambda x, axis=None, keepdims=False: x._reduce(entry, axis, keepdims)
+            op = lookup(op)
+        except ValueError as error:
+            raise ValueError(f"call_op: {error}") from None
+    elif not isinstance(op, Op):
+        raise TypeError(f"call_op: expected an op name or a registry Op, got {type(op).__name__}")
+    if op.arity >= 0 and len(inputs) != op.arity:
+        raise TypeError(f"{op.name}: takes {op.arity} input(s), got {len(inputs)}")
+    return apply(op, *inputs, **params)
+
+
+# --------------------------------------------------------------------------- the surface
+# Each op's entry names its Value method, operators and autonet function; they are made here,
+# from the registry, for every op registered now or later.
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+"""``autonet.<name>`` for every op that declares a ``function`` (maximum, where, einsum ...)."""
+
+
+def _documented(
+    fn: Callable[..., Any], op: Op, name: str, signature: inspect.Signature | None, owner: str = ""
+) -> Callable[..., Any]:
+    # The qualified name is where pickle finds the function again (Value.relu, autonet.engine.where).
+    fn.__name__, fn.__qualname__ = name, f"{owner}{name}"
+    example = "\n".join(f"    {line}" for line in op.example.splitlines())
+    fn.__doc__ = f"{op.doc}\n\n{example}\n" if example else op.doc
+    fn.__module__ = __name__
+    if signature is not None:
+        fn.__signature__ = signature  # type: ignore[attr-defined]
+    return fn
+
+
+def _signature(op: Op, first: str | None) -> inspect.Signature:
+    source = op.prepare or op.composite
+    if source is None:  # the inputs only: x, or a and b
+        names = ("x",) if op.arity == 1 else ("a", "b")
+        names = names if first is None else (first, *names[1:])
+        plain = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        return inspect.Signature(plain, return_annotation="Value")
+    signature = inspect.signature(source)
+    parameters = list(signature.parameters.values())
+    if first is not None and parameters and parameters[0].kind is not inspect.Parameter.VAR_POSITIONAL:
+        parameters[0] = parameters[0].replace(name=first, annotation=inspect.Parameter.empty)
+    return signature.replace(parameters=parameters, return_annotation="Value")
+
+
+def _method(op: Op) -> Callable[..., Any]:
+    if op.prepare is None and op.composite is None and op.arity == 1:
+
+        def method(self: Value, **params: Any) -> Value:
+            return _apply(op, (self,), params or None)
+
     else:
-        fn = _METHOD_BY_OP.get(name)
-    if fn is None:
-        return _apply(entry, tuple(values), params or None)
-    try:
-        inspect.signature(fn).bind(*values, **params)
-    except TypeError as error:
-        # Unknown or missing parameters: say so with the op's name, not a lambda's.
-        raise TypeError(f"{name}: {error} (parameters given: {sorted(params)})") from None
-    return fn(*values, **params)
+
+        def method(self: Value, *args: Any, **params: Any) -> Value:
+            return apply(op, self, *args, **params)
+
+    return _documented(method, op, op.method, _signature(op, "self"), "Value.")
 
 
-_METHOD_BY_OP: dict[str, Callable[..., Value]] = {
-    "matmul": matmul,
-    "where": lambda a, b, condition: where(condition, a, b),
-    "concatenate": lambda *xs, axis=0: concatenate(xs, axis=axis),
-    "reshape": lambda x, shape: x.reshape(shape),
-    "transpose": lambda x, axes=None: x.transpose(axes),
-    "broadcast_to": lambda x, shape: x.broadcast_to(shape),
-    "getitem": lambda x, index: x[index],
-    "softmax": lambda x, axis=-1: x.softmax(axis),
-    "log_softmax": lambda x, axis=-1: x.log_softmax(axis),
-    "clip": lambda x, low=None, high=None: x.clip(low, high),
-    "leaky_relu": lambda x, negative_slope=0.01: x.leaky_relu(negative_slope),
-}
+def _operator(op: Op, name: str) -> Callable[..., Any]:
+    reflected = name.startswith("__r") and name != "__rshift__"
+    if op.arity == 1:
+
+        def unary(self: Value) -> Value:
+            return _apply(op, (self,))
+
+        return _documented(unary, op, name, _signature(op, "self"), "Value.")
+    if op.prepare is None:
+        if reflected:
+            return _documented(lambda self, other: _binary(op, other, self), op, name, None, "Value.")
+        return _documented(lambda self, other: _binary(op, self, other), op, name, None, "Value.")
+
+    def binary(self: Value, other: Any) -> Value:
+        try:
+            other = _lift_against(other, self)
+        except TypeError:
+            return NotImplemented
+        return apply(op, other, self) if reflected else apply(op, self, other)
+
+    return _documented(binary, op, name, None, "Value.")
+
+
+def _function(op: Op) -> Callable[..., Any]:
+    if callable(op.function):
+        return op.function
+
+    def function(*args: Any, **params: Any) -> Value:
+        return apply(op, *args, **params)
+
+    return _documented(function, op, op.function, _signature(op, None))
+
+
+def _surface(op: Op) -> None:
+    if op.method is not None:
+        setattr(Value, op.method, _method(op))
+    for name in op.operator:
+        setattr(Value, name, _operator(op, name))
+    if op.function is not None:
+        function = _function(op)
+        FUNCTIONS[function.__name__] = function
+        globals()[function.__name__] = function
+
+
+install(apply=apply, as_value=lambda x, like=None: _lift(x, like), value_type=Value)
+for _op in list(_ops.REGISTRY.values()):
+    _surface(_op)
+on_register(_surface)
+__all__ += sorted(FUNCTIONS)

@@ -247,7 +247,7 @@ def render() -> str:
     for module_name in MODULES:
         module = importlib.import_module(module_name)
         body = [summary(module.__doc__), ""]
-        for name in module.__all__:
+        for name in sorted(module.__all__, key=str.lower):
             obj = getattr(module, name)
             own_section = name in MEMBER_SECTIONS.get(module_name, [])
             body.append(_entry(name, obj, module, with_members=not own_section))

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, _apply, stack
+from ..engine import Value, apply
 from ..ops import loss as _fused
+from ..ops.composite import stack
 from .init import RandomState, as_generator, resolve
 from .module import Module
 
@@ -216,7 +217,7 @@ class Layer(Module):
     def forward(self, x: Any) -> Value:
         if type(x) is not Value or x.shape[-1:] != (self.nin,):
             x = _as_input(x, self.nin, self.w.dtype, "Layer")
-        pre_activation = _apply(_fused.linear, (x, self.w, self.b))
+        pre_activation = apply(_fused.linear, x, self.w, self.b)
         if self._activate is None:
             return pre_activation
         pre_activation._scope = self._path

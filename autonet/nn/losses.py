@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, _apply
+from ..engine import Value, apply
 from ..ops import loss as _fused
 
 __all__ = [
@@ -97,7 +97,7 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Value:
     _check_reduction(reduction, "mse_loss")
     prediction = _as_prediction(prediction, "mse_loss")
     target = _as_target(target, prediction, "mse_loss")
-    return _apply(_fused.mse, (prediction, target), {"reduction": reduction})
+    return apply(_fused.mse, prediction, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Value:
@@ -114,7 +114,7 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     _check_reduction(reduction, who)
     logits = _as_prediction(logits, who)
     target = _as_target(target, logits, who)
-    return _apply(_fused.bce_with_logits, (logits, target), {"reduction": reduction})
+    return apply(_fused.bce_with_logits, logits, target, reduction=reduction)
 
 
 def binary_cross_entropy(
@@ -148,7 +148,7 @@ def binary_cross_entropy(
             f"{who}: probabilities must lie in [0, 1], got values from {np.nanmin(data):g} "
             f"to {np.nanmax(data):g}; for raw scores pass from_logits=True"
         )
-    return _apply(_fused.binary_cross_entropy, (p, target), {"reduction": reduction})
+    return apply(_fused.binary_cross_entropy, p, target, reduction=reduction)
 
 
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
@@ -206,7 +206,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     if kind not in "iu":
         raise TypeError(f"{who}: target must hold integer class indices, got dtype {labels.dtype}")
     # The op itself checks that every class lies in [0, classes).
-    return _apply(_fused.cross_entropy, (logits,), {"target": labels, "reduction": reduction})
+    return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction)
 
 
 def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
@@ -234,7 +234,7 @@ def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
             f"{who}: labels must be -1 or +1, got {bad}; turn 0/1 labels into -1/+1 with y * 2 - 1"
         )
     labels = _match_shape(labels.astype(scores.dtype), scores.shape, who)
-    return _apply(_fused.hinge, (scores,), {"target": labels, "reduction": reduction})
+    return apply(_fused.hinge, scores, target=labels, reduction=reduction)
 
 
 def _reduce(losses: Value, reduction: str) -> Value:

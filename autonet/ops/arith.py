@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from .registry import NONZERO, POSITIVE, REAL, Domain, Edge, Op, gate, register
+from .registry import NONZERO, POSITIVE, REAL, Domain, Edge, Op, apply, as_value, gate, register
 
 _EMPTY = np.zeros(0)
 _INF, _NAN = math.inf, math.nan
@@ -42,6 +42,8 @@ add = register(
             Edge("a = b = 1e300", (1e300, 1e300), grads=(1.0, 1.0), value=2e300),
             Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),
+        operator=("__add__", "__radd__"),
+        numpy={np.add: None},
     )
 )
 
@@ -57,6 +59,8 @@ sub = register(
             Edge("a = 1e300, b = -1e300", (1e300, -1e300), grads=(1.0, -1.0), value=2e300),
             Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),
+        operator=("__sub__", "__rsub__"),
+        numpy={np.subtract: None},
     )
 )
 
@@ -73,6 +77,8 @@ mul = register(
             Edge("a = b = 1e300 (overflow)", (1e300, 1e300), grads=(1e300, 1e300), value=_INF),
             Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),
+        operator=("__mul__", "__rmul__"),
+        numpy={np.multiply: None, np.square: lambda x: apply("mul", x, x)},
     )
 )
 
@@ -94,6 +100,8 @@ div = register(
             Edge("b = 1e300", (1.0, 1e300), grads=(1e-300, 0.0), value=1e-300),
             Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),
+        operator=("__truediv__", "__rtruediv__"),
+        numpy={np.true_divide: None},
     )
 )
 
@@ -165,6 +173,8 @@ power = register(
             Edge("a = 1e300, b = 2 (overflow)", (1e300, 2.0), grads=(2e300, _INF), value=_INF),
             Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),
+        operator=("__pow__", "__rpow__"),
+        numpy={np.power: None},
     )
 )
 
@@ -180,5 +190,7 @@ neg = register(
             Edge("x = 1e300", (1e300,), grads=(-1.0,), value=-1e300),
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY),
         ),
+        operator=("__neg__",),
+        numpy={np.negative: None, np.positive: as_value},
     )
 )

@@ -11,10 +11,24 @@ infinite upstream gradient.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from .registry import AWAY_FROM_ZERO, POSITIVE, REAL, Domain, Edge, Op, gate, register
+from .numpy_api import refuse_options
+from .registry import (
+    AWAY_FROM_ZERO,
+    POSITIVE,
+    REAL,
+    Domain,
+    Edge,
+    Op,
+    apply,
+    as_value,
+    gate,
+    is_value,
+    register,
+)
 
 _SQRT_PI = math.sqrt(math.pi)
 _EMPTY = np.zeros(0)
@@ -60,6 +74,9 @@ exp = register(
             Edge("x = -1e300 (underflow)", (-1e300,), grads=(0.0,), value=0.0),
             _SIZE_0,
         ),
+        method="exp",
+        example=">>> from autonet import Value\n>>> Value(0.0).exp().item()\n1.0",
+        numpy={np.exp: None},
     )
 )
 
@@ -78,6 +95,9 @@ log = register(
             Edge("x = 1e300", (1e300,), grads=(1e-300,), value=math.log(1e300)),
             _SIZE_0,
         ),
+        method="log",
+        example=">>> from autonet import Value\n>>> Value(1.0).log().item()\n0.0",
+        numpy={np.log: None},
     )
 )
 
@@ -94,6 +114,9 @@ sqrt = register(
             Edge("x = 1e300", (1e300,), grads=(0.5e-150,), value=1e150),
             _SIZE_0,
         ),
+        method="sqrt",
+        example=">>> from autonet import Value\n>>> Value(4.0).sqrt().item()\n2.0",
+        numpy={np.sqrt: None},
     )
 )
 
@@ -111,6 +134,10 @@ abs = register(  # noqa: A001 - the op is called abs, like numpy's
             Edge("x = +-1e300", (_HUGE,), grads=([1.0, -1.0],), value=[1e300, 1e300]),
             _SIZE_0,
         ),
+        method="abs",
+        example=">>> from autonet import Value\n>>> Value(-2.0).abs().item()\n2.0",
+        numpy={np.absolute: None},
+        operator=("__abs__",),
     )
 )
 
@@ -127,6 +154,9 @@ tanh = register(
             Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
             _SIZE_0,
         ),
+        method="tanh",
+        example=">>> from autonet import Value\n>>> Value(0.0).tanh().item()\n0.0",
+        numpy={np.tanh: None},
     )
 )
 
@@ -143,6 +173,8 @@ sigmoid = register(
             Edge("x = 0", (0.0,), grads=(0.25,), value=0.5),
             _SIZE_0,
         ),
+        method="sigmoid",
+        example=">>> from autonet import Value\n>>> Value(0.0).sigmoid().item()\n0.5",
     )
 )
 
@@ -161,8 +193,17 @@ relu = register(
             Edge("x = 1e300", (1e300,), grads=(1.0,), value=1e300),
             _SIZE_0,
         ),
+        method="relu",
+        example=">>> from autonet import Value\n>>> Value(-1.0).relu().item()\n0.0",
     )
 )
+
+
+def _leaky_relu_args(x, negative_slope=0.01):
+    if not isinstance(negative_slope, (int, float, np.integer, np.floating)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {type(negative_slope).__name__}")
+    return (x,), {"negative_slope": float(negative_slope)}
+
 
 leaky_relu = register(
     Op(
@@ -192,6 +233,9 @@ leaky_relu = register(
             ),
             _SIZE_0,
         ),
+        prepare=_leaky_relu_args,
+        method="leaky_relu",
+        example=">>> from autonet import Value\n>>> Value(-1.0).leaky_relu(0.1).item()\n-0.1",
     )
 )
 
@@ -209,6 +253,8 @@ softplus = register(
             Edge("x = 0", (0.0,), grads=(0.5,), value=math.log(2)),
             _SIZE_0,
         ),
+        method="softplus",
+        example=">>> from autonet import Value\n>>> round(Value(0.0).softplus().item(), 4)\n0.6931",
     )
 )
 
@@ -225,6 +271,8 @@ erf = register(
             Edge("x = 0", (0.0,), grads=(2 / _SQRT_PI,), value=0.0),
             _SIZE_0,
         ),
+        method="erf",
+        example=">>> from autonet import Value\n>>> Value(0.0).erf().item()\n0.0",
     )
 )
 
@@ -240,6 +288,9 @@ sin = register(
             Edge("x = 1e300", (1e300,), grads=(math.cos(1e300),), value=math.sin(1e300)),
             _SIZE_0,
         ),
+        method="sin",
+        example=">>> from autonet import Value\n>>> Value(0.0).sin().item()\n0.0",
+        numpy={np.sin: None},
     )
 )
 
@@ -255,6 +306,9 @@ cos = register(
             Edge("x = 1e300", (1e300,), grads=(-math.sin(1e300),), value=math.cos(1e300)),
             _SIZE_0,
         ),
+        method="cos",
+        example=">>> from autonet import Value\n>>> Value(0.0).cos().item()\n1.0",
+        numpy={np.cos: None},
     )
 )
 
@@ -268,6 +322,36 @@ def _within(x, low, high):
     if high is not None:
         inside &= np.asarray(x <= high)
     return inside
+
+
+def _bound(b):
+    if b is None:
+        return None
+    try:
+        data = as_value(b).data
+    except TypeError as error:
+        raise TypeError(f"clip: a bound: {error}") from None
+    return float(data) if data.ndim == 0 and data.dtype == np.float64 else data
+
+
+def _clip_args(x, low=None, high=None):
+    # The bounds are constants of the op; numpy.clip with Value bounds differentiates them too.
+    if low is None and high is None:
+        raise ValueError("clip: give low, high or both")
+    return (x,), {"low": _bound(low), "high": _bound(high)}
+
+
+def _numpy_clip(a, a_min=None, a_max=None, out=None, **options):
+    # numpy 2 also names the bounds min= and max=.
+    low, high = options.pop("min", a_min), options.pop("max", a_max)
+    refuse_options("clip", out=out, **options)
+    if is_value(low) or is_value(high):
+        # Bounds that are Values get their gradient too (where they clip): maximum and minimum
+        # give it, with ties split evenly, where the clip op treats its bounds as constants.
+        x = as_value(a)
+        x = x if low is None else apply("maximum", x, low)
+        return x if high is None else apply("minimum", x, high)
+    return apply("clip", a, low, high)
 
 
 clip = register(
@@ -315,6 +399,10 @@ clip = register(
             Edge("0-d x past high", (5.0,), grads=(0.0,), params={"high": 1.0}, value=1.0, flat=(0,)),
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), params={"low": 0.0}, value=_EMPTY),
         ),
+        prepare=_clip_args,
+        method="clip",
+        numpy={np.clip: _numpy_clip},
+        example=">>> from autonet import Value\n>>> Value(5.0).clip(0, 1).item()\n1.0",
     )
 )
 
@@ -359,6 +447,10 @@ maximum = register(
         distinct=True,
         doc="Element-wise max(a, b), broadcasting; ties split the gradient evenly.",
         edges=_pair_edges("maximum", 1.0, -1.0),
+        method="maximum",
+        function="maximum",
+        numpy={np.maximum: None},
+        example=">>> from autonet import maximum\n>>> maximum(1.0, 2.0).item()\n2.0",
     )
 )
 
@@ -373,10 +465,42 @@ minimum = register(
         distinct=True,
         doc="Element-wise min(a, b), broadcasting; ties split the gradient evenly.",
         edges=_pair_edges("minimum", -1.0, 1.0),
+        method="minimum",
+        function="minimum",
+        numpy={np.minimum: None},
+        example=">>> from autonet import minimum\n>>> minimum(1.0, 2.0).item()\n1.0",
     )
 )
 
-where = register(
+
+def _where_args(a, b, condition):
+    condition = np.asarray(condition.data if is_value(condition) else condition)
+    if condition.dtype != bool:
+        if condition.dtype.kind not in "iuf":
+            raise TypeError(f"where: condition must hold booleans (or numbers), got dtype {condition.dtype}")
+        condition = condition.astype(bool)
+    return (a, b), {"condition": condition}
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is not differentiated.
+
+    >>> from autonet import Value, where
+    >>> x = Value([-1.0, 2.0])
+    >>> where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
+    return apply("where", a, b, condition=condition)
+
+
+def _numpy_where(condition, *branches):
+    # np.where(condition) alone gives the indices where it holds: integers, no gradient.
+    if not branches:
+        return np.where(condition.data if is_value(condition) else condition)
+    return where(condition, *branches)
+
+
+where_op = register(
     Op(
         "where",
         lambda a, b, condition: np.where(condition, a, b),
@@ -412,5 +536,8 @@ where = register(
                 value=_EMPTY,
             ),
         ),
+        prepare=_where_args,
+        function=where,
+        numpy={np.where: _numpy_where},
     )
 )

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .registry import AWAY_FROM_ZERO, REAL, Edge, Op, expand_reduced, register
+from . import numpy_api
+from .registry import AWAY_FROM_ZERO, REAL, Edge, Op, apply, as_value, expand_reduced, register
 
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
 
@@ -45,6 +46,23 @@ def _matmul_vjp_b(g, out, a, b):
     return _swap_last(a) @ g
 
 
+def _matmul_args(a, b):
+    sa, sb = a.shape, b.shape
+    if not sa or not sb:
+        raise ValueError(f"matmul: operands must have at least one dimension, got shapes {sa} and {sb}")
+    inner_a, inner_b = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned: {inner_a} != {inner_b}")
+    if len(sa) > 2 or len(sb) > 2:  # only then are there batch axes to check
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: shapes {sa} and {sb} have batch axes {sa[:-2]} and {sb[:-2]} that do not broadcast"
+            ) from None
+    return (a, b), {}
+
+
 matmul = register(
     Op(
         "matmul",
@@ -68,6 +86,13 @@ matmul = register(
                 value=0.0,
             ),
             Edge("0-d operands", (2.0, 3.0), raises=ValueError, note="torch raises too"),
+        ),
+        prepare=_matmul_args,
+        operator=("__matmul__", "__rmatmul__"),
+        function="matmul",
+        numpy={np.matmul: None, np.dot: numpy_api.dot, **numpy_api.newer(np.linalg, "matmul", None)},
+        example=(
+            ">>> from autonet import Value\n>>> (Value([[1.0, 2.0]]) @ Value([[3.0], [4.0]])).item()\n11.0"
         ),
     )
 )
@@ -255,7 +280,30 @@ def _einsum_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     ]
 
 
-einsum = register(
+def einsum(subscripts: str, *operands: Any) -> Any:
+    """Einstein summation as ``np.einsum``: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``)
+    subscripts, ``'...'`` allowed, each index at most once per operand (no traces or diagonals).
+
+    Raises ValueError when the subscripts do not fit the operands' shapes.
+
+    >>> from autonet import Value, einsum
+    >>> einsum("ij,jk->ik", Value([[1.0, 2.0]]), Value([[3.0], [4.0]])).tolist()
+    [[11.0]]
+    """
+    if not operands:
+        raise TypeError("einsum: give the subscripts and at least one operand")
+    return apply("einsum", *operands, subscripts=subscripts)
+
+
+def _numpy_einsum(*operands, out=None, optimize=False, **options):
+    # optimize is only a hint on the order of contractions (autonet picks its own); the result is the same.
+    numpy_api.refuse_options("einsum", out=out, **options)
+    if not operands or not isinstance(operands[0], str):
+        raise TypeError("numpy.einsum on a Value takes the subscripts first, as a string ('ij,jk->ik')")
+    return einsum(operands[0], *operands[1:])
+
+
+einsum_op = register(
     Op(
         "einsum",
         _einsum,
@@ -296,6 +344,8 @@ einsum = register(
                 value=5.0 * 4.0 + 6.0 * 6.0,
             ),
         ),
+        function=einsum,
+        numpy={np.einsum: _numpy_einsum},
     )
 )
 
@@ -305,6 +355,13 @@ einsum = register(
 
 def _flat(x):
     return np.reshape(x, (-1,))
+
+
+def _numpy_linalg_outer(x1, x2, /):
+    a, b = as_value(x1), as_value(x2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"numpy.linalg.outer: takes two vectors, got shapes {a.shape} and {b.shape}")
+    return apply("outer", a, b)
 
 
 outer = register(
@@ -331,6 +388,16 @@ outer = register(
                 grads=(np.array(4.0), np.array([[2.0, 2.0]])),
                 value=np.array([[2.0, 6.0]]),
             ),
+        ),
+        function="outer",
+        numpy={
+            np.outer: numpy_api.without("outer", "outer", "out"),
+            **numpy_api.newer(np.linalg, "outer", _numpy_linalg_outer),
+        },
+        example=(
+            ">>> from autonet import Value, outer\n"
+            ">>> outer(Value([1.0, 2.0]), Value([3.0, 4.0, 5.0])).shape\n"
+            "(2, 3)"
         ),
     )
 )
@@ -434,6 +501,10 @@ def _tensordot_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     ]
 
 
+def _tensordot_args(a, b, axes=2):
+    return (a, b), {"axes": axes}
+
+
 tensordot = register(
     Op(
         "tensordot",
@@ -454,6 +525,18 @@ tensordot = register(
                 grads=(np.zeros((2, 0)), np.zeros((0, 3))),
                 value=np.zeros((2, 3)),
             ),
+        ),
+        prepare=_tensordot_args,
+        function="tensordot",
+        numpy={
+            np.tensordot: None,
+            np.inner: numpy_api.inner,
+            **numpy_api.newer(np.linalg, "tensordot", None),
+        },
+        example=(
+            ">>> from autonet import Value, tensordot\n"
+            ">>> tensordot(Value([[1.0, 2.0], [3.0, 4.0]]), Value([[1.0, 0.0], [0.0, 1.0]])).item()\n"
+            "5.0"
         ),
     )
 )
@@ -590,6 +673,22 @@ def _norm_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     return [((spaced(shape),), params) for shape, params in forms]
 
 
+def _norm_args(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
+    return (x,), {"ord": ord, "axis": axis, "keepdims": keepdims}
+
+
+def _vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
+    x = as_value(x)
+    if ord == 2 or isinstance(axis, int):
+        return apply("norm", x, None if ord == 2 else ord, axis, keepdims)
+    if axis is None:
+        result = apply("norm", x.reshape(x.size), ord)
+        return result.reshape((1,) * x.ndim) if keepdims else result
+    raise TypeError(
+        f"numpy.linalg.vector_norm: ord={ord!r} over axes {axis!r} has no autonet op; give one axis"
+    )
+
+
 norm = register(
     Op(
         "norm",
@@ -639,5 +738,17 @@ norm = register(
             Edge("size 0: the empty sum", (np.zeros(0),), grads=(np.zeros(0),), value=0.0),
             Edge("0-d input: its magnitude", (-2.0,), grads=(-1.0,), value=2.0),
         ),
+        prepare=_norm_args,
+        method="norm",
+        numpy={
+            np.linalg.norm: None,
+            **numpy_api.newer(np.linalg, "vector_norm", _vector_norm),
+            **numpy_api.newer(
+                np.linalg,
+                "matrix_norm",
+                lambda x, /, *, keepdims=False, ord="fro": apply("norm", x, ord, (-2, -1), keepdims),  # noqa: A006,
+            ),
+        },
+        example=">>> from autonet import Value\n>>> Value([3.0, 4.0]).norm().item()\n5.0",
     )
 )

@@ -25,7 +25,7 @@ from .elementwise import _sigmoid
 from .elementwise import sigmoid as _sigmoid_op
 from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
-from .registry import PROBABILITY, REAL, Domain, Edge, Op, _sum_rows, gate, register
+from .registry import PROBABILITY, REAL, Domain, Edge, Op, apply, gate, is_value, register, sum_rows
 
 _EMPTY = np.zeros(0)
 _INF, _NAN = math.inf, math.nan
@@ -65,16 +65,12 @@ def _spread(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
 # Vjps run on arrays (or Python floats, for float64 scalars) in a plain backward, and on Values
 # under create_graph=True. numpy has no sigmoid or softmax ufunc, so the helpers below pick the
 # registered op for Values, which keeps the result differentiable.
-def _is_value(x: Any) -> bool:
-    return hasattr(x, "_apply_op")
-
-
 def _sigmoid_of(x: Any) -> Any:
-    return x._apply_op(_sigmoid_op) if _is_value(x) else _sigmoid(np.asarray(x))
+    return apply(_sigmoid_op, x) if is_value(x) else _sigmoid(np.asarray(x))
 
 
 def _softmax_last(x: Any) -> Any:
-    return x._apply_op(_softmax_op, axis=np.ndim(x) - 1) if _is_value(x) else _softmax(x, axis=-1)
+    return apply(_softmax_op, x, axis=-1) if is_value(x) else _softmax(x, axis=-1)
 
 
 # --------------------------------------------------------------------------- linear
@@ -102,7 +98,7 @@ def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     if g.ndim == 1:
         return g
     if g.ndim == 2:
-        return _sum_rows(g) if type(g) is np.ndarray else g.sum(axis=0)
+        return sum_rows(g) if type(g) is np.ndarray else g.sum(axis=0)
     return g.reshape(-1, w.shape[1]).sum(axis=0)
 
 
@@ -185,7 +181,7 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         e = np.exp(x - shift)
     if e.ndim == 2:
         # Row sums as a product with ones (BLAS): a fraction of numpy's reduction along a short axis.
-        return e, _sum_rows(e.T)[:, None], shift
+        return e, sum_rows(e.T)[:, None], shift
     return e, np.add.reduce(e, axis=-1, keepdims=True), shift
 
 
@@ -211,7 +207,7 @@ def _cross_entropy_vjp(
     g = _spread(g, np.shape(x)[:-1], reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
-    if not _is_value(x):
+    if not is_value(x):
         if saved is not None:
             grad = saved.copy()  # the forward's softmax; copied, as a retained graph may need it again
         else:

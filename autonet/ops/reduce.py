@@ -17,7 +17,22 @@ import math
 
 import numpy as np
 
-from .registry import REAL, Domain, Edge, Op, _sum_rows, expand_reduced, gate, reduced_count, register
+from . import numpy_api
+from .registry import (
+    REAL,
+    Domain,
+    Edge,
+    Op,
+    along_one_axis,
+    expand_reduced,
+    gate,
+    normalize_axis,
+    one_axis,
+    reduced_count,
+    reduction_args,
+    register,
+    sum_rows,
+)
 
 _EMPTY = np.zeros(0)
 _INF, _NAN = math.inf, math.nan
@@ -111,6 +126,10 @@ sum = register(  # noqa: A001 - the op is called sum, like numpy's
             Edge("1e308 + 1e308 (overflow)", ([1e308, 1e308],), grads=([1.0, 1.0],), value=_INF),
             Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
         ),
+        prepare=reduction_args("sum"),
+        method="sum",
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).sum().item()\n3.0",
+        numpy={np.sum: numpy_api.reduction("sum"), (np.add, "reduce"): numpy_api.ufunc_reduce("sum", "add")},
     )
 )
 
@@ -134,6 +153,10 @@ mean = register(
             Edge("x = 1e300, 1e300", ([1e300, 1e300],), grads=([0.5, 0.5],), value=1e300),
             Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
         ),
+        prepare=reduction_args("mean"),
+        method="mean",
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).mean().item()\n1.5",
+        numpy={np.mean: numpy_api.reduction("mean"), np.average: numpy_api.average},
     )
 )
 
@@ -184,6 +207,14 @@ max = register(  # noqa: A001
         distinct=True,
         doc="Maximum over axis; tied maxima share the gradient evenly.",
         edges=_extreme_edges("max"),
+        prepare=reduction_args("max"),
+        method="max",
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).max().item()\n2.0",
+        numpy={
+            np.max: numpy_api.reduction("max", with_dtype=False),
+            np.amax: numpy_api.reduction("max", "amax", with_dtype=False),
+            (np.maximum, "reduce"): numpy_api.ufunc_reduce("max", "maximum"),
+        },
     )
 )
 
@@ -198,6 +229,14 @@ min = register(  # noqa: A001
         distinct=True,
         doc="Minimum over axis; tied minima share the gradient evenly.",
         edges=_extreme_edges("min"),
+        prepare=reduction_args("min"),
+        method="min",
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).min().item()\n1.0",
+        numpy={
+            np.min: numpy_api.reduction("min", with_dtype=False),
+            np.amin: numpy_api.reduction("min", "amin", with_dtype=False),
+            (np.minimum, "reduce"): numpy_api.ufunc_reduce("min", "minimum"),
+        },
     )
 )
 
@@ -230,6 +269,13 @@ logsumexp = register(
             Edge("every element -inf", ([-_INF, -_INF],), grads=([_NAN, _NAN],), value=-_INF),
             Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
         ),
+        prepare=reduction_args("logsumexp"),
+        method="logsumexp",
+        example=(
+            ">>> from autonet import Value\n"
+            ">>> round(Value([1000.0, 1000.0]).logsumexp().item(), 4)\n"
+            "1000.6931"
+        ),
     )
 )
 
@@ -258,7 +304,7 @@ def _sum_along(x, axis):
     if np.ndim(x) == 0:
         return x
     if type(x) is np.ndarray and x.ndim == 2 and axis == 1 and x.dtype.kind == "f":
-        return _sum_rows(x.T)[:, None]  # rows of a batch: BLAS beats a reduction along a short axis
+        return sum_rows(x.T)[:, None]  # rows of a batch: BLAS beats a reduction along a short axis
     return x.sum(axis=axis, keepdims=True)
 
 
@@ -290,6 +336,9 @@ softmax = register(
             ),
             Edge("0-d input", (3.0,), grads=(0.0,), params={"axis": -1}, value=1.0),
         ),
+        prepare=along_one_axis("softmax"),
+        method="softmax",
+        example=">>> from autonet import Value\n>>> Value([0.0, 0.0]).softmax().tolist()\n[0.5, 0.5]",
     )
 )
 
@@ -324,6 +373,13 @@ log_softmax = register(
                 value=np.zeros((2, 0)),
             ),
             Edge("0-d input", (3.0,), grads=(0.0,), params={"axis": -1}, value=0.0),
+        ),
+        prepare=along_one_axis("log_softmax"),
+        method="log_softmax",
+        example=(
+            ">>> from autonet import Value\n"
+            ">>> round(Value([0.0, 0.0]).log_softmax().tolist()[0], 4)\n"
+            "-0.6931"
         ),
     )
 )
@@ -440,6 +496,13 @@ prod = register(
                 note="PyTorch divides the product (inf) by each element and gives inf.",
             ),
         ),
+        prepare=reduction_args("prod"),
+        method="prod",
+        example=">>> from autonet import Value\n>>> Value([2.0, 3.0]).prod().item()\n6.0",
+        numpy={
+            np.prod: numpy_api.reduction("prod"),
+            (np.multiply, "reduce"): numpy_api.ufunc_reduce("prod", "multiply"),
+        },
     )
 )
 
@@ -472,6 +535,26 @@ def _cumsum_vjp(g, out, x, axis=None):
     return np.reshape(_reverse_cumsum(g, _single_axis(axis, np.ndim(x) or 1)), np.shape(x))
 
 
+def _cumsum_args(x, axis=None):
+    if axis is not None:
+        (axis,) = normalize_axis(one_axis(axis, "cumsum"), builtins.max(x.ndim, 1), "cumsum", x.shape)
+    return (x,), {"axis": axis}
+
+
+def _numpy_cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    numpy_api.refuse_options("cumulative_sum", dtype=dtype, out=out, include_initial=include_initial or None)
+    if axis is None and np.ndim(x) > 1:
+        raise ValueError(f"numpy.cumulative_sum: axis must be given for a Value of shape {np.shape(x)}")
+    return numpy_api.apply("cumsum", x, axis)
+
+
+def _add_accumulate(a, axis=0, dtype=None, out=None):
+    numpy_api.refuse_options("add.accumulate", dtype=dtype, out=out)
+    if np.ndim(a) == 0:
+        raise TypeError("numpy.add.accumulate: cannot accumulate a 0-d Value")
+    return numpy_api.apply("cumsum", a, axis)
+
+
 cumsum = register(
     Op(
         "cumsum",
@@ -500,6 +583,16 @@ cumsum = register(
                 grads=(np.array([[4.0, 3.0], [2.0, 1.0]]),),
                 value=np.array([1.0, 3.0, 6.0, 10.0]),
             ),
+        ),
+        prepare=_cumsum_args,
+        method="cumsum",
+        numpy={
+            np.cumsum: numpy_api.without("cumsum", "cumsum", "dtype", "out"),
+            **numpy_api.newer(np, "cumulative_sum", _numpy_cumulative_sum),
+            (np.add, "accumulate"): _add_accumulate,
+        },
+        example=(
+            ">>> from autonet import Value\n>>> Value([1.0, 2.0, 3.0]).cumsum().tolist()\n[1.0, 3.0, 6.0]"
         ),
     )
 )

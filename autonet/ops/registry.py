@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,13 @@ class Op:
     - ``composite`` entries have no vjp of their own: ``call`` builds them from other ops.
     - ``edges``: the op's declared behaviour at its kinks, ties, poles, constant slices,
       saturation, huge values and size-0 dimensions (see ``Edge``), checked by the suite.
+    - The surface: ``prepare(*inputs, *args, **params)`` checks and normalises the arguments as
+      users pass them (its signature is the method's) and returns ``(inputs, params)``;
+      ``method`` names the ``Value`` method, ``operator`` the dunder methods (``__add__``,
+      ``__radd__``), ``function`` the ``autonet.<name>`` function (a name, or a callable when the
+      function's arguments come in another order); ``numpy`` maps the numpy callables that reach
+      this op to an adapter taking numpy's arguments (None: numpy's arguments are the op's), and
+      ``example`` is a doctest line shown in the method's docstring.
     - ``saves``: the forward returns ``(out, saved)`` and the vjps get ``saved=`` (an array the
       forward had to compute anyway, such as the softmax of a cross-entropy), so a plain
       backward need not recompute it. Under ``create_graph`` the inputs are Values and a vjp
@@ -119,6 +127,12 @@ class Op:
     extra: dict[str, Any] = field(default_factory=dict)
     saves: bool = False
     edges: tuple[Edge, ...] = ()
+    prepare: Callable[..., tuple[tuple[Any, ...], dict[str, Any]]] | None = None
+    method: str | None = None
+    operator: tuple[str, ...] = ()
+    function: str | Callable[..., Any] | None = None
+    numpy: Mapping[Any, Callable[..., Any] | None] = field(default_factory=dict)
+    example: str = ""
 
     @property
     def arity(self) -> int:
@@ -131,6 +145,62 @@ class Op:
 
 REGISTRY: dict[str, Op] = {}
 """Every registered op by name; ``register`` adds to it, and tests, drawing and docs read it."""
+
+_ON_REGISTER: list[Callable[[Op], None]] = []
+_ENGINE: dict[str, Callable[..., Any]] = {}
+
+
+def on_register(hook: Callable[[Op], None]) -> None:
+    """Call ``hook(op)`` for every op registered from now on (how the engine keeps the ``Value``
+    methods, operators and functions in step with ops that are added later)."""
+    _ON_REGISTER.append(hook)
+
+
+def install(*, apply: Callable[..., Any], as_value: Callable[..., Any], value_type: type) -> None:
+    """The engine hands the ops its one call path; ops sit below the engine and cannot import it."""
+    _ENGINE.update(apply=apply, as_value=as_value, value_type=value_type)
+
+
+def apply(op: Op | str, *args: Any, **params: Any) -> Any:
+    """Apply a registered op (by entry or name) to Values, numbers or arrays: the one call path
+    that Value methods, operators, numpy dispatch, ``call_op``, nn and the vjps all take.
+
+    >>> apply("mul", 2.0, 3.0).item()
+    6.0
+    """
+    return _ENGINE["apply"](op, *args, **params)
+
+
+def as_value(x: Any, like: Any = None) -> Any:
+    """``x`` as a Value (a constant unless it is one already); integer and bool arrays take
+    numpy's promotion with the dtype ``like``.
+
+    >>> as_value([1.0, 2.0]).shape
+    (2,)
+    """
+    return _ENGINE["as_value"](x, like)
+
+
+def is_value(x: Any) -> bool:
+    """Whether ``x`` is a Value: a vjp gets arrays in a plain backward and Values under
+    ``create_graph``, and picks the op for Values where numpy has no function.
+
+    >>> is_value(np.ones(2))
+    False
+    """
+    return isinstance(x, _ENGINE["value_type"])
+
+
+def lookup(name: str) -> Op:
+    """The registered op called ``name``; an unknown name is a ValueError listing the known ones.
+
+    >>> lookup("exp").arity
+    1
+    """
+    op = REGISTRY.get(name)
+    if op is None:
+        raise ValueError(f"no op named {name!r} in the registry; known ops: {', '.join(sorted(REGISTRY))}")
+    return op
 
 
 def register(op: Op) -> Op:
@@ -152,8 +222,31 @@ def register(op: Op) -> Op:
             f"op {op.name!r} declares no edges: give edges=(Edge(...), ...) saying what it does at its "
             "kinks, ties, poles, constant slices, saturation, huge values, size-0 and 0-d inputs"
         )
+    _check_surface(op)
     REGISTRY[op.name] = op
+    for hook in _ON_REGISTER:
+        hook(op)
     return op
+
+
+def _check_surface(op: Op) -> None:
+    """A method, operator, function or numpy callable belongs to one op only."""
+    for other in REGISTRY.values():
+        clash = (
+            (op.method is not None and op.method == other.method)
+            or set(op.operator) & set(other.operator)
+            or (op.function is not None and _function_name(op) == _function_name(other))
+            or set(op.numpy) & set(other.numpy)
+        )
+        if clash:
+            raise ValueError(
+                f"op {op.name!r} claims a method, operator, function or numpy name of {other.name!r}"
+            )
+
+
+def _function_name(op: Op) -> str | None:
+    function = op.function
+    return function if isinstance(function, str) or function is None else function.__name__
 
 
 def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -177,7 +270,7 @@ def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     # Only 2-d: on more axes, ones @ grad would be a batched product, not a sum over axis 0.
     two_d = lead == 1 and len(shape) == 1 and shape == grad_shape[1:]
     if two_d and type(grad) is np.ndarray and grad.dtype.kind == "f":
-        return _sum_rows(grad)  # the bias of a batch, the common case
+        return sum_rows(grad)  # the bias of a batch, the common case
     if lead:
         grad = grad.sum(axis=tuple(range(lead)))  # a new array, not a reshaped view
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
@@ -214,17 +307,19 @@ def _ones(count: int, dtype: np.dtype) -> np.ndarray:
     return ones
 
 
-def _sum_rows(grad: np.ndarray) -> np.ndarray:
+def sum_rows(grad: np.ndarray) -> np.ndarray:
     """The sum of a 2-d float array over its first axis, as a product with a vector of ones: BLAS
     does it two to three times faster than numpy's own column reduction on training batches.
 
-    >>> _sum_rows(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    >>> sum_rows(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [4.0, 6.0]
     """
     return _ones(grad.shape[0], grad.dtype) @ grad
 
 
-def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+def normalize_axis(
+    axis: Any, ndim: int, op: str, shape: tuple[int, ...] | None = None
+) -> tuple[int, ...] | None:
     """Turn an int, a tuple of ints or None into a sorted tuple of non-negative axes (or None).
 
     >>> normalize_axis(-1, 3, "sum")
@@ -242,7 +337,10 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {a!r}")
         if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(f"{op}: axis {a} is out of bounds for an array of dimension {ndim}")
+            of = f" (shape {shape})" if shape is not None else ""
+            raise np.exceptions.AxisError(
+                f"{op}: axis {a} is out of bounds for an array of dimension {ndim}{of}"
+            )
         result.append(int(a) % ndim)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
@@ -262,3 +360,57 @@ def reduced_count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
     if axis is None:
         return int(np.prod(shape, dtype=np.int64))
     return int(np.prod([shape[a] for a in axis], dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- argument preparation
+# Shared by the ``prepare`` of several ops: each names its op in its errors.
+
+
+def int_tuple(parts: Any, what: str) -> tuple[int, ...]:
+    """A shape argument as a tuple of ints; a float, a string or None is refused, not truncated.
+
+    >>> int_tuple([2, 3], "reshape")
+    (2, 3)
+    """
+    try:
+        return tuple(operator.index(n) for n in parts)
+    except TypeError:
+        raise TypeError(f"{what}: a shape must hold ints only, got {tuple(parts)!r}") from None
+
+
+def one_axis(axis: Any, what: str) -> Any:
+    """Refuse None and tuples where an op works along exactly one axis.
+
+    >>> one_axis(-1, "softmax")
+    -1
+    """
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{what}: axis must be one int, got {axis!r}")
+    return axis
+
+
+def reduction_args(name: str) -> Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The ``prepare`` of a reduction: ``(x, axis=None, keepdims=False)`` with the axes normalised.
+
+    >>> reduction_args("sum")(np.ones((2, 3)), -1)[1]
+    {'axis': (1,), 'keepdims': False}
+    """
+
+    def prepare(x: Any, axis: Any = None, keepdims: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (x,), {"axis": normalize_axis(axis, x.ndim, name, x.shape), "keepdims": bool(keepdims)}
+
+    return prepare
+
+
+def along_one_axis(name: str, default: Any = -1) -> Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The ``prepare`` of an op along exactly one axis (softmax); a 0-d input counts as one axis.
+
+    >>> along_one_axis("softmax")(np.ones((2, 3)))[1]
+    {'axis': 1}
+    """
+
+    def prepare(x: Any, axis: Any = default) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        (axis,) = normalize_axis(one_axis(axis, name), max(x.ndim, 1), name, x.shape)
+        return (x,), {"axis": axis}
+
+    return prepare

@@ -1,14 +1,31 @@
 """Shape and indexing ops: reshape, transpose, broadcast_to, getitem (and its adjoint
 scatter_add), concatenate.
 
-squeeze, expand_dims, flatten, swapaxes and stack are built on these by the engine.
+squeeze, expand_dims, flatten, swapaxes, stack and tile are composites of these (ops/composite.py).
+An op's ``prepare`` may return its input itself where there is nothing to do (a reshape to the
+same shape, the identity permutation), so no node is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from .registry import REAL, Edge, Op, register, sum_to_shape
+from . import numpy_api
+from .registry import (
+    REAL,
+    Edge,
+    Op,
+    apply,
+    int_tuple,
+    is_value,
+    normalize_axis,
+    one_axis,
+    register,
+    sum_to_shape,
+)
 
 _EMPTY = np.zeros(0)
 _NO_INDEX = np.zeros(0, dtype=np.intp)
@@ -30,6 +47,39 @@ def _scatter_add(g, index, shape):
     return grad
 
 
+def _reshape_args(x, *shape, **named):
+    # x.reshape(2, 3), x.reshape((2, 3)) and call_op("reshape", x, shape=(2, 3)) all mean one thing.
+    if "shape" in named:
+        if shape:
+            raise TypeError("reshape: give the shape once, by position or as shape=")
+        shape = (named.pop("shape"),)
+    if named:
+        raise TypeError(f"reshape: unexpected arguments {sorted(named)}")
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = tuple(shape[0])
+    shape = int_tuple(shape, "reshape")
+    try:
+        target = np.empty(x.shape, dtype=bool).reshape(shape).shape
+    except ValueError:
+        raise ValueError(
+            f"reshape: cannot reshape a Value of shape {x.shape} ({x.size} elements) into shape {shape}"
+        ) from None
+    return x if target == x.shape else ((x,), {"shape": target})
+
+
+def _numpy_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    # copy only says whether numpy may return a view; a Value's reshape is a new node either way.
+    if order != "C":
+        raise TypeError(f"numpy.reshape on a Value takes order='C' only, got order={order!r}")
+    return apply("reshape", a, newshape if shape is None else shape)
+
+
+def _numpy_ravel(a, order="C"):
+    if order != "C":
+        raise TypeError(f"numpy.ravel on a Value takes order='C' only, got order={order!r}")
+    return apply("reshape", a, np.size(a))
+
+
 reshape = register(
     Op(
         "reshape",
@@ -48,8 +98,37 @@ reshape = register(
             ),
             Edge("0-d input", (2.0,), grads=(1.0,), params={"shape": (1, 1)}, value=[[2.0]]),
         ),
+        prepare=_reshape_args,
+        method="reshape",
+        numpy={np.reshape: _numpy_reshape, np.ravel: _numpy_ravel},
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).reshape(2, 1).shape\n(2, 1)",
     )
 )
+
+
+def _transpose_args(x, *axes, **named):
+    if "axes" in named:
+        if axes:
+            raise TypeError("transpose: give the axes once, by position or as axes=")
+        axes = (named.pop("axes"),)
+    if named:
+        raise TypeError(f"transpose: unexpected arguments {sorted(named)}")
+    # An array of axes arrives from the transpose vjp (np.argsort) under create_graph=True.
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
+        axes = None if axes[0] is None else tuple(axes[0])
+    elif not axes:
+        axes = None  # no axes given: reverse them (an explicit () must match the dimensions)
+    ndim = x.ndim
+    if axes is None:
+        perm = tuple(range(ndim - 1, -1, -1))
+    else:
+        if len(axes) != ndim:
+            raise ValueError(f"transpose: axes {axes} do not match a Value with {ndim} dimensions")
+        perm = tuple(normalize_axis(a, ndim, "transpose")[0] for a in axes)
+        if sorted(perm) != list(range(ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} dimensions")
+    return x if perm == tuple(range(ndim)) else ((x,), {"axes": perm})
+
 
 transpose = register(
     Op(
@@ -69,8 +148,24 @@ transpose = register(
             ),
             Edge("0-d input", (2.0,), grads=(1.0,), params={"axes": ()}, value=2.0),
         ),
+        prepare=_transpose_args,
+        method="transpose",
+        numpy={np.transpose: None, **numpy_api.newer(np, "permute_dims", None)},
+        example=">>> from autonet import Value\n>>> Value([[1.0, 2.0]]).transpose().shape\n(2, 1)",
     )
 )
+
+
+def _broadcast_to_args(x, shape):
+    shape = int_tuple(shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,), "broadcast_to")
+    try:
+        if len(shape) < x.ndim:
+            raise ValueError
+        np.broadcast_to(np.empty(x.shape, dtype=bool), shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return x if shape == x.shape else ((x,), {"shape": shape})
+
 
 broadcast_to = register(
     Op(
@@ -91,8 +186,32 @@ broadcast_to = register(
             ),
             Edge("0-d to (3,)", (2.0,), grads=(3.0,), params={"shape": (3,)}, value=[2.0, 2.0, 2.0]),
         ),
+        prepare=_broadcast_to_args,
+        method="broadcast_to",
+        numpy={np.broadcast_to: lambda array, shape, subok=False: apply("broadcast_to", array, shape)},
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0]).broadcast_to((3, 2)).shape\n(3, 2)",
     )
 )
+
+
+def _index_part(part):
+    if is_value(part):
+        part = part.data
+    if isinstance(part, list):
+        part = np.asarray(part)
+    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
+        raise IndexError(f"getitem: index arrays must hold integers or booleans, got dtype {part.dtype}")
+    if isinstance(part, (float, np.floating)):
+        raise IndexError(
+            f"getitem: an index must be an int, a slice, None, Ellipsis or an array, got float {part}"
+        )
+    return part
+
+
+def _getitem_args(x, index):
+    index = tuple(map(_index_part, index)) if isinstance(index, tuple) else _index_part(index)
+    return (x,), {"index": index}
+
 
 getitem = register(
     Op(
@@ -126,6 +245,9 @@ getitem = register(
             ),
             Edge("0-d input", (2.0,), grads=(1.0,), params={"index": ()}, value=2.0),
         ),
+        prepare=_getitem_args,
+        method="__getitem__",
+        example=">>> from autonet import Value\n>>> Value([1.0, 2.0, 3.0])[1:].tolist()\n[2.0, 3.0]",
     )
 )
 
@@ -138,7 +260,7 @@ def scatter_add(g, *, index, shape):
     """
     if isinstance(g, np.ndarray) or np.isscalar(g):
         return _scatter_add(g, index, shape)
-    return g._apply_op(scatter_add_op, index=index, shape=shape)
+    return apply(scatter_add_op, g, index=index, shape=shape)
 
 
 scatter_add_op = register(
@@ -179,7 +301,35 @@ def _split_vjp(i, g, out, *xs, axis):
     return g[(slice(None),) * axis + (slice(start, stop),)]
 
 
-concatenate = register(
+def _concatenate_args(*xs, axis=0):
+    if not xs:
+        raise ValueError("concatenate: needs at least one Value")
+    ndim = np.ndim(xs[0])
+    if ndim == 0:
+        raise ValueError("concatenate: zero-dimensional Values cannot be concatenated")
+    (axis,) = normalize_axis(one_axis(axis, "concatenate"), ndim, "concatenate")
+    first = np.shape(xs[0])
+    for x in xs:
+        shape = x.shape
+        if len(shape) != ndim or any(
+            n != m for i, (n, m) in enumerate(zip(shape, first, strict=True)) if i != axis
+        ):
+            shapes = ", ".join(str(v.shape) for v in xs)
+            raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
+    return xs, {"axis": axis}
+
+
+def concatenate(values: Sequence[Any], axis: int = 0) -> Any:
+    """Join Values along an existing axis.
+
+    >>> from autonet import Value, concatenate
+    >>> concatenate([Value([1.0]), Value([2.0, 3.0])]).shape
+    (3,)
+    """
+    return apply("concatenate", *values, axis=axis)
+
+
+concatenate_op = register(
     Op(
         "concatenate",
         lambda *xs, axis: np.concatenate(xs, axis=axis),
@@ -198,5 +348,11 @@ concatenate = register(
             ),
             Edge("0-d inputs", (1.0, 2.0), params={"axis": 0}, raises=ValueError, note="torch raises too"),
         ),
+        prepare=_concatenate_args,
+        function=concatenate,
+        numpy={
+            np.concatenate: numpy_api.joined("concatenate", "concatenate"),
+            **numpy_api.newer(np, "concat", numpy_api.joined("concat", "concatenate")),
+        },
     )
 )
