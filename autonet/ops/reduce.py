@@ -429,8 +429,15 @@ def _product_of_others(x, axes):
         others = _others_around_zeros(rows)
     else:
         # Under create_graph the running products themselves are differentiated (their second
-        # derivatives through a zero are the products of the remaining elements), so no masks.
+        # derivatives through a zero are the products of the remaining elements), so no masks,
+        # except where a zero met an overflow of the rest: that product is exactly 0, not nan.
         others = _exclusive_products(rows) * _exclusive_products(rows[..., ::-1])[..., ::-1]
+        if not _is_array(rows):
+            data = np.asarray(rows.data)
+            zeros = data == 0
+            lost = np.isnan(others.data) & (np.sum(zeros, axis=-1, keepdims=True) - zeros > 0)
+            if lost.any():
+                others = np.where(lost, 0.0, others)
     moved = np.reshape(others, tuple(shape[i] for i in order))
     return np.transpose(moved, tuple(np.argsort(order)))
 

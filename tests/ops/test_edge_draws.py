@@ -26,7 +26,7 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autonet import Value, call_op, no_grad
+from autonet import Value, call_op, gradients, no_grad
 from autonet.ops import REGISTRY, Op
 from autonet.testing.strategies import op_inputs
 
@@ -66,12 +66,18 @@ def test_a_finite_output_never_gives_a_nan_gradient(name: str, data: st.DataObje
         event("the output is not finite: nothing is promised")
         return
     create_graph = data.draw(st.booleans(), label="create_graph")
-    out.backward(_upstream(data, out.shape, signs=True), create_graph=create_graph)
+    upstream = _upstream(data, out.shape, signs=True)
+    out.backward(upstream, create_graph=create_graph, retain_graph=True)
+    # Where the derivative is infinite (sqrt at 0, 0 ** 0.5) and broadcasting sums upstream
+    # gradients of both signs into one element, inf - inf = nan is the true answer; a positive
+    # upstream gradient shows those elements as +-inf.
+    positive = gradients(out, leaves, np.abs(upstream))
     for i, leaf in enumerate(leaves):
         if leaf.requires_grad:
             grad = np.asarray(leaf.grad.data if isinstance(leaf.grad, Value) else leaf.grad)
+            undefined = np.isinf(positive[i]) & (np.sign(upstream).min(initial=1) < 0)
             where = _describe(inputs, params)
-            assert not np.isnan(grad).any(), (
+            assert not (np.isnan(grad) & ~undefined).any(), (
                 f"{name}: a finite output gave input {i} {grad.tolist()} at {where}"
             )
 
