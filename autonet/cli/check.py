@@ -21,6 +21,7 @@ from ..testing.cases import RandomSource, op_case
 
 __all__ = ["add_command", "run_check_command", "sample_cases"]
 
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add ``check`` and its options to ``commands`` (what ``ArgumentParser.add_subparsers`` returns).
 
