@@ -234,6 +234,21 @@ def _output_place(flat: int, shapes: Sequence[tuple[int, ...]], names: Sequence[
     raise AssertionError("flat output index out of range")
 
 
+def _check_settings(eps: float, atol: float, rtol: float, projections: int | None, who: str) -> None:
+    if eps <= 0 or atol < 0 or rtol < 0:
+        raise ValueError(
+            f"{who}: eps must be positive and atol, rtol non-negative (got {eps}, {atol}, {rtol})"
+        )
+    if projections is not None and projections < 1:
+        raise ValueError(
+            f"{who}: projections must be None (full Jacobian) or a positive count, got {projections}"
+        )
+
+
+def _default_output_names(count: int) -> list[str]:
+    return ["the output"] if count == 1 else [f"output {k}" for k in range(count)]
+
+
 def _check(
     fn: Callable[..., Any],
     inputs: list[_Input],
@@ -247,14 +262,7 @@ def _check(
     output_names: Callable[[int], list[str]] | None = None,
 ) -> _Report:
     """Compare reverse mode with central differences for ``fn`` at ``inputs``; never raises on a mismatch."""
-    if eps <= 0 or atol < 0 or rtol < 0:
-        raise ValueError(
-            f"{who}: eps must be positive and atol, rtol non-negative (got {eps}, {atol}, {rtol})"
-        )
-    if projections is not None and projections < 1:
-        raise ValueError(
-            f"{who}: projections must be None (full Jacobian) or a positive count, got {projections}"
-        )
+    _check_settings(eps, atol, rtol, projections, who)
     numerical, size = _numerical_jacobians(fn, inputs, eps, who)
     leaves = _leaves(inputs)
     with set_grad_enabled(True):
@@ -262,11 +270,7 @@ def _check(
     shapes = [tuple(np.shape(o.data if isinstance(o, Value) else o)) for o in outputs]
     if sum(math.prod(s) for s in shapes) != size:
         raise ValueError(f"{who}: the function returns a different number of elements on each call")
-    names = (
-        output_names(len(outputs))
-        if output_names
-        else (["the output"] if len(outputs) == 1 else [f"output {k}" for k in range(len(outputs))])
-    )
+    names = output_names(len(outputs)) if output_names else _default_output_names(len(outputs))
     checked = [k for k, x in enumerate(inputs) if x.differentiable]
     wrt = [leaves[k] for k in checked]
     report = _Report()
