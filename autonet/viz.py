@@ -22,26 +22,23 @@ True
 
 from __future__ import annotations
 
-import argparse
-import ast
 import contextlib
 import os
-import re
 import secrets
-import sys
-from collections.abc import Callable, Iterator, Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engine import Value, maximum, minimum
+from .engine import Value
 
 if TYPE_CHECKING:  # graphviz is imported when something is drawn, never at import time
     import graphviz
 
-__all__ = ["FORMATS", "GraphvizNotFoundError", "draw_graph", "run_graph_command", "save_graph"]
+__all__ = ["FORMATS", "GraphvizNotFoundError", "draw_graph", "save_graph"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 """The file formats ``save_graph`` writes (``dot`` is the Graphviz source and needs no program)."""
@@ -529,7 +526,6 @@ def draw_graph(
 
 
 _DIGRAPH_CLASS: type | None = None
-_NODE_LINE = re.compile(r"\t(?:v|op|m)\d+ \[")
 
 
 def _digraph_class() -> type:
@@ -666,207 +662,20 @@ def _value_repr_mimebundle(self: Value, include: Any = None, exclude: Any = None
 Value._repr_mimebundle_ = _value_repr_mimebundle
 
 
-# --------------------------------------------------------------------------- the command line
-
-_EXPR_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    name: (lambda method: lambda x, *args: getattr(_as_value(x), method)(*args))(name)
-    for name in (
-        "tanh exp log sqrt abs relu sigmoid softplus erf gelu sin cos leaky_relu "
-        "sum mean max min logsumexp var std softmax log_softmax"
-    ).split()
-}
+# --------------------------------------------------------------------------- moved names
 
 
-def _as_value(x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
-
-
-_EXPR_FUNCTIONS.update(maximum=maximum, minimum=minimum)
-
-_BINARY = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-    ast.MatMult: lambda a, b: _as_value(a) @ _as_value(b),
-}
-
-
-class _ExpressionError(ValueError):
-    """An ``--expr`` that uses something other than names, numbers, arithmetic and known functions."""
-
-
-def _allowed() -> str:
-    return f"names, numbers, + - * / ** @, unary minus and calls to {', '.join(sorted(_EXPR_FUNCTIONS))}"
-
-
-def _variable_names(tree: ast.AST) -> set[str]:
-    """The names an expression reads as variables (not those it calls as functions)."""
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called}
-
-
-def _evaluate_expression(text: str, variables: dict[str, Any]) -> Value:
-    """Evaluate a small arithmetic expression over named Values, safely (no ``eval``).
-
-    Only names from ``variables``, numbers, ``+ - * / ** @``, unary signs and calls to known
-    functions (``tanh``, ``exp``, ``sum`` ...) are allowed; anything else raises ``_ExpressionError``.
-
-    >>> from autonet import Value
-    >>> a = Value(2.0, label="a")
-    >>> _evaluate_expression("tanh(a * 0) + a ** 2", {"a": a}).item()
-    4.0
-    """
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise _ExpressionError(f"graph --expr: {text!r} is not a valid expression: {error.msg}") from None
-    missing = sorted(_variable_names(tree) - set(variables) - set(_EXPR_FUNCTIONS))
-    if missing:
-        raise _ExpressionError(
-            f"graph --expr: no value for {', '.join(missing)}; give one with --set "
-            + " ".join(f"{n}=1.0" for n in missing)
+def __getattr__(name: str) -> Any:
+    """Names that moved away, still reachable for a while with a ``DeprecationWarning``."""
+    if name == "run_graph_command":
+        warnings.warn(
+            "autonet.viz.run_graph_command moved to autonet.cli.graph.run_graph_command; "
+            "import it from there (this alias will be removed)",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        # The command sits above drawing; only this deprecated alias reaches up to it.
+        from .cli.graph import run_graph_command
 
-    def run(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return run(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id in _EXPR_FUNCTIONS:
-                raise _ExpressionError(f"graph --expr: {node.id} is a function; call it, e.g. {node.id}(x)")
-            return variables[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](run(node.left), run(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = run(node.operand)
-            return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-            function = _EXPR_FUNCTIONS.get(node.func.id)
-            if function is None:
-                name = node.func.id
-                raise _ExpressionError(f"graph --expr: unknown function {name!r}; allowed are {_allowed()}")
-            if not node.args:
-                raise _ExpressionError(f"graph --expr: {node.func.id}() needs an argument")
-            return function(*[run(arg) for arg in node.args])
-        what = type(node).__name__
-        source = ast.get_source_segment(text.strip(), node) or what
-        raise _ExpressionError(f"graph --expr: {source!r} ({what}) is not allowed; use only {_allowed()}")
-
-    return _as_value(run(tree))
-
-
-def _parse_settings(settings: Sequence[str]) -> dict[str, Value]:
-    variables: dict[str, Value] = {}
-    for setting in settings:
-        name, sep, text = setting.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise _ExpressionError(f"graph --set: {setting!r} is not NAME=VALUE (e.g. a=2 or x=[1,2,3])")
-        if name in _EXPR_FUNCTIONS:
-            raise _ExpressionError(f"graph --set: {name} is a function name; pick another variable name")
-        try:
-            data = ast.literal_eval(text.strip())
-            value = Value(data, label=name)
-        except (ValueError, TypeError, SyntaxError):
-            raise _ExpressionError(
-                f"graph --set: the value of {name} must be a number or a list of numbers, got {text!r}"
-            ) from None
-        variables[name] = value
-    return variables
-
-
-def _parse_model(spec: str) -> list[int]:
-    kind, _, sizes = spec.partition(":")
-    try:
-        numbers = [int(n) for n in sizes.split(",")]
-    except ValueError:
-        numbers = []
-    if kind.strip().lower() != "mlp" or len(numbers) < 2 or min(numbers) < 1:
-        raise _ExpressionError(
-            f"graph --model: {spec!r} is not a model; write mlp:IN,HIDDEN...,OUT with positive sizes, "
-            "e.g. mlp:2,4,1"
-        )
-    return numbers
-
-
-def _build_model_graph(spec: str, *, seed: int = 0) -> Value:
-    """One forward and backward pass of a model such as ``mlp:2,2,1`` on a random sample; returns the loss.
-
-    The model is an ``nn.MLP`` with sigmoid activations (the classic teaching network), the loss
-    the mean squared error against a random target; the backward keeps the graph so it can be drawn.
-
-    >>> loss = _build_model_graph("mlp:2,2,1")
-    >>> loss.label, loss.shape
-    ('loss', ())
-    """
-    from . import nn  # drawing sits above the networks, so it may use them
-
-    sizes = _parse_model(spec)
-    rng = np.random.default_rng(seed)
-    model = nn.MLP(sizes[0], sizes[1:], activation="sigmoid", output_activation="sigmoid", rng=rng)
-    x = Value(rng.uniform(-1.0, 1.0, (1, sizes[0])), label="x", requires_grad=False)
-    y = Value(rng.uniform(0.0, 1.0, (1, sizes[-1])), label="y", requires_grad=False)
-    out = model(x)
-    out.label = "out"
-    loss = nn.mse_loss(out, y)
-    loss.label = "loss"
-    loss.backward(retain_graph=True)
-    return loss
-
-
-def _build_expression_graph(text: str, settings: Sequence[str]) -> Value:
-    """Evaluate ``--expr`` with its ``--set`` values and run backward (keeping the graph).
-
-    >>> out = _build_expression_graph("tanh(a*b + c)", ["a=2", "b=-3", "c=10"])
-    >>> round(float(out.data), 4)
-    0.9993
-    """
-    variables = _parse_settings(settings)
-    out = _evaluate_expression(text, variables)
-    unused = sorted(set(variables) - _variable_names(ast.parse(text.strip(), mode="eval")))
-    if unused:
-        raise _ExpressionError(f"graph --set: {', '.join(unused)} is set but the expression does not use it")
-    if out.requires_grad:
-        out.backward(np.ones(out.shape, dtype=out.dtype), retain_graph=True)
-    return out
-
-
-def run_graph_command(args: argparse.Namespace) -> int:
-    """``python -m autonet graph``: run one forward and backward pass and write its picture.
-
-    Returns the exit status: 0 on success, 2 for a bad model or expression, 1 when drawing fails.
-
-    >>> import argparse, os, tempfile
-    >>> out = os.path.join(tempfile.mkdtemp(), "g.dot")
-    >>> run_graph_command(argparse.Namespace(model=None, expr="a*b", set=["a=2", "b=3"], output=out,
-    ...                   format=None, collapse="none", rankdir="LR", seed=0, title=None))
-    wrote ... (dot, 4 nodes)
-    0
-    """
-    try:
-        if getattr(args, "model", None):
-            root = _build_model_graph(args.model, seed=getattr(args, "seed", 0) or 0)
-        else:
-            root = _build_expression_graph(args.expr, args.set or [])
-    except (_ExpressionError, ArithmeticError, ValueError, TypeError) as error:
-        print(f"autonet graph: error: {error}", file=sys.stderr)
-        return 2
-    path = Path(args.output)
-    try:
-        fmt = _format_of(path, args.format)
-        graph = draw_graph(
-            root,
-            rankdir=args.rankdir,
-            collapse=args.collapse,
-            title=getattr(args, "title", None),
-        )
-        save_graph(graph, path, format=fmt)
-    except (GraphvizNotFoundError, ValueError, RuntimeError, OSError) as error:
-        print(f"autonet graph: error: {error}", file=sys.stderr)
-        return 1
-    nodes = sum(1 for line in graph.body if _NODE_LINE.match(line))
-    print(f"wrote {path} ({fmt}, {nodes} nodes)")
-    return 0
+        return run_graph_command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

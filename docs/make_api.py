@@ -37,6 +37,10 @@ MODULES = [
     "autonet.ops",
     "autonet.testing.cases",
     "autonet.testing.strategies",
+    "autonet.cli",
+    "autonet.cli.demo",
+    "autonet.cli.graph",
+    "autonet.cli.check",
 ]
 
 # Classes whose members are listed under their own heading, because readers look them up often.

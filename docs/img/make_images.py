@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autonet.__main__ import main
+from autonet.cli import main
 
 HERE = Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from autonet.__main__ import main
+from autonet.cli import main
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
 
 COLUMNS = ["op", "order", "examples", "max abs error", "max rel error", "result"]
@@ -88,9 +88,7 @@ def test_a_wrong_gradient_fails_the_command(broken_op: str, capsys: pytest.Captu
 
 def test_runs_as_a_module_without_hypothesis() -> None:
     # The command ships with autonet: it must not need the test extra.
-    blocker = (
-        "import sys; sys.modules['hypothesis'] = None; from autonet.__main__ import main; sys.exit(main())"
-    )
+    blocker = "import sys; sys.modules['hypothesis'] = None; from autonet.cli import main; sys.exit(main())"
     done = subprocess.run(
         [sys.executable, "-c", blocker, "check", "--op", "sigmoid", "--op", "getitem"],
         capture_output=True,

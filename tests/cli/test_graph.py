@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from autonet import Value
-from autonet.__main__ import main
-from autonet.viz import _build_expression_graph, _evaluate_expression, _ExpressionError
+from autonet.cli import main
+from autonet.cli.graph import ExpressionError, build_expression_graph, evaluate_expression
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -151,17 +151,17 @@ def test_expressions_compute_what_they_say(text: str, expected: float) -> None:
         "v": Value([1.0, 2.0, 3.0], label="v"),
         "m": Value(np.arange(6.0).reshape(3, 2), label="m"),
     }
-    assert _evaluate_expression(text, variables).item() == pytest.approx(expected)
+    assert evaluate_expression(text, variables).item() == pytest.approx(expected)
 
 
 def test_a_vector_expression_gets_a_gradient_of_ones_and_a_constant_one_needs_none() -> None:
-    out = _build_expression_graph("v * 2", ["v=[1, 2, 3]"])
+    out = build_expression_graph("v * 2", ["v=[1, 2, 3]"])
     (v,) = [p for p in out.parents if p.label == "v"]
     assert v.grad.tolist() == [2.0, 2.0, 2.0]
-    constant = _build_expression_graph("2 + 3", [])
+    constant = build_expression_graph("2 + 3", [])
     assert constant.item() == 5.0 and not constant.requires_grad
-    with pytest.raises(_ExpressionError, match="needs an argument"):
-        _build_expression_graph("tanh()", [])
+    with pytest.raises(ExpressionError, match="needs an argument"):
+        build_expression_graph("tanh()", [])
 
 
 def test_python_dash_m_autonet_lists_the_graph_command_and_runs_it(tmp_path: Path) -> None:

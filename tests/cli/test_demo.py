@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import io
 
-from autonet.__main__ import main
-from autonet.demo import XOR_SEED, run_demo, train_moons, train_xor
+from autonet.cli import main
+from autonet.cli.demo import run_demo
+from autonet.demo import XOR_SEED, train_moons, train_xor
 
 
 class Terminal(io.StringIO):
