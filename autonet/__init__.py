@@ -13,7 +13,8 @@
 from . import data, nn, ops, optim, viz
 from ._state import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import AnomalyError
-from .engine import FUNCTIONS, Value, apply, call_op, grad, gradients
+from .engine import FUNCTIONS, Value, apply, call_op
+from .functional import grad, gradients
 
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.

@@ -25,7 +25,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -38,11 +38,11 @@ from .ops.registry import Op, install, lookup, on_register, sum_to_shape
 __all__ = [
     "FUNCTIONS",
     "AnomalyError",
+    "Record",
     "Value",
     "apply",
+    "backward_pass",
     "call_op",
-    "grad",
-    "gradients",
     "stored_gradient",
 ]
 
@@ -57,6 +57,30 @@ _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward paus
 class _Released(tuple):
     """The inputs of a node whose graph a backward() released: weak references only, so the
     intermediates nobody else holds are freed, while those still held can still be drawn."""
+
+
+class Record(NamedTuple):
+    """What an op records on the Value it makes, for the backward walk (``Value.record``).
+
+    ``op`` is the registry entry, ``inputs`` the input Values, ``params`` the non-differentiable
+    arguments (None when there are none), ``datas`` the input data exactly as the forward used it
+    and ``out`` its output data, ``saved`` what the forward kept for the vjps (``Op.saves``). A
+    backward that releases the graph leaves ``op`` and ``params`` and drops the rest.
+
+    >>> from autonet import Value
+    >>> (Value(2.0) * 3.0).record.op.name
+    'mul'
+    """
+
+    op: Op
+    inputs: tuple[Value, ...]
+    params: dict | None
+    datas: tuple[Any, ...] | None
+    out: Any
+    saved: Any = None
+
+
+_RECORD = tuple.__new__  # Record(...) without the keyword handling: records are made once per op
 
 
 # --------------------------------------------------------------------------- conversion
@@ -212,10 +236,9 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
             out = _forward(op, datas, params)
     else:
         out = _forward(op, datas, params)
+    saved = None
     if op.saves:
-        # What the forward saved for the vjps rides in the params; release drops it again.
         out, saved = out
-        params = {**params, "saved": saved} if params else {"saved": saved}
     state = STATE
     if state.anomaly_enabled:
         _check_finite(op, out, inputs, "forward", None)
@@ -235,7 +258,7 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                 result._held = 1
                 if params:
                     params = _frozen_params(params)
-                result._node = (op, inputs, params, datas, out)
+                result._node = _RECORD(Record, (op, inputs, params, datas, out, saved))
                 if state.anomaly_enabled:
                     result._site = user_site()
                 return result
@@ -259,12 +282,11 @@ def _frozen(part: Any) -> Any:
 
 
 def _frozen_params(params: dict) -> dict:
-    """``params`` with every array argument frozen (see ``_frozen``); what a forward saved for
-    its vjps is its own already."""
-    for key, value in params.items():
+    """``params`` with every array argument frozen (see ``_frozen``)."""
+    for value in params.values():
         kind = type(value)
-        if (kind is np.ndarray or kind is tuple) and key != "saved" and _frozen(value) is not value:
-            return {k: v if k == "saved" else _frozen(v) for k, v in params.items()}
+        if (kind is np.ndarray or kind is tuple) and _frozen(value) is not value:
+            return {k: _frozen(v) for k, v in params.items()}
     return params
 
 
@@ -576,18 +598,43 @@ class Value:
         self._label = str(name)
 
     @property
+    def record(self) -> Record | None:
+        """What the op that produced this Value recorded (op, inputs, params, data, saved), or
+        None for a leaf and for results computed without a graph.
+
+        >>> from autonet import Value
+        >>> Value(1.0).record is None
+        True
+        """
+        return self._node
+
+    @property
+    def scope(self) -> str | None:
+        """The dotted path of the module call that produced this Value (``"layers.0"``), set by
+        ``nn.Module.__call__`` and read by drawings that group a graph by module; None elsewhere.
+        Assign a string to group Values of your own.
+
+        >>> from autonet import Value
+        >>> Value(1.0).scope is None
+        True
+        """
+        return getattr(self, "_scope", None)
+
+    @scope.setter
+    def scope(self, path: str | None) -> None:
+        self._scope = None if path is None else str(path)
+
+    @property
     def op(self) -> Op | None:
         """The registry op that produced this Value, or None for a leaf."""
         node = self._node
-        return None if node is None else node[0]
+        return None if node is None else node.op
 
     @property
     def params(self) -> dict:
         """The op's non-differentiable arguments (axis, shape, index ...), empty for a leaf."""
         node = self._node
-        if node is None or node[2] is None:
-            return {}
-        return {key: value for key, value in node[2].items() if key != "saved" or not node[0].saves}
+        return {} if node is None or node.params is None else dict(node.params)
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -596,7 +643,7 @@ class Value:
         node = self._node
         if node is None:
             return ()
-        parents = node[1]
+        parents = node.inputs
         if type(parents) is _Released:
             return tuple(p for p in (ref() for ref in parents) if p is not None)
         return parents
@@ -605,7 +652,7 @@ class Value:
     def graph_released(self) -> bool:
         """True once a backward() without ``retain_graph`` has freed the graph behind this Value."""
         node = self._node
-        return node is not None and type(node[1]) is _Released
+        return node is not None and type(node.inputs) is _Released
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -687,7 +734,7 @@ class Value:
             parts.append(f"dtype={data.dtype}")
         parts.append(f"requires_grad={self.requires_grad}")
         if self._node is not None:
-            parts.append(f"op={self._node[0].name!r}")
+            parts.append(f"op={self._node.op.name!r}")
         if self.label:
             parts.append(f"label={self.label!r}")
         return f"Value({', '.join(parts)})"
@@ -790,9 +837,8 @@ class Value:
         >>> x.grad.item()
         12.0
         """
-        _run_backward(
-            self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, None
-        )
+        retain = create_graph if retain_graph is None else retain_graph
+        backward_pass(self, gradient, retain_graph=retain, create_graph=create_graph)
 
     # ----------------------------------------------------------------- copying and pickling
 
@@ -817,6 +863,13 @@ class Value:
         if self.label:
             twin._label = self.label
         return twin
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
+        # Jupyter draws a Value as its graph. Drawing sits above the engine, so it is imported
+        # only when a notebook asks.
+        from .viz import notebook_bundle
+
+        return notebook_bundle(self, include, exclude)
 
     # numpy interplay: every ufunc and numpy function a Value reaches is an op or a refusal
     # (autonet.ops.numpy_api states the rule; each op's entry names its numpy callables).
@@ -893,21 +946,10 @@ def _flat_graph(root: Value) -> list[Any]:
         if value._node is None:
             flat.append(value)
             continue
-        op, parents, params, datas, out = value._node
+        op, parents, params, datas, out, saved = value._node
         released = type(parents) is _Released
         inputs = () if released else tuple(position[id(p)] for p in parents)
-        flat.append(
-            (
-                op.name,
-                inputs,
-                params,
-                datas,
-                out,
-                released,
-                _leaf_state(value),
-                getattr(value, "_scope", None),
-            )
-        )
+        flat.append((op.name, inputs, params, datas, out, saved, released, _leaf_state(value), value.scope))
     return flat
 
 
@@ -918,18 +960,17 @@ def _rebuilt(flat: list[Any]) -> Value:
         if isinstance(entry, Value):
             values.append(entry)
             continue
-        name, inputs, params, datas, out, released, state, scope = entry
+        name, inputs, params, datas, out, saved, released, state, scope = entry
         value = _leaf(*state)
-        op = _ops.REGISTRY[name]
+        op = lookup(name)
         if released:
-            value._node = (op, _Released(), params, None, None)
+            value._node = Record(op, _Released(), params, None, None)
         else:
             parents = tuple(values[i] for i in inputs)
-            value._node = (op, parents, params, datas, out)
+            value._node = Record(op, parents, params, datas, out, saved)
             _hold(parents, datas)
             value._held = 1 if value._data is out and type(out) is not float else 0
-        if scope is not None:
-            value._scope = scope
+        value.scope = scope
         values.append(value)
     return values[-1]
 
@@ -939,17 +980,15 @@ def _copied(value: Value, memo: dict[int, Any]) -> Value:
     twin = _leaf(copy.deepcopy(value._data, memo), None, value.requires_grad, value.label)
     twin._grad = copy.deepcopy(value._grad, memo)
     if value._node is not None:
-        op, parents, params, datas, out = value._node
+        op, parents, params, datas, out, saved = value._node
         if type(parents) is _Released:
-            twin._node = (op, _Released(), copy.deepcopy(params, memo), None, None)
+            twin._node = Record(op, _Released(), copy.deepcopy(params, memo), None, None)
         else:
             datas = copy.deepcopy(datas, memo)
             twin_parents = tuple(memo[id(p)] for p in parents)
-            twin._node = (op, twin_parents, copy.deepcopy(params, memo), datas, copy.deepcopy(out, memo))
-            _hold(twin_parents, datas)
-    scope = getattr(value, "_scope", None)
-    if scope is not None:
-        twin._scope = scope
+            twin._node = Record(op, twin_parents, *copy.deepcopy((params, datas, out, saved), memo))
+            _hold(twin_parents, twin._node.datas)
+    twin.scope = value.scope
     return twin
 
 
@@ -1000,7 +1039,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         result._grad = None
         if state.grad_enabled and (a.requires_grad or b.requires_grad):
             result.requires_grad = True
-            result._node = (op, (a, b), None, (data_a, data_b), out)
+            result._node = _RECORD(Record, (op, (a, b), None, (data_a, data_b), out, None))
         else:
             result.requires_grad = False
             result._node = None
@@ -1014,31 +1053,27 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
 def _consumer_counts(root: Value) -> dict[Value, int]:
     """For every Value behind ``root`` that requires grad: how many graph edges lead out of it.
 
-    The backward walk hands a Value its gradient only once all of its consumers have passed
-    theirs on (Kahn's order, the consumer counting HIPS autograd does), so no order list is
-    kept and a processed node can go as soon as nothing else holds it. An explicit stack
-    instead of recursion keeps a 1,000,000-op chain within reach.
-
-    The dict is keyed by the Values themselves: identity hashing (``Value.__hash__`` is
-    ``object.__hash__``, so ``__eq__`` is never consulted between distinct live keys) costs
-    half of ``id()`` keys, which allocate an int per lookup. The walk removes each entry as
+    The walk hands a Value its gradient only once all of its consumers have passed theirs on
+    (Kahn's order, the consumer counting HIPS autograd does), so no order list is kept and a
+    processed node can go as soon as nothing else holds it. An explicit stack instead of
+    recursion keeps a 1,000,000-op chain within reach. The dict is keyed by the Values
+    themselves: identity hashing costs half of ``id()`` keys, and the walk removes each entry as
     its count reaches zero, so the dict never keeps a processed node alive.
     """
     counts: dict[Value, int] = {}
     stack = [root]
     pop, push, seen = stack.pop, stack.append, counts.get
     while stack:
-        recorded = pop()._node
-        if recorded is None:
+        record = pop()._node
+        if record is None:
             continue
-        parents = recorded[1]
-        if type(parents) is _Released:
+        if type(record.inputs) is _Released:
             raise RuntimeError(
-                f"backward: the graph through this {recorded[0].name} was already released by an "
+                f"backward: the graph through this {record.op.name} was already released by an "
                 "earlier backward(); pass retain_graph=True to that first backward() to go through "
                 "the graph twice"
             )
-        for parent in parents:
+        for parent in record.inputs:
             if parent.requires_grad:
                 count = seen(parent)
                 if count is None:
@@ -1049,15 +1084,186 @@ def _consumer_counts(root: Value) -> dict[Value, int]:
     return counts
 
 
+def backward_pass(
+    root: Value,
+    gradient: Any = None,
+    *,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    targets: Sequence[Value] | None = None,
+) -> list[Any]:
+    """Walk the graph behind ``root`` once, handing each Value's gradient to its inputs through
+    its op's vjps: into ``.grad`` (``Value.backward``), or, given ``targets``, into the returned
+    list only (``autonet.gradients``), one gradient or None per target."""
+    seed = _seed(root, gradient, create_graph)
+    counts = _consumer_counts(root)
+    edge = _edge(create_graph, STATE.anomaly_enabled)
+    found: list[Any] = [None] * len(targets or ())
+    deliver = _accumulate if targets is None else _collector(targets, found)
+    pending, ready, shared = {root: seed}, [root], set()
+    with _Walking(len(counts), create_graph):
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node)
+            deliver(node, g, node in shared)
+            record = node._node
+            if record is None:
+                continue
+            for index, parent in enumerate(record.inputs):
+                if parent.requires_grad:
+                    grad = edge(record, node, index, g)
+                    previous = pending.get(parent)
+                    pending[parent] = grad if previous is None else previous + grad
+                    if grad is g:  # passed on unchanged: another Value's gradient too
+                        shared.add(parent)
+                    left = counts.pop(parent) - 1
+                    if left:
+                        counts[parent] = left
+                    else:
+                        ready.append(parent)
+            if not retain_graph:
+                _release(node, record)
+    return found
+
+
+def _accumulate(node: Value, g: Any, shared: bool) -> None:
+    """Add ``g`` to ``node.grad``. A leaf's .grad (what optimizers read and clip in place) is an
+    array of its own; an intermediate's may be a view, copied when someone reads it."""
+    if type(g) is np.ndarray:
+        if shared:
+            g = g.copy() if node._node is None else g.view()
+        elif node._node is None and (g.base is not None or not g.flags.writeable):
+            g = g.copy()
+    with _GRAD_LOCK:  # concurrent backwards may reach one shared leaf: read-add-write is one step
+        total = node._grad
+        if total is None:
+            node._grad = g
+        else:
+            total = total + g
+            node._grad = float(total) if type(total) is np.float64 else total
+
+
+def _collector(targets: Sequence[Value], found: list[Any]) -> Callable[[Value, Any, bool], None]:
+    """Deliver gradients into ``found`` at the positions of ``targets`` (one Value asked for
+    twice gets its gradient twice), storing nothing on the Values."""
+    wanted: dict[int, list[int]] = {}
+    for i, target in enumerate(targets):
+        wanted.setdefault(id(target), []).append(i)
+
+    def collect(node: Value, g: Any, shared: bool) -> None:
+        for i in wanted.get(id(node), ()):
+            found[i] = g
+
+    return collect
+
+
+class _Walking:
+    """The walk's surroundings: grad mode is ``create_graph`` (set by hand, as this runs once per
+    backward on the hot path of small graphs); numpy's warnings are off under anomaly mode (the
+    AnomalyError says more); and on a big graph the cyclic collector waits until the walk is done,
+    since each release allocates and every collection would scan the whole live graph again."""
+
+    __slots__ = ("create_graph", "errstate", "grad_enabled", "paused", "size")
+
+    def __init__(self, size: int, create_graph: bool) -> None:
+        self.size, self.create_graph = size, create_graph
+
+    def __enter__(self) -> None:
+        self.grad_enabled, STATE.grad_enabled = STATE.grad_enabled, self.create_graph
+        self.paused = self.size > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
+        if self.paused:
+            gc.disable()
+        self.errstate = np.seterr(all="ignore") if STATE.anomaly_enabled else None
+
+    def __exit__(self, *exc: Any) -> None:
+        STATE.grad_enabled = self.grad_enabled
+        if self.errstate is not None:
+            np.seterr(**self.errstate)
+        if self.paused:
+            gc.enable()
+
+
+def _edge(create_graph: bool, anomaly: bool) -> Callable[..., Any]:
+    """The per-edge work of this backward, chosen once: plain arrays, a differentiable graph, and
+    either one checked for non-finite gradients."""
+    edge = _graph_edge if create_graph else _plain_edge
+    return _checked_edge(edge) if anomaly else edge
+
+
+def _vjp_params(record: Record) -> dict | None:
+    # What a forward saved for its vjps reaches them as ``saved=``; the record keeps it apart.
+    if record.op.saves:
+        return {**(record.params or {}), "saved": record.saved}
+    return record.params
+
+
+def _plain_edge(record: Record, node: Value, index: int, g: Any) -> Any:
+    """The gradient for input ``index`` from arrays: the vjp on the recorded data, fitted."""
+    op, datas, out = record.op, record.datas, record.out
+    params = record.params if not op.saves else _vjp_params(record)
+    if op.variadic:
+        grad = _call_vjp(op.vjps[0], op, index, g, out, datas, params)
+    else:
+        vjp = op.vjps[index]
+        try:
+            grad = vjp(g, out, *datas, **params) if params else vjp(g, out, *datas)
+        except (ArithmeticError, TypeError, ValueError, IndexError):
+            grad = _call_vjp(vjp, op, index, g, out, datas, params)  # redoes float quirks, or names the op
+    data = datas[index]
+    kind = type(grad)
+    if kind is np.ndarray:
+        if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
+            return grad  # the common case: nothing to undo
+    elif kind is float and type(data) is float:
+        return grad
+    return _fit(grad, data, op, index)
+
+
+def _graph_edge(record: Record, node: Value, index: int, g: Any) -> Value:
+    """The gradient for input ``index`` as a Value: the vjp runs on the input Values themselves,
+    so it records a graph that can be differentiated again."""
+    op = record.op
+    _check_unchanged(op, record.inputs, record.datas)
+    vjp = op.vjps[0] if op.variadic else op.vjps[index]
+    grad = _call_vjp(vjp, op, index, g, node, record.inputs, _vjp_params(record))
+    return _fit(_lift(grad), record.datas[index], op, index)
+
+
+def _checked_edge(edge: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(record: Record, node: Value, index: int, g: Any) -> Any:
+        phase = f"backward, in the gradient for input {index}"
+        try:
+            grad = edge(record, node, index, g)
+        except AnomalyError:
+            # Under create_graph an op inside this vjp flagged itself; blame the op whose gradient
+            # it is when that gradient is non-finite, else keep the inner report.
+            with set_grad_enabled(False), detect_anomaly(False):
+                grad = edge(record, node, index, g)
+            _check_finite(record.op, grad, record.inputs, phase, node)
+            raise
+        _check_finite(record.op, grad, record.inputs, phase, node)
+        return grad
+
+    return checked
+
+
 def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
+    """The gradient the walk starts from: 1 for a scalar, else ``gradient`` checked against the
+    root's shape and dtype (and, under create_graph, as a Value)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this Value does not require grad (it was computed under no_grad, or from "
+            "inputs that all have requires_grad=False)"
+        )
     if gradient is None:
         if root.size != 1:
             raise RuntimeError(
                 f"backward: the gradient can be implied only for a scalar, this Value has shape "
                 f"{root.shape}; pass gradient= with that shape (or reduce it, e.g. .sum())"
             )
-        data = root._data
-        seed = 1.0 if type(data) is float else np.ones_like(data)
+        seed = 1.0 if type(root._data) is float else np.ones_like(root._data)
     elif isinstance(gradient, Value) and create_graph and gradient.requires_grad:
         # Kept as it is, graph and all, so that the result can be differentiated by it too.
         if gradient.shape != root.shape:
@@ -1077,58 +1283,38 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             raise ValueError(
                 f"backward: gradient has shape {_shape_of(seed)} but the Value has shape {root.shape}"
             )
-        if type(seed) is not float:
+        if type(seed) is not float or type(root._data) is not float:
             seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
-        elif type(root._data) is not float:
-            seed = np.array(seed, dtype=root.dtype)
+    if STATE.anomaly_enabled and not np.isfinite(seed).all():
+        raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
     return _make(seed, False, None) if create_graph else seed
 
 
 def _fit(grad: Any, data: Any, op: Op, index: int) -> Any:
-    """Bring one vjp result to the shape and dtype of the input ``data`` the forward used (undoing
-    broadcasting), or say which op erred."""
-    kind = type(grad)
-    if kind is np.ndarray:
-        if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
-            return grad  # the common case: nothing to undo
-    elif kind is float and type(data) is float:
-        return grad
-    if type(data) is float:
-        if type(grad) is float:
-            return grad
-        if np.ndim(grad):
-            grad = sum_to_shape(grad, ())
-        return float(grad)
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad, dtype=data.dtype)
-    if grad.shape != data.shape:
-        try:
-            grad = sum_to_shape(grad, data.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{op.name}: the vjp for input {index} returned shape {grad.shape}, but the input has "
-                f"shape {data.shape}"
-            ) from None
-    if grad.dtype != data.dtype:
-        grad = grad.astype(data.dtype)
-    return grad
-
-
-def _fit_value(grad: Any, data: Any, op: Op, index: int) -> Value:
-    grad = _lift(grad)
+    """Bring one vjp result to the shape (undoing broadcasting) and dtype of the input ``data``
+    the forward used, or say which op erred. Values stay Values (under create_graph)."""
     shape = _shape_of(data)
-    if grad.shape != shape:
+    found = grad.shape if type(grad) is Value or type(grad) is np.ndarray else np.shape(grad)
+    if found != shape:
         try:
             grad = sum_to_shape(grad, shape)
         except ValueError:
             raise RuntimeError(
-                f"{op.name}: the vjp for input {index} returned shape {grad.shape}, but the input has "
-                f"shape {shape}"
+                f"{op.name}: the vjp for input {index} returned shape {found}, "
+                f"but the input has shape {shape}"
             ) from None
+    if type(grad) is Value:
+        return grad
+    if type(data) is float:
+        return float(grad)
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
+        grad = np.asarray(grad, dtype=data.dtype)
     return grad
 
 
-def _call_vjp(vjp: Callable, op: Op, index: int, g: Any, out: Any, args: list, params: dict | None) -> Any:
+def _call_vjp(
+    vjp: Callable, op: Op, index: int, g: Any, out: Any, args: Sequence, params: dict | None
+) -> Any:
     try:
         if op.variadic:
             return vjp(index, g, out, *args, **params) if params else vjp(index, g, out, *args)
@@ -1153,182 +1339,26 @@ def _np_float(x: Any) -> Any:
     return np.float64(x) if type(x) is float else x
 
 
-def _run_backward(
-    root: Value,
-    gradient: Any,
-    retain_graph: bool,
-    create_graph: bool,
-    targets: Sequence[Value] | None,
-) -> list | None:
-    if not isinstance(root, Value):
-        raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: this Value does not require grad (it was computed under no_grad, or from "
-            "inputs that all have requires_grad=False)"
-        )
-    seed = _seed(root, gradient, create_graph)
-    if STATE.anomaly_enabled and not np.isfinite(_raw(seed)).all():
-        raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
-    counts = _consumer_counts(root)
-    # Only the frontier is held: Values whose consumers have all passed their gradient on.
-    ready = [root]
-    pending: dict[Value, Any] = {root: seed}  # keyed by identity, as the counts are
-    wanted: dict[int, list[int]] | None = None
-    if targets is not None:
-        wanted = {}
-        for i, t in enumerate(targets):
-            wanted.setdefault(id(t), []).append(i)  # the same Value asked for twice gets it twice
-    found: list = [None] * (0 if targets is None else len(targets))
-    # Values whose pending gradient is an array some vjp passed through unchanged (add's ``g``):
-    # it is also the consumer's .grad (or a sibling's), so such a Value gets its own copy.
-    shared: set[Value] = set()
-    anomaly = STATE.anomaly_enabled
-    plain = not anomaly and not create_graph
-    fit = _fit_value if create_graph else _fit
-    ref = weakref.ref
-    acquire, release = _GRAD_LOCK.acquire, _GRAD_LOCK.release
-    # Grad mode is switched by hand, not by the context manager: this runs once per backward
-    # but sits on the hot path of small graphs.
-    state = STATE
-    saved_grad_enabled = state.grad_enabled
-    state.grad_enabled = create_graph
-    # The walk makes no reference cycles (what it drops, reference counting frees), yet each
-    # release allocates, and on a big graph every allocation-triggered collection would scan the
-    # whole live graph again. So the cyclic collector waits until the walk is done (big graphs
-    # only; it is resumed only if it was running).
-    pause_collector = len(counts) > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
-    if pause_collector:
-        gc.disable()
-    # Under anomaly mode the AnomalyError says what numpy's overflow warnings would, and better.
-    saved_errstate = np.seterr(all="ignore") if anomaly else None
-    try:
-        while ready:
-            node = ready.pop()
-            g = pending.pop(node)
-            recorded = node._node
-            if wanted is None:
-                if type(g) is np.ndarray and node in shared:
-                    # A leaf's .grad (what optimizers read) gets its own array now; an intermediate's
-                    # a view, made its own only when someone reads it (Value.grad).
-                    g = g.copy() if recorded is None else g.view()
-                elif (
-                    recorded is None
-                    and type(g) is np.ndarray
-                    and (g.base is not None or not g.flags.writeable)
-                ):
-                    g = g.copy()
-                # Concurrent backwards may reach one shared leaf: its read-add-write is one step.
-                acquire()
-                try:
-                    total = node._grad
-                    if total is None:
-                        total = g
-                    else:
-                        total = total + g
-                        if type(total) is np.float64:  # a float64 scalar's .grad read as a 0-d array
-                            total = float(total)
-                    node._grad = total
-                finally:
-                    release()
-            elif id(node) in wanted:
-                for i in wanted[id(node)]:
-                    found[i] = g
-            if recorded is None:
-                continue
-            op, parents, params, datas, out = recorded
-            if create_graph:
-                _check_unchanged(op, parents, datas)
-                args, out = parents, node
-            else:
-                args = datas
-            vjps = op.vjps
-            variadic = op.variadic
-            for index, parent in enumerate(parents):
-                if not parent.requires_grad:
-                    continue
-                vjp = vjps[0] if variadic else vjps[index]
-                if plain and not variadic:
-                    # The common case spelled out: no frames for _call_vjp and _fit unless needed.
-                    try:
-                        grad = vjp(g, out, *args, **params) if params else vjp(g, out, *args)
-                    except (ArithmeticError, TypeError, ValueError, IndexError):
-                        # Again through _call_vjp: it redoes float quirks in numpy, or names the op.
-                        grad = _call_vjp(vjp, op, index, g, out, args, params)
-                    data = datas[index]
-                    kind = type(grad)
-                    if kind is np.ndarray:
-                        if type(data) is float or grad.shape != data.shape or grad.dtype != data.dtype:
-                            grad = _fit(grad, data, op, index)
-                    elif kind is not float or type(data) is not float:
-                        grad = _fit(grad, data, op, index)
-                elif not anomaly:
-                    grad = fit(_call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index)
-                else:
-                    phase = f"backward, in the gradient for input {index}"
-                    try:
-                        grad = fit(_call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index)
-                    except AnomalyError:
-                        # Under create_graph an op inside this vjp flagged itself; blame the op whose
-                        # gradient it is when that gradient is non-finite, else keep the inner report.
-                        with set_grad_enabled(False), detect_anomaly(False):
-                            grad = fit(
-                                _call_vjp(vjp, op, index, g, out, args, params), datas[index], op, index
-                            )
-                        _check_finite(op, grad, parents, phase, node)
-                        raise
-                    _check_finite(op, grad, parents, phase, node)
-                previous = pending.get(parent)
-                if previous is None:
-                    pending[parent] = grad
-                    if grad is g:
-                        shared.add(parent)
-                else:
-                    pending[parent] = previous + grad  # a new array: shared with nobody
-                left = counts[parent] - 1
-                if left:
-                    counts[parent] = left
-                else:
-                    del counts[parent]
-                    ready.append(parent)
-            if not retain_graph:
-                # Uncounting the released arrays only saves a later copy (a stale count is found
-                # out in Value._private), so a node that kept only floats is not even looked at.
-                if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
-                    _release(node, recorded)
-                if op.saves:
-                    params = _without_saved(params)
-                node._node = (op, _Released(map(ref, parents)), params, None, None)
-    finally:
-        state.grad_enabled = saved_grad_enabled
-        if saved_errstate is not None:
-            np.seterr(**saved_errstate)
-        if pause_collector:
-            gc.enable()
-    return found
-
-
 _GRAD_LOCK = threading.Lock()
 _ALONE = _refcount_alone()
+_REF = weakref.ref
 
 
-def _without_saved(params: dict) -> dict:
-    return {key: value for key, value in params.items() if key != "saved"}
-
-
-def _release(node: Value, recorded: tuple) -> None:
-    """The record of ``node`` no longer keeps its arrays: uncount them on the Values that still
-    have them as their data (a Value whose data was replaced since is not counting them)."""
-    _, parents, _, datas, out = recorded
-    for index, data in enumerate(datas):
-        if type(data) is not float:
-            parent = parents[index]
-            if parent._data is data:
+def _release(node: Value, record: Record) -> None:
+    """Free the graph behind ``node``: its record keeps the op and params, and only weak
+    references to the inputs. The arrays it kept are uncounted on the Values that still have them
+    as their data (a Value whose data was replaced since is not counting them); a node that kept
+    only floats has nothing to uncount."""
+    op, parents, params, datas, out, _ = record
+    if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
+        for parent, data in zip(parents, datas, strict=True):
+            if type(data) is not float and parent._data is data:
                 parent._held -= 1
                 if not parent._held and parent._shared:
                     data.setflags(write=True)  # the lock _hold put on a shared array
-    if type(out) is not float and node._data is out:
-        node._held -= 1
+        if type(out) is not float and node._data is out:
+            node._held -= 1
+    node._node = _RECORD(Record, (op, _Released(map(_REF, parents)), params, None, None, None))
 
 
 def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> None:
@@ -1344,89 +1374,6 @@ def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> 
                 "recorded it; create_graph=True differentiates the Values as they are now, so run the "
                 "forward again after changing them"
             )
-
-
-def gradients(
-    output: Value,
-    inputs: Sequence[Value] | Value,
-    gradient: ArrayLike | None = None,
-    *,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-) -> list[Any]:
-    """The gradients of ``output`` with respect to ``inputs``, without touching any ``.grad``.
-
-    Like ``torch.autograd.grad``: returns one gradient per input (zeros for an input the output
-    does not depend on). With ``create_graph=True`` they are Values that can be differentiated
-    again, which gives Hessian-vector products.
-
-    >>> from autonet import Value, gradients
-    >>> x = Value(3.0)
-    >>> [g.item() for g in gradients(x * x, [x])]
-    [6.0]
-    """
-    single = isinstance(inputs, Value)
-    targets = [inputs] if single else list(inputs)
-    retain = create_graph if retain_graph is None else retain_graph
-    found = _run_backward(output, gradient, retain, create_graph, targets)
-    result = []
-    for target, g in zip(targets, found, strict=True):
-        if g is None:
-            g = np.zeros(target.shape, dtype=target.dtype)
-            g = _make(_normalize(g), False, None) if create_graph else g
-        elif not create_graph:
-            # As for .grad: each result is its own writeable array, not a view or a shared object.
-            if type(g) is float or g.base is not None or not g.flags.writeable or any(g is r for r in result):
-                g = np.array(g)
-        result.append(g)
-    return result
-
-
-def grad(fn: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
-    """The gradient of a scalar function, as a function (as in JAX and HIPS autograd).
-
-    Numbers and arrays in give arrays out; Values in give Values out that stay in the graph,
-    so ``grad`` nests for higher derivatives.
-
-    Each argument position is an input of its own, as in JAX: ``grad(lambda a, b: a * b,
-    argnums=(0, 1))(x, x)`` gives the two partial derivatives ``(x, x)`` whether ``x`` is a number
-    or one Value passed twice, and ``argnums=(0, 0)`` gives the same derivative twice.
-
-    >>> from autonet import grad
-    >>> float(grad(lambda x: x ** 3)(2.0))
-    12.0
-    >>> float(grad(grad(lambda x: x ** 3))(2.0))
-    12.0
-    """
-    many = isinstance(argnums, tuple)
-    picks = argnums if many else (argnums,)
-
-    def gradient_of(*args: Any) -> Any:
-        nested = any(isinstance(a, Value) for a in args)
-        values = [a if isinstance(a, Value) else Value(a) for a in args]
-        for i in set(picks):
-            if values[i] is args[i]:
-                values[i] = _position(args[i])
-        with set_grad_enabled(True):
-            out = _lift(fn(*values))
-        if not out.requires_grad:
-            found = [np.zeros(values[i].shape, dtype=values[i].dtype) for i in picks]
-        else:
-            if out.size != 1:
-                raise ValueError(f"grad: the function must return a scalar, it returned shape {out.shape}")
-            found = gradients(out, [values[i] for i in picks], create_graph=nested)
-        return tuple(found) if many else found[0]
-
-    return gradient_of
-
-
-def _position(value: Value) -> Value:
-    """A Value of its own for one argument position of ``grad``, still connected to ``value`` (a
-    same-shape reshape: no copy, the gradient passes straight through)."""
-    if not value.requires_grad:
-        return Value(value._data, requires_grad=True)
-    with set_grad_enabled(True):
-        return _apply(lookup("reshape"), (value,), {"shape": value.shape})
 
 
 # --------------------------------------------------------------------------- the one call path

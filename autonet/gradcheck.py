@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ._state import no_grad, set_grad_enabled
-from .engine import Value, call_op, gradients
+from .engine import Value, call_op
+from .functional import gradients
 from .ops.registry import REGISTRY, Op
 
 __all__ = ["GradcheckError", "OpCase", "OpCheck", "check_op", "gradcheck", "gradgradcheck", "numerical_grad"]

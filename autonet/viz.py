@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, stored_gradient
 
 if TYPE_CHECKING:  # graphviz is imported when something is drawn, never at import time
     import graphviz
@@ -193,8 +193,8 @@ def _op_text(value: Value, precision: int) -> str:
 
 def _recorded_input_count(value: Value) -> int:
     # A released node keeps one weak reference per input: their number says how many there were.
-    node = value._node
-    return 0 if node is None else len(node[1])
+    record = value.record
+    return 0 if record is None else len(record.inputs)
 
 
 def _parents(value: Value) -> tuple[Value, ...]:
@@ -246,8 +246,7 @@ def _too_large(limit: int, count: str) -> ValueError:
 
 def _scope_of(value: Value) -> str | None:
     """The module path a Module tagged this Value with (``MLP.layers.0``), or None."""
-    scope = getattr(value, "_scope", None)
-    return scope if isinstance(scope, str) and scope else None
+    return value.scope or None
 
 
 @dataclass
@@ -364,8 +363,8 @@ def _value_label(value: Value, *, show_data: bool, show_grad: bool, max_elements
     shape = f"shape {value.shape}" if value.shape else "scalar"
     fields.append(_escape(f"{shape} {value.dtype}"))
     if show_data:
-        fields.append(_field("data", _array_lines(value.data, max_elements, precision)))
-    grad = value._grad
+        fields.append(_field("data", _array_lines(np.asarray(value), max_elements, precision)))
+    grad = stored_gradient(value)
     if show_grad and grad is not None:
         fields.append(_field("grad", _array_lines(np.asarray(grad), max_elements, precision)))
     return "|".join(fields)
@@ -647,19 +646,22 @@ def save_graph(
 # --------------------------------------------------------------------------- Jupyter
 
 
-def _value_repr_mimebundle(self: Value, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
-    """Jupyter shows a Value as the SVG drawing of its graph (its repr where it cannot be drawn)."""
+def notebook_bundle(value: Value, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """What Jupyter shows for a Value (``Value._repr_mimebundle_`` asks this): the SVG drawing of
+    its graph, and its repr as text (the repr alone where the graph cannot be drawn).
+
+    >>> from autonet import Value
+    >>> sorted(notebook_bundle(Value(1.0), include=["text/plain"]))
+    ['text/plain']
+    """
     bundle: dict[str, Any] = {}
     try:
-        bundle.update(draw_graph(self)._repr_mimebundle_(include=include, exclude=exclude))
+        bundle.update(draw_graph(value)._repr_mimebundle_(include=include, exclude=exclude))
     except (GraphvizNotFoundError, ValueError, RuntimeError):
         pass  # too large, released, or no Graphviz: the text repr still says what the Value is
     if (include is None or "text/plain" in include) and not (exclude and "text/plain" in exclude):
-        bundle["text/plain"] = repr(self)
+        bundle["text/plain"] = repr(value)
     return bundle
-
-
-Value._repr_mimebundle_ = _value_repr_mimebundle
 
 
 # --------------------------------------------------------------------------- moved names

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autonet import Value, gradients
-from autonet.engine import _apply
+from autonet.engine import apply
 from autonet.nn import cross_entropy
 from autonet.ops import REGISTRY
 from autonet.ops.registry import REAL, Op
@@ -128,7 +128,7 @@ def test_a_backward_that_fails_midway_still_resumes_the_collector() -> None:
 
     broken = Op("broken", lambda x: x * 1.0, (broken_vjp,), (REAL,))  # not registered: test-local
     _, y = _chain(20_000)
-    top = _apply(broken, (y * 1.0,))
+    top = apply(broken, y * 1.0)
     with pytest.raises(RuntimeError, match="broken"):
         top.backward()
     assert gc.isenabled()

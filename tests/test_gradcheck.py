@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from autonet import Value, call_op
-from autonet.engine import _apply
+from autonet.engine import apply
 from autonet.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
 
@@ -32,7 +32,7 @@ def _sin_op(vjp: Callable[..., Any], name: str = "sin_under_test") -> Op:
 
 def _apply_sin(vjp: Callable[..., Any]) -> Callable[[Value], Value]:
     op = _sin_op(vjp)
-    return lambda x: _apply(op, (x,))
+    return lambda x: apply(op, x)
 
 
 def _matmul_transposed_a(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -46,7 +46,7 @@ MATMUL_WRONG = Op(
 WRONG_FUNCTIONS: dict[str, tuple[Callable[..., Value], tuple[np.ndarray, ...]]] = {
     "off-by-factor": (_apply_sin(lambda g, out, x: 2 * g * np.cos(x)), (X,)),
     "wrong-sign": (_apply_sin(lambda g, out, x: -g * np.cos(x)), (X,)),
-    "transposed": (lambda a, b: _apply(MATMUL_WRONG, (a, b)), (SQUARE_A, SQUARE_B)),
+    "transposed": (lambda a, b: apply(MATMUL_WRONG, a, b), (SQUARE_A, SQUARE_B)),
     # Right for every one-hot output gradient (g * |g| = g there), wrong for any other.
     "not-linear-in-g": (_apply_sin(lambda g, out, x: g * np.abs(g) * np.cos(x)), (X,)),
 }
@@ -79,7 +79,7 @@ def test_the_right_vjps_pass_in_both_modes() -> None:
         (lambda g, out, a, b: g @ b.T, lambda g, out, a, b: a.T @ g),
         (Domain(), Domain()),
     )
-    assert gradcheck(lambda a, b: _apply(right_matmul, (a, b)), SQUARE_A, SQUARE_B)
+    assert gradcheck(lambda a, b: apply(right_matmul, a, b), SQUARE_A, SQUARE_B)
 
 
 def test_the_message_names_the_input_the_element_and_both_values() -> None:

@@ -220,7 +220,7 @@ class Layer(Module):
         pre_activation = apply(_fused.linear, x, self.w, self.b)
         if self._activate is None:
             return pre_activation
-        pre_activation._scope = self._path
+        pre_activation.scope = self._path
         return self._activate(pre_activation)
 
     def extra_repr(self) -> str:

@@ -7,7 +7,7 @@ assigned. Nothing has to be registered: assign and it is found.
 Names are dotted paths from the module the walk starts at (``layers.0.w``). Assigning a part to
 a module also labels it, so drawn graphs show the same names: a Value gets ``label`` = its
 dotted name from the root, and a sub-module gets a ``path`` such as ``MLP.layers.0`` that
-``Module.__call__`` stores on the Value it returns (``value._scope``) for the graph drawing.
+``Module.__call__`` stores on the Value it returns (``value.scope``) for the graph drawing.
 """
 
 from __future__ import annotations
@@ -84,13 +84,9 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
         # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
-        if type(out) is Value:
-            if out._node is not None and getattr(out, "_scope", None) is None:
-                out._scope = self._path
-        elif isinstance(out, (tuple, list)):
-            for item in out:
-                if type(item) is Value and item._node is not None and getattr(item, "_scope", None) is None:
-                    item._scope = self._path
+        for item in out if isinstance(out, (tuple, list)) else (out,):
+            if type(item) is Value and item.record is not None and item.scope is None:
+                item.scope = self._path
         return out
 
     # ----------------------------------------------------------------- naming
