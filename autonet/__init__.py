@@ -13,12 +13,13 @@
 from . import data, nn, ops, optim, viz
 from ._state import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import AnomalyError
-from .engine import FUNCTIONS, Value, apply, call_op
+from .engine import Value
 from .functional import grad, gradients
 
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .surface import FUNCTIONS, apply, call_op
 
 __version__ = "0.1.0"
 

@@ -1,26 +1,19 @@
 """The engine: ``Value``, the graph it records, and the reverse-mode walk over that graph.
 
-A ``Value`` holds a Python float (the lean path for float64 scalars) or a numpy array. Every op
-goes through ``_apply``, which runs the registered forward and, when grad mode is on and an
-input requires grad, remembers ``(op, inputs, params)`` on the result. ``backward()`` orders the
-graph with an explicit stack (no recursion, so depth is bounded by memory only), calls each
-op's vjps, undoes broadcasting in one place, and releases the graph as it goes unless
-``retain_graph`` asks to keep it.
-
-numpy meets a Value in one way: every ufunc and numpy function it reaches is an op (it returns a
-Value in the graph) or a refusal (a TypeError naming the function and the autonet spelling to use).
-Only functions whose results carry no gradient run on the plain data: metadata, booleans, integer
-indices, text, and the piecewise-constant ufuncs (sign, floor ...). The rule holds whatever
-``requires_grad`` and grad mode say; ``np.asarray(value)`` and ``value.data`` still convert on purpose.
+A ``Value`` holds a Python float (the lean path for float64 scalars) or a numpy array of its
+own. ``run_op`` runs an op's forward and, when grad mode is on and an input requires grad,
+leaves a ``Record`` (op, inputs, params, data, saved) on the result; every call path ends there
+(``autonet.surface``). ``backward_pass`` walks the graph with an explicit stack (depth is bounded
+by memory only), calls each op's vjps, undoes broadcasting in one place and releases the graph as
+it goes unless ``retain_graph`` asks to keep it. numpy reaches a Value through the ops' numpy
+mappings (``autonet.ops.numpy_api``).
 """
 
 from __future__ import annotations
 
 import copy
 import gc
-import inspect
 import operator
-import re
 import sys
 import threading
 import weakref
@@ -29,26 +22,25 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import ops as _ops
 from ._state import STATE, detect_anomaly, set_grad_enabled
 from .anomaly import AnomalyError, check_finite, user_site
+from .arrays import F64, frozen_params, normalize, retitled, shape_of, to_data
 from .ops.numpy_api import dispatch_function, dispatch_ufunc
-from .ops.registry import Op, install, lookup, on_register, sum_to_shape
+from .ops.registry import Op, lookup, sum_to_shape
 
 __all__ = [
-    "FUNCTIONS",
     "AnomalyError",
     "Record",
     "Value",
-    "apply",
     "backward_pass",
-    "call_op",
+    "lift",
+    "run_binary",
+    "run_op",
     "stored_gradient",
 ]
 
 ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
 
-_F64 = np.dtype(np.float64)
 _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
 _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
@@ -86,74 +78,8 @@ _RECORD = tuple.__new__  # Record(...) without the keyword handling: records are
 # --------------------------------------------------------------------------- conversion
 
 
-def _to_data(
-    data: Any, dtype: Any = None, what: str = "Value", *, copy: bool = True, like: np.dtype | None = None
-) -> float | np.ndarray:
-    """Convert user data to what a Value stores: a float for float64 scalars, else an array.
-
-    With ``copy`` (the default) an array is always the Value's own, never the caller's: a Value
-    owns its data as ``np.array`` does. ``like`` is the float dtype of the other operand of an op:
-    integer and bool data then take numpy's promotion with it (a bool mask times a float32 Value
-    stays float32), where on their own they become float64.
-    """
-    kind = type(data)
-    if dtype is None:
-        if kind is float:
-            return data
-        if kind is int or kind is bool:
-            try:
-                return float(data)
-            except OverflowError:
-                raise ValueError(f"{what} data: the int {data} is too large for a float64") from None
-    if kind is Value:
-        data = data._data
-    elif isinstance(data, (str, bytes, complex)) or data is None:
-        raise TypeError(
-            f"{what} data must be a real number, a nested list of numbers or a numpy array of "
-            f"real numbers; got {kind.__name__}"
-        )
-    try:
-        # Convert first and cast after the check: casting first would parse strings, drop the
-        # imaginary part of complex numbers and turn None into nan.
-        array = np.asarray(data)
-    except (ValueError, TypeError) as error:
-        raise TypeError(
-            f"{what} data must be a real number, a nested list of numbers or a numpy array of "
-            f"real numbers; could not convert {kind.__name__}: {error}"
-        ) from None
-    letter = array.dtype.kind
-    if letter not in "biuf":
-        raise TypeError(f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}")
-    if dtype is not None:
-        try:
-            target = np.dtype(dtype)
-        except TypeError as error:
-            message = f"{what}: dtype must be a float dtype such as float32 or float64; {error}"
-            raise TypeError(message) from None
-        if target.kind != "f":
-            raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
-        array = array.astype(target, copy=False)
-    elif letter != "f":
-        promoted = np.result_type(like, array.dtype) if like is not None else _F64
-        array = array.astype(promoted if promoted.kind == "f" else _F64)
-    if array.ndim == 0 and array.dtype == _F64:
-        return float(array)
-    if copy and array is data:
-        array = array.copy()
-    return array
-
-
-def _normalize(out: Any) -> float | np.ndarray:
-    kind = type(out)
-    if kind is np.ndarray:
-        if out.ndim == 0 and out.dtype == _F64:
-            return float(out)
-        return out
-    if kind is float:
-        return out
-    if kind is np.float64:
-        return float(out)
-    return np.asarray(out)
+def _to_data(data: Any, *args: Any, **kwargs: Any) -> float | np.ndarray:
+    return to_data(data._data if type(data) is Value else data, *args, **kwargs)
 
 
 def _make(data: Any, requires_grad: bool, node: tuple | None, shared: bool = False) -> Value:
@@ -168,18 +94,6 @@ def _make(data: Any, requires_grad: bool, node: tuple | None, shared: bool = Fal
     value._held = 0
     value._shared = shared
     return value
-
-
-def _lift(x: Any, like: np.dtype | None = None) -> Value:
-    """Treat a plain number or array as a constant Value (it needs no gradient); integer and bool
-    arrays take numpy's promotion with ``like``, the dtype of the Value they meet."""
-    if isinstance(x, Value):
-        return x
-    return _make(_to_data(x, like=like), False, None)
-
-
-def _shape_of(data: Any) -> tuple[int, ...]:
-    return () if type(data) is float else data.shape
 
 
 # --------------------------------------------------------------------------- applying ops
@@ -202,33 +116,29 @@ def _forward(op: Op, datas: Sequence[Any], params: dict | None) -> Any:
         # A float64 scalar is held as a Python float and promotes like one (float32 arrays stay
         # float32), as it does in the ops with a scalar path; this op needs arrays, so give it one.
         arrays = [d for d in datas if type(d) is not float]
-        dtype = np.result_type(*arrays, 0.0) if arrays else _F64
+        dtype = np.result_type(*arrays, 0.0) if arrays else F64
         datas = [np.asarray(d, dtype) if type(d) is float else d for d in datas]
     try:
         out = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, TypeError, IndexError) as error:
         shapes = ", ".join(str(np.shape(d)) for d in datas)
-        raise _retitled(error, f"{op.name}: {error} (input shapes {shapes})") from None
+        raise retitled(error, f"{op.name}: {error} (input shapes {shapes})") from None
     if op.saves:
         out, saved = out
-        return _normalize(out), saved
-    return _normalize(out)
+        return normalize(out), saved
+    return normalize(out)
 
 
-def _retitled(error: Exception, message: str) -> Exception:
-    """``error``'s type with a new message; numpy's own subclasses that take more than a message
-    (such as its ufunc loop errors) fall back to the builtin type they derive from."""
-    try:
-        retitled = type(error)(message)
-        if str(retitled) == message:
-            return retitled
-    except Exception:
-        pass
-    kind = next(k for k in (TypeError, IndexError, ValueError) if isinstance(error, k))
-    return kind(message)
+def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
+    """Run a primitive op's forward on Values and record it when grad mode and an input ask:
+    where every call path (``autonet.surface.apply``) ends. The inputs are Values already and
+    the params prepared (``Op.prepare``).
 
-
-def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
+    >>> from autonet import Value
+    >>> from autonet.ops import REGISTRY
+    >>> run_op(REGISTRY["exp"], (Value(0.0),)).item()
+    1.0
+    """
     datas = tuple(map(_DATA, inputs))
     if STATE.anomaly_enabled:
         # The AnomalyError below says what numpy's overflow warning would, and better.
@@ -257,7 +167,7 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                 result.requires_grad = True
                 result._held = 1
                 if params:
-                    params = _frozen_params(params)
+                    params = frozen_params(params)
                 result._node = _RECORD(Record, (op, inputs, params, datas, out, saved))
                 if state.anomaly_enabled:
                     result._site = user_site()
@@ -266,28 +176,6 @@ def _apply(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     result._held = 0
     result._node = None
     return result
-
-
-def _frozen(part: Any) -> Any:
-    """An array argument as the graph keeps it: a read-only array of its own, so that a caller
-    who changes their mask, labels or index array afterwards cannot change what backward uses."""
-    if type(part) is np.ndarray:
-        if part.flags.writeable or part.base is not None:
-            part = part.copy()
-            part.flags.writeable = False
-        return part
-    if type(part) is tuple and any(type(p) is np.ndarray for p in part):
-        return tuple(map(_frozen, part))
-    return part
-
-
-def _frozen_params(params: dict) -> dict:
-    """``params`` with every array argument frozen (see ``_frozen``)."""
-    for value in params.values():
-        kind = type(value)
-        if (kind is np.ndarray or kind is tuple) and _frozen(value) is not value:
-            return {k: _frozen(v) for k, v in params.items()}
-    return params
 
 
 def _refcount_alone() -> int:
@@ -418,7 +306,7 @@ class Value:
     def data(self, new: ArrayLike) -> None:
         if new is self._data:
             # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data.
-            if type(new) is np.ndarray and new.ndim == 0 and new.dtype == _F64:
+            if type(new) is np.ndarray and new.ndim == 0 and new.dtype == F64:
                 self._data = float(new)  # back to the lean scalar path
             return
         converted = _to_data(new, copy=False)
@@ -497,8 +385,8 @@ class Value:
             return
         given = np.asarray(new) if isinstance(new, np.ndarray) else None
         new = _to_data(new, None, "grad")
-        if _shape_of(new) != self.shape:
-            raise ValueError(f"grad: shape {_shape_of(new)} does not match the Value's shape {self.shape}")
+        if shape_of(new) != self.shape:
+            raise ValueError(f"grad: shape {shape_of(new)} does not match the Value's shape {self.shape}")
         dtype = self.dtype
         if given is not None and given.dtype.kind == "f" and given.dtype != dtype:
             raise TypeError(
@@ -561,9 +449,9 @@ class Value:
         [3.0, 4.0]
         """
         array = _to_data(source, self.dtype, "copy_", copy=False)
-        if _shape_of(array) != self.shape:
+        if shape_of(array) != self.shape:
             raise ValueError(
-                f"copy_: source shape {_shape_of(array)} does not match the Value's shape {self.shape}"
+                f"copy_: source shape {shape_of(array)} does not match the Value's shape {self.shape}"
             )
         data = self._data
         if type(data) is float or type(array) is float:
@@ -657,7 +545,7 @@ class Value:
     @property
     def shape(self) -> tuple[int, ...]:
         """The array shape; ``()`` for a scalar."""
-        return _shape_of(self._data)
+        return shape_of(self._data)
 
     @property
     def ndim(self) -> int:
@@ -672,7 +560,7 @@ class Value:
     @property
     def dtype(self) -> np.dtype:
         """The numpy dtype (float64 unless float32 or another float was given)."""
-        return _F64 if type(self._data) is float else self._data.dtype
+        return F64 if type(self._data) is float else self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -730,7 +618,7 @@ class Value:
         else:
             text = np.array2string(data, separator=", ", threshold=20, precision=4, prefix="Value(")
         parts = [text, f"shape={self.shape}"]
-        if type(data) is not float and data.dtype != _F64:
+        if type(data) is not float and data.dtype != F64:
             parts.append(f"dtype={data.dtype}")
         parts.append(f"requires_grad={self.requires_grad}")
         if self._node is not None:
@@ -1006,23 +894,37 @@ def _constant(number: float) -> Value:
     return value
 
 
-def _lift_against(x: Any, other: Any) -> Value:
-    """``x`` as an operand of a binary op with ``other``: integer and bool arrays promote with
-    ``other``'s dtype as numpy would (a mask times a float32 Value stays float32)."""
+def lift(x: Any, other: Any = None) -> Value:
+    """``x`` as a Value: itself if it is one, else a constant. Integer and bool arrays take
+    numpy's promotion with ``other`` (a Value or a dtype): a mask times a float32 Value stays
+    float32, where on its own it becomes float64.
+
+    >>> lift([1, 2]).dtype, lift(np.array([True]), np.dtype(np.float32)).dtype
+    (dtype('float64'), dtype('float32'))
+    """
     if isinstance(x, Value):
         return x
     kind = type(x)
     if kind is float or kind is int:
         return _make(_to_data(x), False, None)
-    return _make(_to_data(x, like=other.dtype if isinstance(other, Value) else None), False, None)
+    like = other.dtype if isinstance(other, Value) else other
+    return _make(_to_data(x, like=like), False, None)
 
 
-def _binary(op: Op, a: Any, b: Any) -> Value:
+def run_binary(op: Op, a: Any, b: Any) -> Value:
+    """A binary operator (``a + b``): numbers and arrays become constants, and float64 scalars
+    take Python float arithmetic, micrograd's lean path; NotImplemented for what is no number.
+
+    >>> from autonet import Value
+    >>> from autonet.ops import REGISTRY
+    >>> run_binary(REGISTRY["add"], Value(1.0), 2.0).item()
+    3.0
+    """
     try:
         if type(a) is not Value:
-            a = _constant(a) if type(a) is float else _lift_against(a, b)
+            a = _constant(a) if type(a) is float else lift(a, b)
         if type(b) is not Value:
-            b = _constant(b) if type(b) is float else _lift_against(b, a)
+            b = _constant(b) if type(b) is float else lift(b, a)
     except TypeError:
         return NotImplemented
     data_a = a._data
@@ -1033,7 +935,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         try:
             out = op.scalar(data_a, data_b)
         except (ArithmeticError, ValueError, TypeError):
-            return _apply(op, (a, b))  # numpy's inf/nan instead of Python's exception
+            return run_op(op, (a, b))  # numpy's inf/nan instead of Python's exception
         result = _new(Value)
         result._data = out
         result._grad = None
@@ -1044,7 +946,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
             result.requires_grad = False
             result._node = None
         return result
-    return _apply(op, (a, b))
+    return run_op(op, (a, b))
 
 
 # --------------------------------------------------------------------------- backward
@@ -1226,7 +1128,7 @@ def _graph_edge(record: Record, node: Value, index: int, g: Any) -> Value:
     _check_unchanged(op, record.inputs, record.datas)
     vjp = op.vjps[0] if op.variadic else op.vjps[index]
     grad = _call_vjp(vjp, op, index, g, node, record.inputs, _vjp_params(record))
-    return _fit(_lift(grad), record.datas[index], op, index)
+    return _fit(lift(grad), record.datas[index], op, index)
 
 
 def _checked_edge(edge: Callable[..., Any]) -> Callable[..., Any]:
@@ -1279,9 +1181,9 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
         return gradient
     else:
         seed = _to_data(gradient, None, "gradient")
-        if _shape_of(seed) != root.shape:
+        if shape_of(seed) != root.shape:
             raise ValueError(
-                f"backward: gradient has shape {_shape_of(seed)} but the Value has shape {root.shape}"
+                f"backward: gradient has shape {shape_of(seed)} but the Value has shape {root.shape}"
             )
         if type(seed) is not float or type(root._data) is not float:
             seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
@@ -1293,7 +1195,7 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
 def _fit(grad: Any, data: Any, op: Op, index: int) -> Any:
     """Bring one vjp result to the shape (undoing broadcasting) and dtype of the input ``data``
     the forward used, or say which op erred. Values stay Values (under create_graph)."""
-    shape = _shape_of(data)
+    shape = shape_of(data)
     found = grad.shape if type(grad) is Value or type(grad) is np.ndarray else np.shape(grad)
     if found != shape:
         try:
@@ -1369,194 +1271,8 @@ def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> 
         # A Value that moved to a copy of its numbers (see ``Value.data``) is unchanged.
         if current is not data and not np.array_equal(current, data, equal_nan=True):
             raise RuntimeError(
-                f"backward: input {index} of {op.name} (shape {_shape_of(data)}"
+                f"backward: input {index} of {op.name} (shape {shape_of(data)}"
                 f"{f', label {parent.label!r}' if parent.label else ''}) was given new data after the op "
                 "recorded it; create_graph=True differentiates the Values as they are now, so run the "
                 "forward again after changing them"
             )
-
-
-# --------------------------------------------------------------------------- the one call path
-
-
-def apply(op: Op | str, *args: Any, **params: Any) -> Value:
-    """Apply a registered op (its entry or its name) to Values, numbers or arrays.
-
-    Every way of reaching an op ends here: ``Value`` methods and operators, ``autonet.<function>``,
-    numpy dispatch, ``call_op``, nn, losses and the vjps of other ops. The first ``arity``
-    positional arguments are the op's inputs (all of them for a variadic op); the op's ``prepare``
-    takes them with the rest, checks and normalises them (its errors name the op); a composite
-    then runs its definition and a primitive records one node.
-
-    >>> from autonet import Value
-    >>> from autonet.engine import apply
-    >>> apply("sum", Value([[1.0, 2.0], [3.0, 4.0]]), 0).tolist()
-    [4.0, 6.0]
-    """
-    entry = lookup(op) if type(op) is str else op
-    if type(entry) is not Op:
-        raise TypeError(f"apply: expected an op name or a registry Op, got {type(op).__name__}")
-    arity = entry.arity
-    inputs, extra = (args, ()) if arity < 0 else (args[:arity], args[arity:])
-    if arity >= 0 and len(inputs) < arity:
-        raise TypeError(f"{entry.name}: takes {arity} input(s), got {len(inputs)}")
-    inputs = _lifted(entry.name, inputs)
-    if entry.prepare is not None:
-        prepared = _prepared(entry, inputs, extra, params)
-        if type(prepared) is Value:
-            return prepared  # nothing to do: a reshape to the same shape, say
-        inputs, params = prepared
-        extra = ()
-    if entry.composite is not None:
-        return entry.composite(*inputs, *extra, **params)
-    if extra:
-        raise TypeError(
-            f"{entry.name}: takes {arity} input(s) and keyword parameters, "
-            f"got {len(args)} positional arguments"
-        )
-    return _apply(entry, tuple(inputs), params or None)
-
-
-def _lifted(name: str, inputs: Sequence[Any]) -> tuple[Value, ...]:
-    like = next((x for x in inputs if type(x) is Value), None)
-    values = []
-    for index, x in enumerate(inputs):
-        try:
-            values.append(x if type(x) is Value else _lift_against(x, like))
-        except TypeError as error:
-            raise TypeError(f"{name}: input {index}: {error}") from None
-    return tuple(values)
-
-
-def _prepared(op: Op, inputs: tuple, extra: tuple, params: dict) -> Any:
-    try:
-        return op.prepare(*inputs, *extra, **params)
-    except TypeError as error:
-        # A call that does not fit the op's arguments: say so with the op's name, not prepare's.
-        unfit = _UNFIT_CALL.match(str(error))
-        if unfit is None:
-            raise
-        raise TypeError(f"{op.name}: {unfit.group(1)} (parameters given: {sorted(params)})") from None
-
-
-_UNFIT_CALL = re.compile(r"^[\w.<>]*\(\) ((?:got|missing|takes) .*)$")
-
-
-def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
-    """Apply any registered op by name or entry to exactly its inputs, parameters by keyword (how
-    tests and tools drive the registry).
-
-    >>> from autonet import Value
-    >>> call_op("mul", Value(2.0), Value(3.0)).item()
-    6.0
-    """
-    if isinstance(op, str):
-        try:
-            op = lookup(op)
-        except ValueError as error:
-            raise ValueError(f"call_op: {error}") from None
-    elif not isinstance(op, Op):
-        raise TypeError(f"call_op: expected an op name or a registry Op, got {type(op).__name__}")
-    if op.arity >= 0 and len(inputs) != op.arity:
-        raise TypeError(f"{op.name}: takes {op.arity} input(s), got {len(inputs)}")
-    return apply(op, *inputs, **params)
-
-
-# --------------------------------------------------------------------------- the surface
-# Each op's entry names its Value method, operators and autonet function; they are made here,
-# from the registry, for every op registered now or later.
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {}
-"""``autonet.<name>`` for every op that declares a ``function`` (maximum, where, einsum ...)."""
-
-
-def _documented(
-    fn: Callable[..., Any], op: Op, name: str, signature: inspect.Signature | None, owner: str = ""
-) -> Callable[..., Any]:
-    # The qualified name is where pickle finds the function again (Value.relu, autonet.engine.where).
-    fn.__name__, fn.__qualname__ = name, f"{owner}{name}"
-    example = "\n".join(f"    {line}" for line in op.example.splitlines())
-    fn.__doc__ = f"{op.doc}\n\n{example}\n" if example else op.doc
-    fn.__module__ = __name__
-    if signature is not None:
-        fn.__signature__ = signature  # type: ignore[attr-defined]
-    return fn
-
-
-def _signature(op: Op, first: str | None) -> inspect.Signature:
-    source = op.prepare or op.composite
-    if source is None:  # the inputs only: x, or a and b
-        names = ("x",) if op.arity == 1 else ("a", "b")
-        names = names if first is None else (first, *names[1:])
-        plain = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
-        return inspect.Signature(plain, return_annotation="Value")
-    signature = inspect.signature(source)
-    parameters = list(signature.parameters.values())
-    if first is not None and parameters and parameters[0].kind is not inspect.Parameter.VAR_POSITIONAL:
-        parameters[0] = parameters[0].replace(name=first, annotation=inspect.Parameter.empty)
-    return signature.replace(parameters=parameters, return_annotation="Value")
-
-
-def _method(op: Op) -> Callable[..., Any]:
-    if op.prepare is None and op.composite is None and op.arity == 1:
-
-        def method(self: Value, **params: Any) -> Value:
-            return _apply(op, (self,), params or None)
-
-    else:
-
-        def method(self: Value, *args: Any, **params: Any) -> Value:
-            return apply(op, self, *args, **params)
-
-    return _documented(method, op, op.method, _signature(op, "self"), "Value.")
-
-
-def _operator(op: Op, name: str) -> Callable[..., Any]:
-    reflected = name.startswith("__r") and name != "__rshift__"
-    if op.arity == 1:
-
-        def unary(self: Value) -> Value:
-            return _apply(op, (self,))
-
-        return _documented(unary, op, name, _signature(op, "self"), "Value.")
-    if op.prepare is None:
-        if reflected:
-            return _documented(lambda self, other: _binary(op, other, self), op, name, None, "Value.")
-        return _documented(lambda self, other: _binary(op, self, other), op, name, None, "Value.")
-
-    def binary(self: Value, other: Any) -> Value:
-        try:
-            other = _lift_against(other, self)
-        except TypeError:
-            return NotImplemented
-        return apply(op, other, self) if reflected else apply(op, self, other)
-
-    return _documented(binary, op, name, None, "Value.")
-
-
-def _function(op: Op) -> Callable[..., Any]:
-    if callable(op.function):
-        return op.function
-
-    def function(*args: Any, **params: Any) -> Value:
-        return apply(op, *args, **params)
-
-    return _documented(function, op, op.function, _signature(op, None))
-
-
-def _surface(op: Op) -> None:
-    if op.method is not None:
-        setattr(Value, op.method, _method(op))
-    for name in op.operator:
-        setattr(Value, name, _operator(op, name))
-    if op.function is not None:
-        function = _function(op)
-        FUNCTIONS[function.__name__] = function
-        globals()[function.__name__] = function
-
-
-install(apply=apply, as_value=lambda x, like=None: _lift(x, like), value_type=Value)
-for _op in list(_ops.REGISTRY.values()):
-    _surface(_op)
-on_register(_surface)
-__all__ += sorted(FUNCTIONS)

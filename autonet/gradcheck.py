@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from ._state import no_grad, set_grad_enabled
-from .engine import Value, call_op
+from .engine import Value
 from .functional import gradients
 from .ops.registry import REGISTRY, Op
+from .surface import call_op
 
 __all__ = ["GradcheckError", "OpCase", "OpCheck", "check_op", "gradcheck", "gradgradcheck", "numerical_grad"]
 

@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autonet import Value, gradients
-from autonet.engine import apply
 from autonet.nn import cross_entropy
 from autonet.ops import REGISTRY
 from autonet.ops.registry import REAL, Op
+from autonet.surface import apply
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from([0.0, -0.0, 1.0, -1.0])
 BINARY = {

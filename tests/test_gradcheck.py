@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from autonet import Value, call_op
-from autonet.engine import apply
 from autonet.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.surface import apply
 
 X = np.array([0.5, -1.0, 2.0])
 SQUARE_A = np.array([[1.0, 2.0], [-0.5, 3.0]])

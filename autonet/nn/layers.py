@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, apply
+from ..engine import Value
 from ..ops import loss as _fused
 from ..ops.composite import stack
+from ..surface import apply
 from .init import RandomState, as_generator, resolve
 from .module import Module
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, apply
+from ..engine import Value
 from ..ops import loss as _fused
+from ..surface import apply
 
 __all__ = [
     "binary_cross_entropy",

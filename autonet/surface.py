@@ -1,0 +1,204 @@
+"""The one call path and the surface: how every Value method, operator, ``autonet.<function>``,
+numpy function, ``call_op``, module and vjp reaches an op.
+
+Each op's registry entry names its Value method, its operators, its function and its numpy
+callables; this module makes them, from the registry, for every op registered now or later, and
+``apply`` is where each of them ends: the op's ``prepare`` checks the arguments, a composite
+runs its definition and a primitive runs in the engine (``run_op``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import ops as _ops
+from .engine import ArrayLike, Value, lift, run_binary, run_op
+from .ops.registry import Op, install, lookup, on_register
+
+__all__ = ["FUNCTIONS", "apply", "call_op"]
+
+
+def apply(op: Op | str, *args: Any, **params: Any) -> Value:
+    """Apply a registered op (its entry or its name) to Values, numbers or arrays.
+
+    Every way of reaching an op ends here: ``Value`` methods and operators, ``autonet.<function>``,
+    numpy dispatch, ``call_op``, nn, losses and the vjps of other ops. The first ``arity``
+    positional arguments are the op's inputs (all of them for a variadic op); the op's ``prepare``
+    takes them with the rest, checks and normalises them (its errors name the op); a composite
+    then runs its definition and a primitive records one node.
+
+    >>> from autonet import Value
+    >>> from autonet.surface import apply
+    >>> apply("sum", Value([[1.0, 2.0], [3.0, 4.0]]), 0).tolist()
+    [4.0, 6.0]
+    """
+    entry = lookup(op) if type(op) is str else op
+    if type(entry) is not Op:
+        raise TypeError(f"apply: expected an op name or a registry Op, got {type(op).__name__}")
+    arity = entry.arity
+    inputs, extra = (args, ()) if arity < 0 else (args[:arity], args[arity:])
+    if arity >= 0 and len(inputs) < arity:
+        raise TypeError(f"{entry.name}: takes {arity} input(s), got {len(inputs)}")
+    inputs = _lifted(entry.name, inputs)
+    if entry.prepare is not None:
+        prepared = _prepared(entry, inputs, extra, params)
+        if type(prepared) is Value:
+            return prepared  # nothing to do: a reshape to the same shape, say
+        inputs, params = prepared
+        extra = ()
+    if entry.composite is not None:
+        return entry.composite(*inputs, *extra, **params)
+    if extra:
+        raise TypeError(
+            f"{entry.name}: takes {arity} input(s) and keyword parameters, "
+            f"got {len(args)} positional arguments"
+        )
+    return run_op(entry, tuple(inputs), params or None)
+
+
+def _lifted(name: str, inputs: Sequence[Any]) -> tuple[Value, ...]:
+    like = next((x for x in inputs if type(x) is Value), None)
+    values = []
+    for index, x in enumerate(inputs):
+        try:
+            values.append(x if type(x) is Value else lift(x, like))
+        except TypeError as error:
+            raise TypeError(f"{name}: input {index}: {error}") from None
+    return tuple(values)
+
+
+def _prepared(op: Op, inputs: tuple, extra: tuple, params: dict) -> Any:
+    try:
+        return op.prepare(*inputs, *extra, **params)
+    except TypeError as error:
+        # A call that does not fit the op's arguments: say so with the op's name, not prepare's.
+        unfit = _UNFIT_CALL.match(str(error))
+        if unfit is None:
+            raise
+        raise TypeError(f"{op.name}: {unfit.group(1)} (parameters given: {sorted(params)})") from None
+
+
+_UNFIT_CALL = re.compile(r"^[\w.<>]*\(\) ((?:got|missing|takes) .*)$")
+
+
+def call_op(op: Op | str, *inputs: ArrayLike, **params: Any) -> Value:
+    """Apply any registered op by name or entry to exactly its inputs, parameters by keyword (how
+    tests and tools drive the registry).
+
+    >>> from autonet import Value
+    >>> call_op("mul", Value(2.0), Value(3.0)).item()
+    6.0
+    """
+    if isinstance(op, str):
+        try:
+            op = lookup(op)
+        except ValueError as error:
+            raise ValueError(f"call_op: {error}") from None
+    elif not isinstance(op, Op):
+        raise TypeError(f"call_op: expected an op name or a registry Op, got {type(op).__name__}")
+    if op.arity >= 0 and len(inputs) != op.arity:
+        raise TypeError(f"{op.name}: takes {op.arity} input(s), got {len(inputs)}")
+    return apply(op, *inputs, **params)
+
+
+# --------------------------------------------------------------------------- the surface
+# Each op's entry names its Value method, operators and autonet function; they are made here,
+# from the registry, for every op registered now or later.
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+"""``autonet.<name>`` for every op that declares a ``function`` (maximum, where, einsum ...)."""
+
+
+def _documented(
+    fn: Callable[..., Any], op: Op, name: str, signature: inspect.Signature | None, owner: str = ""
+) -> Callable[..., Any]:
+    # The qualified name is where pickle finds the function again (Value.relu, autonet.engine.where).
+    fn.__name__, fn.__qualname__ = name, f"{owner}{name}"
+    example = "\n".join(f"    {line}" for line in op.example.splitlines())
+    fn.__doc__ = f"{op.doc}\n\n{example}\n" if example else op.doc
+    # Methods live on Value (pickle and doctest look for them in its module); functions here.
+    fn.__module__ = Value.__module__ if owner else __name__
+    if signature is not None:
+        fn.__signature__ = signature  # type: ignore[attr-defined]
+    return fn
+
+
+def _signature(op: Op, first: str | None) -> inspect.Signature:
+    source = op.prepare or op.composite
+    if source is None:  # the inputs only: x, or a and b
+        names = ("x",) if op.arity == 1 else ("a", "b")
+        names = names if first is None else (first, *names[1:])
+        plain = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        return inspect.Signature(plain, return_annotation="Value")
+    signature = inspect.signature(source)
+    parameters = list(signature.parameters.values())
+    if first is not None and parameters and parameters[0].kind is not inspect.Parameter.VAR_POSITIONAL:
+        parameters[0] = parameters[0].replace(name=first, annotation=inspect.Parameter.empty)
+    return signature.replace(parameters=parameters, return_annotation="Value")
+
+
+def _method(op: Op) -> Callable[..., Any]:
+    if op.prepare is None and op.composite is None and op.arity == 1:
+
+        def method(self: Value, **params: Any) -> Value:
+            return run_op(op, (self,), params or None)
+
+    else:
+
+        def method(self: Value, *args: Any, **params: Any) -> Value:
+            return apply(op, self, *args, **params)
+
+    return _documented(method, op, op.method, _signature(op, "self"), "Value.")
+
+
+def _operator(op: Op, name: str) -> Callable[..., Any]:
+    reflected = name.startswith("__r") and name != "__rshift__"
+    if op.arity == 1:
+
+        def unary(self: Value) -> Value:
+            return run_op(op, (self,))
+
+        return _documented(unary, op, name, _signature(op, "self"), "Value.")
+    if op.prepare is None:
+        if reflected:
+            return _documented(lambda self, other: run_binary(op, other, self), op, name, None, "Value.")
+        return _documented(lambda self, other: run_binary(op, self, other), op, name, None, "Value.")
+
+    def binary(self: Value, other: Any) -> Value:
+        try:
+            other = lift(other, self)
+        except TypeError:
+            return NotImplemented
+        return apply(op, other, self) if reflected else apply(op, self, other)
+
+    return _documented(binary, op, name, None, "Value.")
+
+
+def _function(op: Op) -> Callable[..., Any]:
+    if callable(op.function):
+        return op.function
+
+    def function(*args: Any, **params: Any) -> Value:
+        return apply(op, *args, **params)
+
+    return _documented(function, op, op.function, _signature(op, None))
+
+
+def _surface(op: Op) -> None:
+    if op.method is not None:
+        setattr(Value, op.method, _method(op))
+    for name in op.operator:
+        setattr(Value, name, _operator(op, name))
+    if op.function is not None:
+        function = _function(op)
+        FUNCTIONS[function.__name__] = function
+        globals()[function.__name__] = function  # where pickle finds it again
+
+
+install(apply=apply, as_value=lift, value_type=Value)
+for _op in list(_ops.REGISTRY.values()):
+    _surface(_op)
+on_register(_surface)
