@@ -79,15 +79,19 @@ class Source:
     """
 
     def integer(self, low: int, high: int) -> int:
+        """An int in ``low..high``, both inclusive."""
         raise NotImplementedError
 
     def floats(self, shape: Shape, intervals: Sequence[tuple[float, float]]) -> np.ndarray:
+        """A float array of ``shape``, each element inside one of the closed ``intervals``."""
         raise NotImplementedError
 
     def booleans(self, shape: Shape) -> np.ndarray:
+        """A boolean array of ``shape``."""
         raise NotImplementedError
 
     def distinct_integers(self, count: int, population: int) -> list[int]:
+        """``count`` different ints from ``range(population)``, in random order."""
         raise NotImplementedError
 
     def integers(self, shape: Shape, low: int, high: int) -> np.ndarray:
@@ -204,7 +208,9 @@ def _clip_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
     # The bounds are the clip's kinks, so the domain avoids them: they are its first and last avoided points.
     avoid = sorted(op.domain[0].avoid)
     if not avoid:
-        raise ValueError(f"{op.name}: a clip-kind op declares its bounds as the avoided points of its domain")
+        raise ValueError(
+            f"{op.name}: an op with CLIP cases declares its bounds as the avoided points of its domain"
+        )
     low, high = avoid[0], avoid[-1]
     which = source.integer(0, 2)
     return {"low": low if which != 2 else None, "high": high if which != 1 else None}
