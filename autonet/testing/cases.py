@@ -33,10 +33,9 @@ from typing import Any
 
 import numpy as np
 
-# MAX_DIMS and MAX_SIDE stay readable here (strategies and callers use cases.MAX_DIMS).
 from ..ops.cases import (
-    MAX_DIMS as MAX_DIMS,
-    MAX_SIDE as MAX_SIDE,
+    MAX_DIMS,  # noqa: F401 - still read here as cases.MAX_DIMS (strategies, callers)
+    MAX_SIDE,  # noqa: F401
     NotApplicable,
     Shape,
     Source,
