@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import importlib
 import inspect
 import itertools
@@ -35,6 +36,7 @@ MODULES = [
     "autonet.viz",
     "autonet.gradcheck",
     "autonet.ops",
+    "autonet.ops.cases",
     "autonet.testing.cases",
     "autonet.testing.strategies",
     "autonet.cli",
@@ -212,9 +214,14 @@ def _entry(name: str, obj: Any, module: types.ModuleType, with_members: bool = T
 
 
 def _members(cls: type) -> Iterator[tuple[str, Any]]:
-    """The class's own public methods and properties, in the order the source defines them."""
+    """The class's own public methods and properties, in the order the source defines them.
+
+    A dataclass field whose default is a function (``Cases.params``) is a field, not a method:
+    the signature already shows it.
+    """
+    fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
     for name, attribute in vars(cls).items():
-        if name.startswith("_"):
+        if name.startswith("_") or name in fields:
             continue
         if isinstance(attribute, (property, staticmethod, classmethod, types.FunctionType)):
             yield name, attribute

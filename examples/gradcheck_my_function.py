@@ -27,6 +27,7 @@ import numpy as np
 
 from autonet import GradcheckError, Value, call_op, gradcheck, gradgradcheck
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.ops.cases import ELEMENTWISE
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,13 +65,19 @@ def softsign_op(wrong: bool) -> Op:
         return g / (1 + np.abs(x)) if wrong else g / (1 + np.abs(x)) ** 2
 
     # The derivative has a kink at 0 (|x| has one): checks sample away from it. register() also
-    # wants the op's edges: its value and slope there, and what an empty input gives.
+    # wants the op's edges (its value and slope there, and what an empty input gives) and its
+    # cases: one input of any shape and no parameters, as for exp.
     edges = (
         Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
         Edge("size-0 input", (np.zeros(0),), grads=(np.zeros(0),)),
     )
     return Op(
-        "softsign", lambda x: x / (1 + np.abs(x)), (vjp,), (Domain(-3.0, 3.0, avoid=(0.0,)),), edges=edges
+        "softsign",
+        lambda x: x / (1 + np.abs(x)),
+        (vjp,),
+        (Domain(-3.0, 3.0, avoid=(0.0,)),),
+        cases=ELEMENTWISE,
+        edges=edges,
     )
 
 

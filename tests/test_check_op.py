@@ -16,6 +16,7 @@ import pytest
 
 from autonet.gradcheck import OpCheck, check_op
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.ops.cases import ELEMENTWISE
 
 X = np.array([0.5, -1.0, 2.0])
 SIN_EDGES = (Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),)
@@ -29,6 +30,7 @@ def sin_off_by_constant() -> Iterator[str]:
             np.sin,
             (lambda g, out, x: g * np.cos(x) + 0.1,),
             (Domain(),),
+            cases=ELEMENTWISE,
             edges=SIN_EDGES,
         )
     )

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from autonet import Value, call_op
 from autonet.ops import REGISTRY
+from autonet.ops import cases as op_cases
 
 CLEAR_ERRORS = (TypeError, ValueError, IndexError, RuntimeError)
 
@@ -251,27 +252,9 @@ def _shape_param(shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
     )
 
 
-KINDS = {
-    "elementwise",
-    "clip",
-    "where",
-    "matmul",
-    "reduction",
-    "axis",
-    "reshape",
-    "transpose",
-    "broadcast_to",
-    "getitem",
-}
-KINDS |= {"scatter_add", "concatenate", "stack", "squeeze", "expand_dims", "swapaxes", "cumulative", "outer"}
-
-
 def _draw_from_samples(data: st.DataObject, name: str) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """A valid case from the op's own ``extra["samples"]``, then (mostly) broken in one place."""
-    samples = REGISTRY[name].extra.get("samples")
-    assert samples is not None, (
-        f"{name}: teach this fuzzer its kind {REGISTRY[name].kind!r}, or declare samples"
-    )
+    """A valid case from the op's own ``cases.samples``, then (mostly) broken in one place."""
+    samples = REGISTRY[name].cases.samples
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     inputs, params = data.draw(st.sampled_from(samples(rng, data.draw(FLOAT_DTYPES, label="dtype"))))
     inputs, params = list(inputs), dict(params)
@@ -290,12 +273,111 @@ def _draw_from_samples(data: st.DataObject, name: str) -> tuple[list[np.ndarray]
     return inputs, params
 
 
+# How to draw near misses and junk for the parameters of each family of cases (``op.cases.family``):
+# each takes the op's name, the first input's shape and the input arrays (scatter_add may swap
+# the first for one that fits its index). An op whose cases write out samples is fuzzed from those.
+JunkParams = Callable[[st.DataObject, str, tuple[int, ...], list[np.ndarray]], dict[str, Any]]
+
+
+def _no_junk(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    if name == "leaky_relu":  # an elementwise op with an optional parameter
+        return {"negative_slope": data.draw(st.one_of(st.floats(-1, 1), JUNK), label="negative_slope")}
+    return {}
+
+
+def _junk_axis(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    return {"axis": data.draw(_axis(len(first)), label="axis")}
+
+
+def _junk_reduction(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    return {**_junk_axis(data, name, first, arrays), "keepdims": data.draw(st.booleans(), label="keepdims")}
+
+
+def _junk_axis_pair(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    ndim = len(first)
+    return {"axis1": data.draw(_axis(ndim), label="axis1"), "axis2": data.draw(_axis(ndim), label="axis2")}
+
+
+def _junk_axes(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    permutation = st.permutations(range(len(first))).map(tuple)
+    return {"axes": data.draw(st.one_of(permutation, _axis(len(first))), label="axes")}
+
+
+def _junk_shape(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    return {"shape": data.draw(_shape_param(first), label="shape param")}
+
+
+def _junk_index(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    return {"index": data.draw(_index(first), label="index")}
+
+
+def _junk_scatter(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    target = data.draw(SHAPES, label="target shape")
+    params = {"shape": data.draw(st.one_of(st.just(target), JUNK), label="shape param")}
+    params["index"] = data.draw(_index(target), label="index")
+    if data.draw(st.booleans(), label="fitting g?"):
+        try:
+            arrays[0] = _array(data, np.empty(target)[params["index"]].shape)
+        except (IndexError, TypeError, ValueError):
+            pass
+    return params
+
+
+def _junk_condition(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    condition_shape = data.draw(_related_shape(first), label="condition shape")
+    condition = npst.arrays(np.bool_, st.just(condition_shape))
+    return {"condition": data.draw(st.one_of(condition, JUNK), label="condition")}
+
+
+def _junk_bounds(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    bound = st.one_of(st.none(), st.floats(-1, 1), npst.arrays(np.float64, _related_shape(first)), JUNK)
+    return {"low": data.draw(bound, label="low"), "high": data.draw(bound, label="high")}
+
+
+JUNK_PARAMS: dict[str, JunkParams] = {
+    op_cases.ELEMENTWISE.family: _no_junk,
+    op_cases.MATMUL.family: _no_junk,
+    op_cases.OUTER.family: _no_junk,
+    op_cases.CLIP.family: _junk_bounds,
+    op_cases.WHERE.family: _junk_condition,
+    op_cases.REDUCTION.family: _junk_reduction,
+    op_cases.SQUEEZE.family: _junk_axis,
+    op_cases.AXIS.family: _junk_axis,
+    op_cases.CONCATENATE.family: _junk_axis,
+    op_cases.STACK.family: _junk_axis,
+    op_cases.EXPAND_DIMS.family: _junk_axis,
+    op_cases.CUMULATIVE.family: _junk_axis,
+    op_cases.SWAPAXES.family: _junk_axis_pair,
+    op_cases.TRANSPOSE.family: _junk_axes,
+    op_cases.RESHAPE.family: _junk_shape,
+    op_cases.BROADCAST_TO.family: _junk_shape,
+    op_cases.GETITEM.family: _junk_index,
+    op_cases.SCATTER_ADD.family: _junk_scatter,
+}
+
+
+def _other_shape(data: st.DataObject, family: str, first: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a second or later input, mostly one that could go with the first."""
+    if family == op_cases.MATMUL.family and first:
+        inner = first[-1]
+        return data.draw(st.one_of(st.just((inner,)), st.just((inner, 2)), SHAPES), label="shape")
+    if family in (op_cases.CONCATENATE.family, op_cases.STACK.family):
+        # Mostly the first shape with at most the joined axis resized, so that joins succeed too.
+        joined = data.draw(st.integers(0, max(len(first) - 1, 0)), label="joined axis")
+        resized = st.integers(0, 3).map(lambda n, k=joined: (*first[:k], n, *first[k + 1 :])[: len(first)])
+        return data.draw(st.one_of(st.just(first), resized, SHAPES), label="shape")
+    return data.draw(_related_shape(first), label="shape")
+
+
 def _draw_call(data: st.DataObject, name: str) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Raw input arrays and params for ``call_op(name, ...)``, drawn by the op's kind."""
+    """Raw input arrays and params for ``call_op(name, ...)``, drawn by the family of the op's cases."""
     op = REGISTRY[name]
-    kind = op.kind
-    if kind not in KINDS:
+    if op.cases.samples is not None:
         return _draw_from_samples(data, name)
+    family = op.cases.family
+    assert family in JUNK_PARAMS, (
+        f"{name}: teach this fuzzer the family {family!r} of its cases (JUNK_PARAMS), or declare samples"
+    )
     first = data.draw(SHAPES, label="shape")
     if op.variadic:
         count = data.draw(st.integers(0, 3), label="count")
@@ -303,58 +385,9 @@ def _draw_call(data: st.DataObject, name: str) -> tuple[list[np.ndarray], dict[s
         count = data.draw(st.integers(0, 3).filter(lambda n: n != op.arity), label="count")
     else:
         count = op.arity
-    shapes = [first]
-    for _ in range(1, count):
-        if kind == "matmul" and first:
-            inner = first[-1]
-            shapes.append(data.draw(st.one_of(st.just((inner,)), st.just((inner, 2)), SHAPES), label="shape"))
-        elif kind in ("concatenate", "stack"):
-            # Mostly the first shape with at most the joined axis resized, so that joins succeed too.
-            joined = data.draw(st.integers(0, max(len(first) - 1, 0)), label="joined axis")
-            resized = st.integers(0, 3).map(
-                lambda n, k=joined: (*first[:k], n, *first[k + 1 :])[: len(first)]
-            )
-            shapes.append(data.draw(st.one_of(st.just(first), resized, SHAPES), label="shape"))
-        else:
-            shapes.append(data.draw(_related_shape(first), label="shape"))
+    shapes = [first, *(_other_shape(data, family, first) for _ in range(1, count))]
     arrays = [_array(data, shape) for shape in shapes]
-    ndim = len(first)
-    params: dict[str, Any] = {}
-    if kind in ("reduction", "squeeze"):
-        params["axis"] = data.draw(_axis(ndim), label="axis")
-        if kind == "reduction":
-            params["keepdims"] = data.draw(st.booleans(), label="keepdims")
-    elif kind == "axis" or kind in ("concatenate", "stack", "expand_dims", "cumulative"):
-        params["axis"] = data.draw(_axis(ndim), label="axis")
-    elif kind == "swapaxes":
-        params["axis1"] = data.draw(_axis(ndim), label="axis1")
-        params["axis2"] = data.draw(_axis(ndim), label="axis2")
-    elif kind == "transpose":
-        permutation = st.permutations(range(ndim)).map(tuple)
-        params["axes"] = data.draw(st.one_of(permutation, _axis(ndim)), label="axes")
-    elif kind in ("reshape", "broadcast_to"):
-        params["shape"] = data.draw(_shape_param(first), label="shape param")
-    elif kind == "getitem":
-        params["index"] = data.draw(_index(first), label="index")
-    elif kind == "scatter_add":
-        target = data.draw(SHAPES, label="target shape")
-        params["shape"] = data.draw(st.one_of(st.just(target), JUNK), label="shape param")
-        params["index"] = data.draw(_index(target), label="index")
-        if data.draw(st.booleans(), label="fitting g?"):
-            try:
-                arrays[0] = _array(data, np.empty(target)[params["index"]].shape)
-            except (IndexError, TypeError, ValueError):
-                pass
-    elif kind == "where":
-        condition_shape = data.draw(_related_shape(first), label="condition shape")
-        condition = npst.arrays(np.bool_, st.just(condition_shape))
-        params["condition"] = data.draw(st.one_of(condition, JUNK), label="condition")
-    elif name == "leaky_relu":
-        params["negative_slope"] = data.draw(st.one_of(st.floats(-1, 1), JUNK), label="negative_slope")
-    elif name == "clip":
-        bound = st.one_of(st.none(), st.floats(-1, 1), npst.arrays(np.float64, _related_shape(first)), JUNK)
-        params["low"] = data.draw(bound, label="low")
-        params["high"] = data.draw(bound, label="high")
+    params = JUNK_PARAMS[family](data, name, first, arrays)
     if data.draw(st.integers(0, 9), label="bogus param?") == 0:
         params["bogus"] = data.draw(st.one_of(st.integers(), JUNK), label="bogus")
     return arrays, params
@@ -596,9 +629,11 @@ def test_indexing_matches_numpy_or_fails_clearly(shape: tuple[int, ...], data) -
     np.testing.assert_array_equal(x.grad, counts)  # each element's gradient counts how often it was picked
 
 
-REDUCTIONS = sorted(name for name, op in REGISTRY.items() if op.kind == "reduction")
-AXIS_KINDS = ("axis", "squeeze", "expand_dims", "concatenate", "stack", "swapaxes")
-ONE_AXIS_OPS = sorted(name for name, op in REGISTRY.items() if op.kind in AXIS_KINDS)
+REDUCTIONS = sorted(name for name, op in REGISTRY.items() if op.cases.family == op_cases.REDUCTION.family)
+# The families of ops that work along one axis (or two, for swapaxes).
+ONE_AXIS = (op_cases.AXIS, op_cases.SQUEEZE, op_cases.EXPAND_DIMS, op_cases.CONCATENATE, op_cases.STACK)
+ONE_AXIS_FAMILIES = {c.family for c in (*ONE_AXIS, op_cases.SWAPAXES)}
+ONE_AXIS_OPS = sorted(name for name, op in REGISTRY.items() if op.cases.family in ONE_AXIS_FAMILIES)
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
@@ -622,15 +657,15 @@ def test_out_of_range_axes_name_the_axis_and_ndim(name: str, shape: tuple[int, .
 def test_ops_along_one_axis_name_an_out_of_range_axis_and_ndim(
     name: str, shape: tuple[int, ...], data
 ) -> None:
-    kind = REGISTRY[name].kind
+    family = REGISTRY[name].cases.family
     # The axis counts in the result for ops that add one (stack, expand_dims).
-    ndim = len(shape) + (kind in ("stack", "expand_dims"))
+    ndim = len(shape) + (family in (op_cases.STACK.family, op_cases.EXPAND_DIMS.family))
     axis = data.draw(st.one_of(st.integers(ndim, ndim + 5), st.integers(-ndim - 5, -ndim - 1)), label="axis")
     x = Value(np.ones(shape))
     with pytest.raises(np.exceptions.AxisError) as caught:
-        if kind == "swapaxes":
+        if family == op_cases.SWAPAXES.family:
             call_op(name, x, axis1=0, axis2=axis)
-        elif kind in ("concatenate", "stack"):
+        elif family in (op_cases.CONCATENATE.family, op_cases.STACK.family):
             call_op(name, x, x, axis=axis)
         else:
             call_op(name, x, axis=axis)

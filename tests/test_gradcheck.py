@@ -18,6 +18,7 @@ import pytest
 from autonet import Value, call_op
 from autonet.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.ops.cases import ELEMENTWISE
 from autonet.surface import apply
 
 X = np.array([0.5, -1.0, 2.0])
@@ -26,8 +27,9 @@ SQUARE_B = np.array([[0.3, -1.2], [2.0, 0.7]])  # not symmetric, so B and B.T di
 
 
 def _sin_op(vjp: Callable[..., Any], name: str = "sin_under_test") -> Op:
-    # register() wants the edges an op declares: sin's value and slope at 0.
-    return Op(name, np.sin, (vjp,), (Domain(),), edges=(Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),))
+    # register() wants the edges an op declares (sin's value and slope at 0) and its cases.
+    edges = (Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),)
+    return Op(name, np.sin, (vjp,), (Domain(),), cases=ELEMENTWISE, edges=edges)
 
 
 def _apply_sin(vjp: Callable[..., Any]) -> Callable[[Value], Value]:

@@ -2,18 +2,21 @@
 
 The families live side by side: arith, elementwise, reduce, shape, linalg, loss, and the
 composites built from them. Importing this package registers them all; ``numpy_api`` says how
-numpy's functions reach them.
+numpy's functions reach them, and ``cases`` holds the shared ``Cases`` (how the suite builds an
+op's arguments) that the entries name.
 """
 
-from . import arith, composite, elementwise, linalg, loss, numpy_api, reduce, shape
-from .registry import REGISTRY, Domain, Edge, Op, gate, register, sum_to_shape
+from . import arith, cases, composite, elementwise, linalg, loss, numpy_api, reduce, shape
+from .registry import REGISTRY, Cases, Domain, Edge, Op, gate, register, sum_to_shape
 
 __all__ = [
     "REGISTRY",
+    "Cases",
     "Domain",
     "Edge",
     "Op",
     "arith",
+    "cases",
     "composite",
     "elementwise",
     "gate",

@@ -12,6 +12,7 @@ import operator
 
 import numpy as np
 
+from .cases import ELEMENTWISE
 from .registry import NONZERO, POSITIVE, REAL, Domain, Edge, Op, apply, as_value, gate, register
 
 _EMPTY = np.zeros(0)
@@ -38,6 +39,7 @@ add = register(
         (REAL, REAL),
         scalar=operator.add,
         doc="a + b, broadcasting.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("a = b = 1e300", (1e300, 1e300), grads=(1.0, 1.0), value=2e300),
             Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
@@ -55,6 +57,7 @@ sub = register(
         (REAL, REAL),
         scalar=operator.sub,
         doc="a - b, broadcasting.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("a = 1e300, b = -1e300", (1e300, -1e300), grads=(1.0, -1.0), value=2e300),
             Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
@@ -72,6 +75,7 @@ mul = register(
         (REAL, REAL),
         scalar=operator.mul,
         doc="a * b, broadcasting.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("a = 0, b = 1e300", (0.0, 1e300), grads=(1e300, 0.0), value=0.0),
             Edge("a = b = 1e300 (overflow)", (1e300, 1e300), grads=(1e300, 1e300), value=_INF),
@@ -90,6 +94,7 @@ div = register(
         (REAL, NONZERO),
         scalar=operator.truediv,
         doc="a / b, broadcasting.",
+        cases=ELEMENTWISE,
         edges=(
             Edge(
                 "b = 0 (pole)",
@@ -133,6 +138,7 @@ power = register(
         (POSITIVE, Domain(-2.0, 2.0)),
         scalar=_scalar_pow,
         doc="a ** b, broadcasting; the exponent's gradient needs a positive base.",
+        cases=ELEMENTWISE,
         edges=(
             Edge(
                 "b = 0 (flat in a)",
@@ -186,6 +192,7 @@ neg = register(
         (REAL,),
         scalar=operator.neg,
         doc="-x.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 1e300", (1e300,), grads=(-1.0,), value=-1e300),
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY),

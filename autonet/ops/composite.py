@@ -11,12 +11,25 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import numpy_api
-from .registry import REAL, Edge, Op, apply, int_tuple, normalize_axis, one_axis, reduced_count, register
+from .cases import ELEMENTWISE, EXPAND_DIMS, REDUCTION, SQUEEZE, STACK, SWAPAXES
+from .registry import (
+    REAL,
+    Cases,
+    Edge,
+    Op,
+    apply,
+    int_tuple,
+    normalize_axis,
+    one_axis,
+    reduced_count,
+    register,
+)
 
 _EMPTY, _INF, _NAN = np.zeros(0), math.inf, math.nan
 _INV_SQRT2 = 0.7071067811865476
@@ -93,7 +106,7 @@ _composite(
         Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([1e300, -1e300],), value=_INF),
         Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
     ),
-    kind="reduction",
+    cases=REDUCTION,
     method="var",
     numpy={np.var: numpy_api.spread("var")},
 )
@@ -114,12 +127,11 @@ _composite(
         Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([0.0, 0.0],), value=_INF),
         Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
     ),
-    kind="reduction",
     # A constant slice is a kink, as |x| at 0 (its edge above): the interior cases keep two or
     # more distinct values per reduced slice, where central differences measure something.
+    cases=replace(REDUCTION, min_reduced_size=2),
     smooth=False,
     distinct=True,
-    extra={"min_reduced_size": 2},
     method="std",
     numpy={np.std: numpy_api.spread("std")},
 )
@@ -164,6 +176,7 @@ _composite(
         Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
         Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY),
     ),
+    cases=ELEMENTWISE,
     method="gelu",
 )
 _composite(
@@ -181,6 +194,7 @@ _composite(
         Edge("x = 0", (0.0,), grads=(0.5,), value=0.0),
         Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_EMPTY),
     ),
+    cases=ELEMENTWISE,
 )
 
 # --------------------------------------------------------------------------- shapes
@@ -302,6 +316,7 @@ _composite(
         Edge("size-0 input", (np.zeros((2, 0)),), grads=(np.zeros((2, 0)),), value=_EMPTY),
         Edge("0-d input", (2.0,), grads=(1.0,), value=[2.0]),
     ),
+    cases=ELEMENTWISE,
     method="flatten",
 )
 _composite(
@@ -311,7 +326,7 @@ _composite(
         Edge("size-0 input", (np.zeros((1, 0)),), grads=(np.zeros((1, 0)),), value=_EMPTY),
         Edge("0-d input", (2.0,), grads=(1.0,), value=2.0),
     ),
-    kind="squeeze",
+    cases=SQUEEZE,
     method="squeeze",
     numpy={np.squeeze: None},
 )
@@ -322,7 +337,7 @@ _composite(
         Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), params={"axis": 0}, value=np.zeros((1, 0))),
         Edge("0-d input", (2.0,), grads=(1.0,), params={"axis": 0}, value=[2.0]),
     ),
-    kind="expand_dims",
+    cases=EXPAND_DIMS,
     method="expand_dims",
     numpy={np.expand_dims: None},
 )
@@ -346,7 +361,7 @@ _composite(
             note="a 0-d input has no axis 0 (numpy's rule); torch lets it swap 0 with itself",
         ),
     ),
-    kind="swapaxes",
+    cases=SWAPAXES,
     method="swapaxes",
     numpy={
         np.swapaxes: None,
@@ -362,7 +377,7 @@ register(
         (REAL,),
         composite=_stacked,
         doc="Join Values of one shape along a new axis.",
-        kind="stack",
+        cases=STACK,
         variadic=True,
         function=stack,
         numpy={np.stack: numpy_api.joined("stack", "stack")},
@@ -382,7 +397,6 @@ _composite(
         Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), params={"reps": 2}, value=_EMPTY),
         Edge("0-d input", (2.0,), grads=(3.0,), params={"reps": 3}, value=[2.0, 2.0, 2.0]),
     ),
-    kind="tile",
-    extra={"samples": _tile_samples},
+    cases=Cases("tile", samples=_tile_samples),
     numpy={np.tile: None},
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .cases import CLIP, ELEMENTWISE, WHERE
 from .numpy_api import refuse_options
 from .registry import (
     AWAY_FROM_ZERO,
@@ -69,6 +70,7 @@ exp = register(
         (REAL,),
         scalar=math.exp,
         doc="e ** x.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 1e300 (overflow)", (1e300,), grads=(math.inf,), value=math.inf),
             Edge("x = -1e300 (underflow)", (-1e300,), grads=(0.0,), value=0.0),
@@ -88,6 +90,7 @@ log = register(
         (POSITIVE,),
         scalar=math.log,
         doc="Natural logarithm.",
+        cases=ELEMENTWISE,
         edges=(
             Edge(
                 "x = 0 (pole), x < 0", ([0.0, -1.0],), grads=([math.inf, -1.0],), value=[-math.inf, math.nan]
@@ -109,6 +112,7 @@ sqrt = register(
         (POSITIVE,),
         scalar=math.sqrt,
         doc="Square root; its gradient at 0 is infinite.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 0, x < 0", ([0.0, -1.0],), grads=([math.inf, math.nan],), value=[0.0, math.nan]),
             Edge("x = 1e300", (1e300,), grads=(0.5e-150,), value=1e150),
@@ -129,6 +133,7 @@ abs = register(  # noqa: A001 - the op is called abs, like numpy's
         scalar=math.fabs,
         smooth=False,
         doc="|x|; gradient sign(x), 0 at 0.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
             Edge("x = +-1e300", (_HUGE,), grads=([1.0, -1.0],), value=[1e300, 1e300]),
@@ -149,6 +154,7 @@ tanh = register(
         (REAL,),
         scalar=math.tanh,
         doc="Hyperbolic tangent.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, -1.0]),
             Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
@@ -168,6 +174,7 @@ sigmoid = register(
         (REAL,),
         scalar=_scalar_sigmoid,
         doc="1 / (1 + e ** -x), computed without overflow.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, 0.0]),
             Edge("x = 0", (0.0,), grads=(0.25,), value=0.5),
@@ -187,6 +194,7 @@ relu = register(
         scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
         doc="max(x, 0); gradient 0 at 0.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
             Edge("x < 0 (flat)", ([-1.0, -1e300],), grads=([0.0, 0.0],), value=[0.0, 0.0], flat=(0,)),
@@ -219,6 +227,7 @@ leaky_relu = register(
         scalar=lambda x, negative_slope=0.01: x if x > 0 else x * negative_slope,
         smooth=False,
         doc="x for x > 0, negative_slope * x otherwise; gradient negative_slope at 0.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 0 (kink)", (0.0,), grads=(0.01,), value=0.0),
             Edge("x = -1e300", ([-1e300],), grads=([0.01],), value=[-1e298]),
@@ -248,6 +257,7 @@ softplus = register(
         (REAL,),
         scalar=_scalar_softplus,
         doc="log(1 + e ** x), computed without overflow.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = +-1e300", (_HUGE,), grads=([1.0, 0.0],), value=[1e300, 0.0]),
             Edge("x = 0", (0.0,), grads=(0.5,), value=math.log(2)),
@@ -266,6 +276,7 @@ erf = register(
         (REAL,),
         scalar=math.erf,
         doc="The error function (used by the exact gelu).",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = +-1e300 (saturation)", (_HUGE,), grads=([0.0, 0.0],), value=[1.0, -1.0]),
             Edge("x = 0", (0.0,), grads=(2 / _SQRT_PI,), value=0.0),
@@ -284,6 +295,7 @@ sin = register(
         (REAL,),
         scalar=math.sin,
         doc="Sine.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 1e300", (1e300,), grads=(math.cos(1e300),), value=math.sin(1e300)),
             _SIZE_0,
@@ -302,6 +314,7 @@ cos = register(
         (REAL,),
         scalar=math.cos,
         doc="Cosine.",
+        cases=ELEMENTWISE,
         edges=(
             Edge("x = 1e300", (1e300,), grads=(-math.sin(1e300),), value=math.cos(1e300)),
             _SIZE_0,
@@ -361,7 +374,7 @@ clip = register(
         (lambda g, out, x, low=None, high=None: gate(g, _within(x, low, high)),),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0)),),
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
-        kind="clip",  # takes low/high: the bounds are the avoided points of its domain
+        cases=CLIP,  # takes low/high: the bounds are the avoided points of its domain
         smooth=False,
         doc="Limit x to [low, high]; the gradient passes inside and at the bounds, 0 outside.",
         edges=(
@@ -446,6 +459,7 @@ maximum = register(
         smooth=False,
         distinct=True,
         doc="Element-wise max(a, b), broadcasting; ties split the gradient evenly.",
+        cases=ELEMENTWISE,
         edges=_pair_edges("maximum", 1.0, -1.0),
         method="maximum",
         function="maximum",
@@ -464,6 +478,7 @@ minimum = register(
         smooth=False,
         distinct=True,
         doc="Element-wise min(a, b), broadcasting; ties split the gradient evenly.",
+        cases=ELEMENTWISE,
         edges=_pair_edges("minimum", -1.0, 1.0),
         method="minimum",
         function="minimum",
@@ -509,7 +524,7 @@ where_op = register(
             lambda g, out, a, b, condition: gate(g, ~condition),
         ),
         (REAL, REAL),
-        kind="where",
+        cases=WHERE,
         doc="a where condition holds, b elsewhere (condition is a boolean array, not differentiated).",
         edges=(
             Edge(

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import numpy_api
-from .registry import AWAY_FROM_ZERO, REAL, Edge, Op, apply, as_value, expand_reduced, register
+from .cases import MATMUL, OUTER
+from .registry import AWAY_FROM_ZERO, REAL, Cases, Edge, Op, apply, as_value, expand_reduced, register
 
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
 
@@ -69,7 +70,7 @@ matmul = register(
         np.matmul,
         (_matmul_vjp_a, _matmul_vjp_b),
         (REAL, REAL),
-        kind="matmul",
+        cases=MATMUL,
         doc="a @ b; batch axes broadcast and 1-d operands are vectors, as in numpy.",
         edges=(
             Edge("(0,) @ (0,)", (np.zeros(0), np.zeros(0)), grads=(np.zeros(0), np.zeros(0)), value=0.0),
@@ -309,11 +310,10 @@ einsum_op = register(
         _einsum,
         (_einsum_vjp,),
         (REAL,),
-        kind="einsum",
+        cases=Cases("einsum", samples=_einsum_samples),
         variadic=True,
         doc="Einstein summation (explicit '->' or implicit, '...' allowed); each index at most once "
         "per operand.",
-        extra={"samples": _einsum_samples},
         edges=(
             Edge(
                 "0-d operands: a product",
@@ -373,7 +373,7 @@ outer = register(
             lambda g, out, a, b: np.reshape(_flat(a) @ g, np.shape(b)),
         ),
         (REAL, REAL),
-        kind="outer",
+        cases=OUTER,
         doc="a.ravel()[:, None] * b.ravel()[None, :], as np.outer (inputs of any shape are flattened).",
         edges=(
             Edge(
@@ -511,9 +511,8 @@ tensordot = register(
         _tensordot,
         (_tensordot_vjp_a, _tensordot_vjp_b),
         (REAL, REAL),
-        kind="tensordot",
+        cases=Cases("tensordot", samples=_tensordot_samples),
         doc="Sum of products over the given axes of a and b (numpy's axes: an int or two sequences).",
-        extra={"samples": _tensordot_samples},
         edges=(
             Edge(
                 "0-d operands, axes=0: a product", (2.0, 3.0), params={"axes": 0}, grads=(3.0, 2.0), value=6.0
@@ -695,11 +694,10 @@ norm = register(
         _norm,
         (_norm_vjp,),
         (AWAY_FROM_ZERO,),
-        kind="norm",
+        cases=Cases("norm", samples=_norm_samples),
         smooth=False,
         doc="np.linalg.norm: the 2-norm (Frobenius for matrices, the default), 1, inf and -inf for "
         "vectors; gradient 0 at the zero vector.",
-        extra={"samples": _norm_samples},
         edges=(
             Edge("the zero vector", (np.zeros(3),), grads=(np.zeros(3),), value=0.0),
             Edge(

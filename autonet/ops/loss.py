@@ -9,7 +9,7 @@ reduce with ``reduction`` = ``"mean"`` (default), ``"sum"`` or ``"none"``; the m
 elements is nan, as in PyTorch.
 
 Integer class labels (``cross_entropy``) and +-1 labels (``hinge``) are parameters, not inputs:
-they have no gradient. Each entry's ``extra["samples"](rng, dtype)`` returns valid
+they have no gradient. Each entry's ``cases.samples(rng, dtype)`` returns valid
 ``(inputs, params)`` cases for the gradient-check suite (see /work/notes/ops_loss.md).
 """
 
@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from .cases import LINEAR
 from .elementwise import _sigmoid
 from .elementwise import sigmoid as _sigmoid_op
 from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
-from .registry import PROBABILITY, REAL, Domain, Edge, Op, apply, gate, is_value, register, sum_rows
+from .registry import PROBABILITY, REAL, Cases, Domain, Edge, Op, apply, gate, is_value, register, sum_rows
 
 _EMPTY = np.zeros(0)
 _INF, _NAN = math.inf, math.nan
@@ -139,9 +141,8 @@ linear = register(
             _linear_vjp_b,
         ),
         (REAL, REAL, REAL),
-        kind="linear",
+        cases=replace(LINEAR, samples=_linear_samples),
         doc="x @ w + b in one node: x (..., nin) or (nin,), w (nin, nout), b (nout,).",
-        extra={"samples": _linear_samples},
         edges=_LINEAR_EDGES,
     )
 )
@@ -238,13 +239,12 @@ cross_entropy = register(
         _cross_entropy,
         (_cross_entropy_vjp,),
         (REAL,),
-        kind="loss",
+        cases=Cases("loss", samples=_class_samples),
         saves=True,
         doc=(
             "Softmax cross-entropy of logits x (..., classes) against integer labels target (...), "
             "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g."
         ),
-        extra={"samples": _class_samples},
         edges=(
             Edge(
                 "a batch of 0",
@@ -342,13 +342,12 @@ bce_with_logits = register(
             ),
         ),
         (REAL, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
-        kind="loss",
+        cases=Cases("loss", samples=_pair_samples(0.0, 1.0)),
         scalar=_scalar_bce_with_logits,
         doc=(
             "Binary cross-entropy of logits x against targets t in [0, 1]: softplus(x) - t*x, "
             "stable for any x; its vjp is (sigmoid(x) - t) * g."
         ),
-        extra={"samples": _pair_samples(0.0, 1.0)},
         edges=(
             Edge(
                 "x = +-1e300, saturated and wrong",
@@ -407,12 +406,11 @@ binary_cross_entropy = register(
         _bce,
         (_bce_vjp_p, _bce_vjp_t),
         (PROBABILITY, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
-        kind="loss",
+        cases=Cases("loss", samples=_probability_samples),
         doc=(
             "Binary cross-entropy -(t log p + (1 - t) log(1 - p)) of probabilities p against targets t, "
             "each log clamped at -100; its vjp is (p - t) / max(p (1 - p), 1e-12) * g, as in PyTorch."
         ),
-        extra={"samples": _probability_samples},
         edges=(
             Edge(
                 "p = 0, t = 1 (saturated and wrong)",
@@ -454,10 +452,9 @@ mse = register(
         _mse,
         (_mse_vjp, lambda g, out, a, b, reduction="mean": -_mse_vjp(g, out, a, b, reduction)),
         (REAL, REAL),
-        kind="loss",
+        cases=Cases("loss", samples=_pair_samples(-3.0, 3.0)),
         scalar=_scalar_mse,
         doc="Squared error (a - b)**2 of prediction a and target b, reduced.",
-        extra={"samples": _pair_samples(-3.0, 3.0)},
         edges=(
             Edge("a = b (the minimum)", ([1.0, 1.0], [1.0, 1.0]), grads=([0.0, 0.0], [0.0, 0.0]), value=0.0),
             Edge("a = 1e150, b = -1e150", (1e150, -1e150), grads=(4e150, -4e150), value=4e300),
@@ -502,10 +499,9 @@ hinge = register(
         _hinge,
         (_hinge_vjp,),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0), margin=0.1),),
-        kind="loss",
+        cases=Cases("loss", samples=_hinge_samples),
         smooth=False,
         doc="Max-margin loss max(0, 1 - y*x) of scores x against labels y = target in {-1, +1}.",
-        extra={"samples": _hinge_samples},
         edges=(
             Edge("y x = 1 (kink)", ([1.0],), grads=([0.0],), params={"target": np.array([1.0])}, value=0.0),
             Edge(

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from . import numpy_api
+from .cases import AXIS, CUMULATIVE, REDUCTION
 from .registry import (
     REAL,
     Domain,
@@ -112,7 +113,7 @@ sum = register(  # noqa: A001 - the op is called sum, like numpy's
         lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
         (_sum_vjp,),
         (REAL,),
-        kind="reduction",
+        cases=REDUCTION,
         doc="Sum over axis.",
         edges=(
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=0.0),
@@ -139,7 +140,7 @@ mean = register(
         lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
         (_mean_vjp,),
         (REAL,),
-        kind="reduction",
+        cases=REDUCTION,
         doc="Mean over axis.",
         edges=(
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=_NAN),
@@ -202,7 +203,7 @@ max = register(  # noqa: A001
         lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
         (_extreme_vjp,),
         (REAL,),
-        kind="reduction",
+        cases=REDUCTION,
         smooth=False,
         distinct=True,
         doc="Maximum over axis; tied maxima share the gradient evenly.",
@@ -224,7 +225,7 @@ min = register(  # noqa: A001
         lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
         (_extreme_vjp,),
         (REAL,),
-        kind="reduction",
+        cases=REDUCTION,
         smooth=False,
         distinct=True,
         doc="Minimum over axis; tied minima share the gradient evenly.",
@@ -246,7 +247,7 @@ logsumexp = register(
         _logsumexp,
         (_logsumexp_vjp,),
         (REAL,),
-        kind="reduction",
+        cases=REDUCTION,
         doc="log(sum(exp(x))) over axis, stable for large inputs.",
         edges=(
             Edge("size-0 input", (_EMPTY,), grads=(_EMPTY,), value=-_INF),
@@ -314,7 +315,7 @@ softmax = register(
         _softmax,
         (lambda g, out, x, axis=-1: out * (g - _sum_along(g * out, axis)),),
         (REAL,),
-        kind="axis",
+        cases=AXIS,
         doc="exp(x) / sum(exp(x)) along axis, stable for large inputs.",
         edges=(
             Edge(
@@ -348,7 +349,7 @@ log_softmax = register(
         _log_softmax,
         (lambda g, out, x, axis=-1: g - np.exp(out) * _sum_along(g, axis),),
         (REAL,),
-        kind="axis",
+        cases=AXIS,
         doc="x - logsumexp(x) along axis, stable for large inputs.",
         edges=(
             Edge(
@@ -466,7 +467,7 @@ prod = register(
         (_prod_vjp,),
         # Products of up to 27 factors stay within a few orders of magnitude in [-1.5, 1.5].
         (Domain(-1.5, 1.5),),
-        kind="reduction",
+        cases=REDUCTION,
         doc="Product over axis; the gradient is exact where elements are zero (no division).",
         edges=(
             Edge("one zero", (np.array([2.0, 0.0, 3.0]),), grads=(np.array([0.0, 6.0, 0.0]),), value=0.0),
@@ -568,7 +569,7 @@ cumsum = register(
         _cumsum,
         (_cumsum_vjp,),
         (REAL,),
-        kind="cumulative",
+        cases=CUMULATIVE,
         doc="Running sums along axis; axis=None runs over the flattened input, as in numpy.",
         edges=(
             Edge(

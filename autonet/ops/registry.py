@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the shapes and params builders take a Source (autonet/ops/cases.py)
+    from .cases import Shape, Source
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,80 @@ class Edge:
     note: str = ""
 
 
+def no_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
+    """The ``params`` of ``Cases`` for an op that takes no parameters: ``{}``.
+
+    >>> no_params(None, [(2,)], None)
+    {}
+    """
+    return {}
+
+
+def one_input(shapes: list[Shape]) -> bool:
+    """The ``accepts`` of ``Cases`` for an op of one input of any shape.
+
+    >>> one_input([(2, 3)]), one_input([(2,), (2,)])
+    (True, False)
+    """
+    return len(shapes) == 1
+
+
+@dataclass(frozen=True)
+class Cases:
+    """How the suite builds arguments for an op: the ``cases=`` of its ``Op`` entry.
+
+    Gradient checks, edge draws, random programs, fuzzing and ``python -m autonet check`` all draw
+    from it (through ``autonet.testing.cases.op_case``), so an op that declares its cases is
+    covered by all of them. Values are drawn in the op's ``domain``; a Cases says which shapes and
+    parameters go with them, in one of two ways:
+
+    - ``shapes(op, source)`` gives the input shapes of a case of its own, and ``params(op,
+      shapes, source)`` the non-differentiable arguments for inputs of those shapes (raising
+      ``autonet.ops.cases.NotApplicable`` when there are none); ``accepts(shapes)`` says whether
+      inputs of these shapes can go in together (random programs pick operands with it). About
+      one case in eight then has a dimension of size 0, where ``accepts`` allows one.
+    - ``samples(rng, dtype)`` lists whole cases, ``[(inputs, params), ...]``, for an op whose
+      arguments are easier written out than drawn (einsum subscripts, loss targets); the suite
+      picks one. An op with ``shapes`` too is drawn by ``shapes``, and fuzzed from ``samples``.
+
+    ``min_reduced_size`` is the fewest elements each reduced slice must hold (2 for ``std``, whose
+    constant slice is a kink). ``family`` names the group the op belongs to where tests select
+    ops ("elementwise": no parameters, broadcasting inputs; "reduction": ``axis`` and
+    ``keepdims``; "loss" ...); ops that share a constant of ``autonet.ops.cases`` share its family.
+
+    >>> from autonet.ops import REGISTRY
+    >>> from autonet.ops.cases import REDUCTION
+    >>> REGISTRY["sum"].cases is REDUCTION, REGISTRY["std"].cases.family
+    (True, 'reduction')
+    >>> Cases("mystery")
+    Traceback (most recent call last):
+    ...
+    ValueError: Cases('mystery') draws nothing: give shapes=... (with params=...) or samples=...
+    """
+
+    family: str
+    shapes: Callable[[Op, Source], list[Shape]] | None = None
+    params: Callable[[Op, list[Shape], Source], dict[str, Any]] = no_params
+    accepts: Callable[[list[Shape]], bool] = one_input
+    samples: Callable[[np.random.Generator, Any], list[tuple[tuple[Any, ...], dict[str, Any]]]] | None = None
+    min_reduced_size: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.family, str) or not self.family:
+            raise ValueError(f"Cases needs a family name (a non-empty string), got {self.family!r}")
+        if self.shapes is None and self.samples is None:
+            raise ValueError(
+                f"Cases({self.family!r}) draws nothing: give shapes=... (with params=...) or samples=..."
+            )
+        for name in ("shapes", "params", "accepts", "samples"):
+            builder = getattr(self, name)
+            if builder is not None and not callable(builder):
+                raise TypeError(f"Cases({self.family!r}): {name} must be callable, got {builder!r}")
+        size = self.min_reduced_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"Cases({self.family!r}): min_reduced_size must be an int >= 1, got {size!r}")
+
+
 @dataclass(frozen=True)
 class Op:
     """One registered operation.
@@ -88,9 +166,12 @@ class Op:
     - ``vjps[i](g, out, *inputs, **params)`` returns the gradient for input ``i`` given the
       output gradient ``g``; variadic ops have one vjp that takes the input index first.
     - ``scalar(*floats, **params)``, when given, is the fast path for Python-float inputs.
-    - ``domain`` gives one ``Domain`` per input (one entry for variadic ops); ``kind`` says how
-      a test builds its arguments (``"elementwise"``, ``"reduction"``, ``"shape"`` ...);
-      ``distinct`` marks ops with a kink where input values tie (max, maximum).
+    - ``domain`` gives one ``Domain`` per input (one entry for variadic ops); ``distinct`` marks
+      ops with a kink where input values tie (max, maximum).
+    - ``cases``: how the suite builds the op's arguments (see ``Cases``), usually a shared
+      constant of ``autonet.ops.cases`` (``ELEMENTWISE``, ``REDUCTION``, ``AXIS`` ...) or
+      ``Cases(family, samples=...)`` with cases written out; ``register`` refuses an entry
+      without one, so no op escapes the gradient checks, edge draws and fuzzing.
     - ``composite`` entries have no vjp of their own: ``call`` builds them from other ops.
     - ``edges``: the op's declared behaviour at its kinks, ties, poles, constant slices,
       saturation, huge values and size-0 dimensions (see ``Edge``), checked by the suite.
@@ -115,7 +196,7 @@ class Op:
     forward: Callable[..., Any] | None
     vjps: tuple[Callable[..., Any], ...]
     domain: tuple[Domain, ...]
-    kind: str = "elementwise"
+    cases: Cases | None = None
     scalar: Callable[..., float] | None = None
     smooth: bool = True
     twice_differentiable: bool = True
@@ -124,7 +205,6 @@ class Op:
     differentiable_inputs: tuple[int, ...] | None = None
     composite: Callable[..., Any] | None = None
     doc: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     saves: bool = False
     edges: tuple[Edge, ...] = ()
     prepare: Callable[..., tuple[tuple[Any, ...], dict[str, Any]]] | None = None
@@ -138,6 +218,32 @@ class Op:
     def arity(self) -> int:
         """Number of inputs (-1 for variadic ops such as ``concatenate``)."""
         return -1 if self.variadic else len(self.domain)
+
+    @property
+    def kind(self) -> str:
+        """Deprecated: ``cases.family`` (an ``Op`` no longer has a ``kind``; its ``cases`` say it all)."""
+        warnings.warn(
+            "Op.kind is deprecated: use op.cases.family (the Op's Cases say how its arguments are built)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.cases.family if self.cases is not None else "elementwise"
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Deprecated: ``cases.samples`` and ``cases.min_reduced_size`` hold what ``extra`` held."""
+        warnings.warn(
+            "Op.extra is deprecated: use op.cases.samples and op.cases.min_reduced_size",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        cases = self.cases
+        held: dict[str, Any] = {}
+        if cases is not None and cases.samples is not None:
+            held["samples"] = cases.samples
+        if cases is not None and cases.min_reduced_size != 1:
+            held["min_reduced_size"] = cases.min_reduced_size
+        return held
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -204,8 +310,8 @@ def lookup(name: str) -> Op:
 
 
 def register(op: Op) -> Op:
-    """Add ``op`` to the registry; a name registered twice, or an entry without input domains or
-    edge declarations, is a programming error (``ValueError``).
+    """Add ``op`` to the registry; a name registered twice, or an entry without input domains,
+    edge declarations or ``cases``, is a programming error (``ValueError``).
 
     >>> from autonet.ops import REGISTRY
     >>> "matmul" in REGISTRY
@@ -221,6 +327,11 @@ def register(op: Op) -> Op:
         raise ValueError(
             f"op {op.name!r} declares no edges: give edges=(Edge(...), ...) saying what it does at its "
             "kinks, ties, poles, constant slices, saturation, huge values, size-0 and 0-d inputs"
+        )
+    if not isinstance(op.cases, Cases):
+        raise ValueError(
+            f"op {op.name!r} declares no cases: give cases=... (a constant of autonet.ops.cases such as "
+            "ELEMENTWISE, or Cases(family, samples=...)) saying how the suite builds its arguments"
         )
     _check_surface(op)
     REGISTRY[op.name] = op

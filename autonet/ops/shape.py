@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import numpy_api
+from .cases import BROADCAST_TO, CONCATENATE, GETITEM, RESHAPE, SCATTER_ADD, TRANSPOSE
 from .registry import (
     REAL,
     Edge,
@@ -86,7 +87,7 @@ reshape = register(
         lambda x, shape: np.reshape(x, shape),
         (lambda g, out, x, shape: np.reshape(g, np.shape(x)),),
         (REAL,),
-        kind="reshape",
+        cases=RESHAPE,
         doc="The same elements in a new shape.",
         edges=(
             Edge(
@@ -136,7 +137,7 @@ transpose = register(
         lambda x, axes: np.transpose(x, axes),
         (lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),),
         (REAL,),
-        kind="transpose",
+        cases=TRANSPOSE,
         doc="Permute the axes.",
         edges=(
             Edge(
@@ -173,7 +174,7 @@ broadcast_to = register(
         lambda x, shape: np.broadcast_to(x, shape),
         (lambda g, out, x, shape: sum_to_shape(g, np.shape(x)),),
         (REAL,),
-        kind="broadcast_to",
+        cases=BROADCAST_TO,
         doc="Repeat along broadcast axes (a read-only view in forward).",
         edges=(
             Edge("0-d to size 0", (2.0,), grads=(0.0,), params={"shape": (0,)}, value=_EMPTY),
@@ -219,7 +220,7 @@ getitem = register(
         lambda x, index: x[index],
         (lambda g, out, x, index: scatter_add(g, index=index, shape=np.shape(x)),),
         (REAL,),
-        kind="getitem",
+        cases=GETITEM,
         doc="x[index] with ints, slices, Ellipsis, None, boolean masks and integer arrays.",
         edges=(
             Edge(
@@ -270,7 +271,7 @@ scatter_add_op = register(
         # g2 is a Python float when shape is (): index a 0-d array then.
         (lambda g2, out, g, index, shape: np.asarray(g2)[index] if type(g2) is float else g2[index],),
         (REAL,),
-        kind="scatter_add",
+        cases=SCATTER_ADD,
         doc="Zeros of a shape with values added at an index: the adjoint of getitem.",
         edges=(
             Edge(
@@ -335,7 +336,7 @@ concatenate_op = register(
         lambda *xs, axis: np.concatenate(xs, axis=axis),
         (_split_vjp,),
         (REAL,),
-        kind="concatenate",
+        cases=CONCATENATE,
         variadic=True,
         doc="Join along an existing axis.",
         edges=(

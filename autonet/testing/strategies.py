@@ -223,11 +223,11 @@ def op_inputs(
 ) -> st.SearchStrategy[tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
     """``(inputs, params)`` for any registered op, so that ``call_op(op, *inputs, **params)`` runs.
 
-    The op's ``kind`` decides the parameters (axis and keepdims for reductions, a compatible shape
+    The op's ``cases`` decide the parameters (axis and keepdims for reductions, a compatible shape
     for reshape, an index for getitem ...); values lie in its declared domains, and some cases
     have a dimension of size 0. With ``edges``, values also sit exactly where the domains end
-    (see ``cases.op_case``; +-1e300 only with ``huge``). An op whose kind has no generator, or an
-    entry without domains or edges, raises as soon as the strategy is built.
+    (see ``cases.op_case``; +-1e300 only with ``huge``). An entry without domains, edges or
+    cases raises as soon as the strategy is built.
 
     >>> from hypothesis import given
     >>> from autonet import call_op

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from autonet.cli import main
-from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.ops import REGISTRY, Cases, Domain, Edge, Op, register
+from autonet.ops.cases import ELEMENTWISE
 
 COLUMNS = ["op", "order", "examples", "max abs error", "max rel error", "result"]
-# register() wants every op to say what it does at its edges; the probes here are exp at heart.
+# register() wants every op to say what it does at its edges and how its arguments are drawn; the
+# probes here are exp at heart.
 EXP_EDGES = (Edge("size-0 input", (np.zeros(0),), grads=(np.zeros(0),)), Edge("x = 0", (0.0,), grads=(1.0,)))
 
 
@@ -70,7 +72,14 @@ def test_an_unknown_op_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
 @pytest.fixture
 def broken_op() -> Iterator[str]:
     op = register(
-        Op("exp_with_wrong_sign", np.exp, (lambda g, out, x: -g * out,), (Domain(),), edges=EXP_EDGES)
+        Op(
+            "exp_with_wrong_sign",
+            np.exp,
+            (lambda g, out, x: -g * out,),
+            (Domain(),),
+            cases=ELEMENTWISE,
+            edges=EXP_EDGES,
+        )
     )
     try:
         yield op.name
@@ -103,11 +112,12 @@ def test_runs_as_a_module_without_hypothesis() -> None:
 def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[str]) -> None:
     op = register(
         Op(
-            "exp_of_unknown_kind",
+            "exp_without_samples",
             np.exp,
             (lambda g, out, x: g * out,),
             (Domain(),),
-            kind="mystery",
+            # Cases whose written-out samples are none at all: nothing to check the op on.
+            cases=Cases("mystery", samples=lambda rng, dtype: []),
             edges=EXP_EDGES,
         )
     )
@@ -116,4 +126,4 @@ def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[
     finally:
         del REGISTRY[op.name]
     out = capsys.readouterr().out
-    assert "FAIL" in out and "no argument generator for op kind 'mystery'" in out
+    assert "FAIL" in out and "exp_without_samples: cases.samples returned no cases" in out

@@ -19,9 +19,9 @@ import autonet
 from autonet import Value, call_op
 from autonet.ops import REGISTRY
 
-BINARY = sorted(name for name, op in REGISTRY.items() if op.kind == "elementwise" and op.arity == 2)
+BINARY = sorted(name for name, op in REGISTRY.items() if op.cases.family == "elementwise" and op.arity == 2)
 # Losses of two inputs (prediction and target) broadcast them too, before reducing.
-BINARY_LOSSES = sorted(name for name, op in REGISTRY.items() if op.kind == "loss" and op.arity == 2)
+BINARY_LOSSES = sorted(name for name, op in REGISTRY.items() if op.cases.family == "loss" and op.arity == 2)
 
 SHAPE_PAIRS = [
     ((3, 1), (4,)),

@@ -10,7 +10,7 @@ from autonet import Value, call_op
 from autonet.ops import REGISTRY
 from autonet.ops.registry import REAL, Op
 
-BINARY = sorted(name for name, op in REGISTRY.items() if op.kind == "elementwise" and op.arity == 2)
+BINARY = sorted(name for name, op in REGISTRY.items() if op.cases.family == "elementwise" and op.arity == 2)
 
 
 @pytest.mark.parametrize("name", BINARY)

@@ -4,7 +4,7 @@ Hypothesis builds a small DAG of 5 to 20 registered ops over 1 to 3 inputs of br
 shapes. Any earlier value may feed a later op, so values fan out and their gradients add up;
 the program's result is a scalar (the sum of every value nothing else used).
 
-The ops come from the registry (every op whose kind has an argument generator), with their
+The ops come from the registry (every op whose cases draw shapes, ``op.cases.shapes``), with their
 parameters drawn for the shapes at hand. An operand outside an op's domain range is squashed
 into it with a smooth tanh map; an op whose operand lands next to one of its kinks (or, for a
 ``distinct`` op, holds near-ties) is skipped at build time, as central differences across a kink
@@ -28,7 +28,7 @@ from autonet.ops.registry import REAL
 from autonet.testing import cases
 from autonet.testing.strategies import HypothesisSource
 
-PROGRAM_OPS = [name for name, op in REGISTRY.items() if op.kind in cases.KIND_CASES]
+PROGRAM_OPS = [name for name, op in REGISTRY.items() if op.cases.shapes is not None]
 # Keep every intermediate small: the numerical side evaluates the program twice per input element.
 MAX_ELEMENTS = 100
 # A step of 1e-6 must not cross a kink even after amplification by the ops before it.
@@ -117,19 +117,19 @@ def programs(draw: Any) -> tuple[Program, list[np.ndarray]]:
     while len(program.steps) < wanted and attempts < 10 * wanted:
         attempts += 1
         op = REGISTRY[draw(st.sampled_from(PROGRAM_OPS), label="op")]
-        kind = cases.KIND_CASES[op.kind]
+        spec = op.cases
         arity = draw(st.integers(1, 3)) if op.variadic else len(op.domain)
         operands = [draw(st.integers(0, len(pool) - 1), label="operand")]
         for _ in range(arity - 1):
-            fits = [j for j in range(len(pool)) if kind.accepts([pool[i].shape for i in [*operands, j]])]
+            fits = [j for j in range(len(pool)) if spec.accepts([pool[i].shape for i in [*operands, j]])]
             if not fits:
                 break
             operands.append(draw(st.sampled_from(fits), label="operand"))
         shapes = [pool[j].shape for j in operands]
-        if len(operands) != arity or not kind.accepts(shapes):
+        if len(operands) != arity or not spec.accepts(shapes):
             continue
         try:
-            params = kind.params(op, shapes, source)
+            params = spec.params(op, shapes, source)
         except cases.NotApplicable:
             continue
         squashed = []

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from autonet import Value, call_op
 from autonet.gradcheck import gradcheck, gradgradcheck
-from autonet.ops import REGISTRY, Domain, Edge, Op, register
+from autonet.ops import REGISTRY, Cases, Domain, Edge, Op, register
+from autonet.ops.cases import ELEMENTWISE
 from autonet.testing import cases
 from autonet.testing.strategies import op_inputs
 
@@ -40,12 +41,13 @@ def _frozen(inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
-def test_every_op_declares_domains_edges_and_has_an_argument_generator(name: str) -> None:
+def test_every_op_declares_domains_edges_and_cases(name: str) -> None:
     op = REGISTRY[name]
     domains = cases.check_domains(op)
     assert all(isinstance(d, Domain) and d.bounds[0] <= d.low < d.high <= d.bounds[1] for d in domains)
     assert cases.check_edges(op)
-    cases.require_cases(op)  # raises if no kind generator and no declared samples
+    assert isinstance(cases.check_cases(op), Cases)
+    cases.require_cases(op)  # raises if the entry lacks what op_case needs
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
@@ -81,16 +83,22 @@ def _probe_op(**fields: Any) -> Op:
         "vjps": (lambda g, out, x: g * out,),
         "domain": (Domain(),),
         "edges": (Edge("x = 0", (0.0,), grads=(1.0,), value=1.0),),
+        "cases": ELEMENTWISE,
     }
     return Op(**{**base, **fields})
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"domain": ()}, "no input domain"), ({"edges": ()}, "declares no edges")],
-    ids=["no-domain", "no-edges"],
+    [
+        ({"domain": ()}, "no input domain"),
+        ({"edges": ()}, "declares no edges"),
+        ({"cases": None}, "declares no cases"),
+        ({"cases": "elementwise"}, "declares no cases"),
+    ],
+    ids=["no-domain", "no-edges", "no-cases", "cases-not-a-Cases"],
 )
-def test_a_registry_entry_without_domain_or_edge_metadata_is_refused(
+def test_a_registry_entry_without_domain_edge_or_cases_metadata_is_refused(
     fields: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=rf"probe.*{message}"):
@@ -104,7 +112,8 @@ def test_a_registry_entry_without_domain_or_edge_metadata_is_refused(
         ({"domain": ()}, ValueError, "declares no input domain"),
         ({"domain": (None,)}, TypeError, "not a Domain"),
         ({"domain": (Domain(), Domain())}, ValueError, "1 vjps but 2 domains"),
-        ({"kind": "mystery"}, LookupError, "no argument generator for op kind 'mystery'"),
+        ({"cases": None}, ValueError, "probe: the registry entry declares no cases"),
+        ({"cases": "elementwise"}, TypeError, "not a Cases"),
         ({"edges": ()}, ValueError, "declares no edges"),
         (
             {"edges": (Edge("x = 0", (0.0, 1.0), grads=(1.0, 1.0)),)},
@@ -117,7 +126,8 @@ def test_a_registry_entry_without_domain_or_edge_metadata_is_refused(
         "no-domain",
         "not-a-domain",
         "domain-count",
-        "unknown-kind",
+        "no-cases",
+        "cases-not-a-Cases",
         "no-edges",
         "edge-inputs",
         "edge-grads",
