@@ -12,7 +12,6 @@ mappings (``autonet.ops.numpy_api``).
 from __future__ import annotations
 
 import copy
-import gc
 import operator
 import sys
 import threading
@@ -22,11 +21,12 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from ._state import STATE, detect_anomaly, set_grad_enabled
+from ._state import STATE
 from .anomaly import AnomalyError, check_finite, user_site
 from .arrays import F64, frozen_params, normalize, retitled, shape_of, to_data
 from .ops.numpy_api import dispatch_function, dispatch_ufunc
-from .ops.registry import Op, lookup, sum_to_shape
+from .ops.registry import Op, lookup
+from .vjp import Walking, collector, edge_work
 
 __all__ = [
     "AnomalyError",
@@ -43,7 +43,6 @@ ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
 
 _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
-_PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
 
 
 class _Released(tuple):
@@ -207,7 +206,7 @@ def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: 
     """Raise ``AnomalyError`` if ``data`` (an op's output or gradient) holds NaN or inf."""
     if isinstance(data, Value):
         data = data._data
-    site = getattr(node, "_site", None) if node is not None else user_site()
+    site = node.created_at if node is not None else user_site()
     check_finite(op.name, data, [v.shape for v in inputs], phase, site)
 
 
@@ -511,6 +510,12 @@ class Value:
     @scope.setter
     def scope(self, path: str | None) -> None:
         self._scope = None if path is None else str(path)
+
+    @property
+    def created_at(self) -> str | None:
+        """Where user code created this Value's op (file, line and source), recorded for results
+        built under ``detect_anomaly()``, whose errors quote it; None elsewhere."""
+        return getattr(self, "_site", None)
 
     @property
     def op(self) -> Op | None:
@@ -999,11 +1004,11 @@ def backward_pass(
     list only (``autonet.gradients``), one gradient or None per target."""
     seed = _seed(root, gradient, create_graph)
     counts = _consumer_counts(root)
-    edge = _edge(create_graph, STATE.anomaly_enabled)
+    edge = edge_work(create_graph, STATE.anomaly_enabled, _check_unchanged)
     found: list[Any] = [None] * len(targets or ())
-    deliver = _accumulate if targets is None else _collector(targets, found)
+    deliver = _accumulate if targets is None else collector(targets, found)
     pending, ready, shared = {root: seed}, [root], set()
-    with _Walking(len(counts), create_graph):
+    with Walking(len(counts), create_graph):
         while ready:
             node = ready.pop()
             g = pending.pop(node)
@@ -1043,110 +1048,6 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
         else:
             total = total + g
             node._grad = float(total) if type(total) is np.float64 else total
-
-
-def _collector(targets: Sequence[Value], found: list[Any]) -> Callable[[Value, Any, bool], None]:
-    """Deliver gradients into ``found`` at the positions of ``targets`` (one Value asked for
-    twice gets its gradient twice), storing nothing on the Values."""
-    wanted: dict[int, list[int]] = {}
-    for i, target in enumerate(targets):
-        wanted.setdefault(id(target), []).append(i)
-
-    def collect(node: Value, g: Any, shared: bool) -> None:
-        for i in wanted.get(id(node), ()):
-            found[i] = g
-
-    return collect
-
-
-class _Walking:
-    """The walk's surroundings: grad mode is ``create_graph`` (set by hand, as this runs once per
-    backward on the hot path of small graphs); numpy's warnings are off under anomaly mode (the
-    AnomalyError says more); and on a big graph the cyclic collector waits until the walk is done,
-    since each release allocates and every collection would scan the whole live graph again."""
-
-    __slots__ = ("create_graph", "errstate", "grad_enabled", "paused", "size")
-
-    def __init__(self, size: int, create_graph: bool) -> None:
-        self.size, self.create_graph = size, create_graph
-
-    def __enter__(self) -> None:
-        self.grad_enabled, STATE.grad_enabled = STATE.grad_enabled, self.create_graph
-        self.paused = self.size > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
-        if self.paused:
-            gc.disable()
-        self.errstate = np.seterr(all="ignore") if STATE.anomaly_enabled else None
-
-    def __exit__(self, *exc: Any) -> None:
-        STATE.grad_enabled = self.grad_enabled
-        if self.errstate is not None:
-            np.seterr(**self.errstate)
-        if self.paused:
-            gc.enable()
-
-
-def _edge(create_graph: bool, anomaly: bool) -> Callable[..., Any]:
-    """The per-edge work of this backward, chosen once: plain arrays, a differentiable graph, and
-    either one checked for non-finite gradients."""
-    edge = _graph_edge if create_graph else _plain_edge
-    return _checked_edge(edge) if anomaly else edge
-
-
-def _vjp_params(record: Record) -> dict | None:
-    # What a forward saved for its vjps reaches them as ``saved=``; the record keeps it apart.
-    if record.op.saves:
-        return {**(record.params or {}), "saved": record.saved}
-    return record.params
-
-
-def _plain_edge(record: Record, node: Value, index: int, g: Any) -> Any:
-    """The gradient for input ``index`` from arrays: the vjp on the recorded data, fitted."""
-    op, datas, out = record.op, record.datas, record.out
-    params = record.params if not op.saves else _vjp_params(record)
-    if op.variadic:
-        grad = _call_vjp(op.vjps[0], op, index, g, out, datas, params)
-    else:
-        vjp = op.vjps[index]
-        try:
-            grad = vjp(g, out, *datas, **params) if params else vjp(g, out, *datas)
-        except (ArithmeticError, TypeError, ValueError, IndexError):
-            grad = _call_vjp(vjp, op, index, g, out, datas, params)  # redoes float quirks, or names the op
-    data = datas[index]
-    kind = type(grad)
-    if kind is np.ndarray:
-        if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
-            return grad  # the common case: nothing to undo
-    elif kind is float and type(data) is float:
-        return grad
-    return _fit(grad, data, op, index)
-
-
-def _graph_edge(record: Record, node: Value, index: int, g: Any) -> Value:
-    """The gradient for input ``index`` as a Value: the vjp runs on the input Values themselves,
-    so it records a graph that can be differentiated again."""
-    op = record.op
-    _check_unchanged(op, record.inputs, record.datas)
-    vjp = op.vjps[0] if op.variadic else op.vjps[index]
-    grad = _call_vjp(vjp, op, index, g, node, record.inputs, _vjp_params(record))
-    return _fit(lift(grad), record.datas[index], op, index)
-
-
-def _checked_edge(edge: Callable[..., Any]) -> Callable[..., Any]:
-    def checked(record: Record, node: Value, index: int, g: Any) -> Any:
-        phase = f"backward, in the gradient for input {index}"
-        try:
-            grad = edge(record, node, index, g)
-        except AnomalyError:
-            # Under create_graph an op inside this vjp flagged itself; blame the op whose gradient
-            # it is when that gradient is non-finite, else keep the inner report.
-            with set_grad_enabled(False), detect_anomaly(False):
-                grad = edge(record, node, index, g)
-            _check_finite(record.op, grad, record.inputs, phase, node)
-            raise
-        _check_finite(record.op, grad, record.inputs, phase, node)
-        return grad
-
-    return checked
 
 
 def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
@@ -1190,55 +1091,6 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
     if STATE.anomaly_enabled and not np.isfinite(seed).all():
         raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
     return _make(seed, False, None) if create_graph else seed
-
-
-def _fit(grad: Any, data: Any, op: Op, index: int) -> Any:
-    """Bring one vjp result to the shape (undoing broadcasting) and dtype of the input ``data``
-    the forward used, or say which op erred. Values stay Values (under create_graph)."""
-    shape = shape_of(data)
-    found = grad.shape if type(grad) is Value or type(grad) is np.ndarray else np.shape(grad)
-    if found != shape:
-        try:
-            grad = sum_to_shape(grad, shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{op.name}: the vjp for input {index} returned shape {found}, "
-                f"but the input has shape {shape}"
-            ) from None
-    if type(grad) is Value:
-        return grad
-    if type(data) is float:
-        return float(grad)
-    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
-        grad = np.asarray(grad, dtype=data.dtype)
-    return grad
-
-
-def _call_vjp(
-    vjp: Callable, op: Op, index: int, g: Any, out: Any, args: Sequence, params: dict | None
-) -> Any:
-    try:
-        if op.variadic:
-            return vjp(index, g, out, *args, **params) if params else vjp(index, g, out, *args)
-        return vjp(g, out, *args, **params) if params else vjp(g, out, *args)
-    except AnomalyError:
-        raise  # an op inside a create_graph vjp went non-finite: not a Python-float quirk to redo
-    except ArithmeticError as error:
-        if any(type(x) is float for x in (g, out, *args)):
-            # Python floats raise on 1/0 where numpy gives inf: redo the step once with numpy scalars.
-            return _call_vjp(vjp, op, index, _np_float(g), _np_float(out), list(map(_np_float, args)), params)
-        failure: Exception = error
-    except (TypeError, ValueError, IndexError) as error:
-        failure = error
-    shapes = ", ".join(str(np.shape(a)) for a in args)
-    raise RuntimeError(
-        f"{op.name}: computing the gradient for input {index} failed with {type(failure).__name__}: "
-        f"{failure} (input shapes {shapes}, params {params or {}})"
-    ) from failure
-
-
-def _np_float(x: Any) -> Any:
-    return np.float64(x) if type(x) is float else x
 
 
 _GRAD_LOCK = threading.Lock()

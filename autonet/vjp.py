@@ -1,0 +1,190 @@
+"""The per-edge work of the backward walk: calling an op's vjp and fitting what it returns.
+
+The engine's walk (``backward_pass``) chooses one edge function per backward: plain (arrays in,
+arrays out), graph (under ``create_graph``: the vjps run on Values and record a graph) or either
+one checked for non-finite gradients (anomaly mode). Each gets a node's ``Record`` and returns
+the gradient for one input, brought to that input's shape and dtype in one place (``_fit``).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._state import STATE, detect_anomaly, set_grad_enabled
+from .anomaly import AnomalyError, check_finite
+from .arrays import shape_of
+from .ops.registry import Op, as_value, is_value, sum_to_shape
+
+__all__ = ["Walking", "collector", "edge_work"]
+
+_PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
+
+
+def _report(record: Any, grad: Any, phase: str, node: Any) -> None:
+    shapes = [x.shape for x in record.inputs]
+    check_finite(record.op.name, np.asarray(grad), shapes, phase, node.created_at)
+
+
+def collector(targets: Sequence[Any], found: list[Any]) -> Callable[[Any, Any, bool], None]:
+    """Deliver gradients into ``found`` at the positions of ``targets`` (one Value asked for
+    twice gets its gradient twice), storing nothing on the Values."""
+    wanted: dict[int, list[int]] = {}
+    for i, target in enumerate(targets):
+        wanted.setdefault(id(target), []).append(i)
+
+    def collect(node: Any, g: Any, shared: bool) -> None:
+        for i in wanted.get(id(node), ()):
+            found[i] = g
+
+    return collect
+
+
+class Walking:
+    """The walk's surroundings: grad mode is ``create_graph`` (set by hand, as this runs once per
+    backward on the hot path of small graphs); numpy's warnings are off under anomaly mode (the
+    AnomalyError says more); and on a big graph the cyclic collector waits until the walk is done,
+    since each release allocates and every collection would scan the whole live graph again."""
+
+    __slots__ = ("create_graph", "errstate", "grad_enabled", "paused", "size")
+
+    def __init__(self, size: int, create_graph: bool) -> None:
+        self.size, self.create_graph = size, create_graph
+
+    def __enter__(self) -> None:
+        self.grad_enabled, STATE.grad_enabled = STATE.grad_enabled, self.create_graph
+        self.paused = self.size > _PAUSE_COLLECTOR_ABOVE and gc.isenabled()
+        if self.paused:
+            gc.disable()
+        self.errstate = np.seterr(all="ignore") if STATE.anomaly_enabled else None
+
+    def __exit__(self, *exc: Any) -> None:
+        STATE.grad_enabled = self.grad_enabled
+        if self.errstate is not None:
+            np.seterr(**self.errstate)
+        if self.paused:
+            gc.enable()
+
+
+def edge_work(create_graph: bool, anomaly: bool, unchanged: Callable[..., None]) -> Callable[..., Any]:
+    """The per-edge work of this backward, chosen once: plain arrays, a differentiable graph, and
+    either one checked for non-finite gradients. ``unchanged(op, inputs, datas)`` raises when an
+    input's data changed since the forward (create_graph differentiates the Values as they are).
+
+    >>> edge_work(False, False, None).__name__
+    '_plain_edge'
+    """
+    edge = _graph_edge(unchanged) if create_graph else _plain_edge
+    return _checked_edge(edge) if anomaly else edge
+
+
+def _vjp_params(record: Any) -> dict | None:
+    # What a forward saved for its vjps reaches them as ``saved=``; the record keeps it apart.
+    if record.op.saves:
+        return {**(record.params or {}), "saved": record.saved}
+    return record.params
+
+
+def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
+    """The gradient for input ``index`` from arrays: the vjp on the recorded data, fitted."""
+    op, datas, out = record.op, record.datas, record.out
+    params = record.params if not op.saves else _vjp_params(record)
+    if op.variadic:
+        grad = _call_vjp(op.vjps[0], op, index, g, out, datas, params)
+    else:
+        vjp = op.vjps[index]
+        try:
+            grad = vjp(g, out, *datas, **params) if params else vjp(g, out, *datas)
+        except (ArithmeticError, TypeError, ValueError, IndexError):
+            grad = _call_vjp(vjp, op, index, g, out, datas, params)  # redoes float quirks, or names the op
+    data = datas[index]
+    kind = type(grad)
+    if kind is np.ndarray:
+        if type(data) is not float and grad.shape == data.shape and grad.dtype == data.dtype:
+            return grad  # the common case: nothing to undo
+    elif kind is float and type(data) is float:
+        return grad
+    return _fit(grad, data, op, index)
+
+
+def _graph_edge(unchanged: Callable[..., None]) -> Callable[..., Any]:
+    def graph_edge(record: Any, node: Any, index: int, g: Any) -> Any:
+        """The gradient for input ``index`` as a Value: the vjp runs on the input Values
+        themselves, so it records a graph that can be differentiated again."""
+        op = record.op
+        unchanged(op, record.inputs, record.datas)
+        vjp = op.vjps[0] if op.variadic else op.vjps[index]
+        grad = _call_vjp(vjp, op, index, g, node, record.inputs, _vjp_params(record))
+        return _fit(as_value(grad), record.datas[index], op, index)
+
+    return graph_edge
+
+
+def _checked_edge(edge: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(record: Any, node: Any, index: int, g: Any) -> Any:
+        phase = f"backward, in the gradient for input {index}"
+        try:
+            grad = edge(record, node, index, g)
+        except AnomalyError:
+            # Under create_graph an op inside this vjp flagged itself; blame the op whose gradient
+            # it is when that gradient is non-finite, else keep the inner report.
+            with set_grad_enabled(False), detect_anomaly(False):
+                grad = edge(record, node, index, g)
+            _report(record, grad, phase, node)
+            raise
+        _report(record, grad, phase, node)
+        return grad
+
+    return checked
+
+
+def _fit(grad: Any, data: Any, op: Op, index: int) -> Any:
+    """Bring one vjp result to the shape (undoing broadcasting) and dtype of the input ``data``
+    the forward used, or say which op erred. Values stay Values (under create_graph)."""
+    shape = shape_of(data)
+    found = grad.shape if type(grad) is np.ndarray or is_value(grad) else np.shape(grad)
+    if found != shape:
+        try:
+            grad = sum_to_shape(grad, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{op.name}: the vjp for input {index} returned shape {found}, "
+                f"but the input has shape {shape}"
+            ) from None
+    if is_value(grad):
+        return grad
+    if type(data) is float:
+        return float(grad)
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
+        grad = np.asarray(grad, dtype=data.dtype)
+    return grad
+
+
+def _call_vjp(
+    vjp: Callable, op: Op, index: int, g: Any, out: Any, args: Sequence, params: dict | None
+) -> Any:
+    try:
+        if op.variadic:
+            return vjp(index, g, out, *args, **params) if params else vjp(index, g, out, *args)
+        return vjp(g, out, *args, **params) if params else vjp(g, out, *args)
+    except AnomalyError:
+        raise  # an op inside a create_graph vjp went non-finite: not a Python-float quirk to redo
+    except ArithmeticError as error:
+        if any(type(x) is float for x in (g, out, *args)):
+            # Python floats raise on 1/0 where numpy gives inf: redo the step once with numpy scalars.
+            return _call_vjp(vjp, op, index, _np_float(g), _np_float(out), list(map(_np_float, args)), params)
+        failure: Exception = error
+    except (TypeError, ValueError, IndexError) as error:
+        failure = error
+    shapes = ", ".join(str(np.shape(a)) for a in args)
+    raise RuntimeError(
+        f"{op.name}: computing the gradient for input {index} failed with {type(failure).__name__}: "
+        f"{failure} (input shapes {shapes}, params {params or {}})"
+    ) from failure
+
+
+def _np_float(x: Any) -> Any:
+    return np.float64(x) if type(x) is float else x
