@@ -449,14 +449,11 @@ def draw_graph(
     >>> sum(line.count("->") for line in graph.body)
     5
     """
-    import graphviz
-
     _check_options(rankdir, collapse, max_elements, precision, max_nodes)
     roots = _as_roots(root)
     order = _walk(roots, None if collapse == "modules" else max_nodes)
     root_ids = {id(r) for r in roots}
     clusters = _Clusters(order, root_ids) if collapse == "modules" else None
-
     names: dict[int, str] = {id(v): f"v{i}" for i, v in enumerate(order)}
     visible = [v for v in order if clusters is None or not clusters.hides(v)]
     modules = {} if clusters is None else clusters.modules
@@ -466,32 +463,57 @@ def draw_graph(
     total = len(visible) + op_nodes + len(modules)
     if total > max_nodes:
         raise _too_large(max_nodes, str(total))
+    graph = _new_digraph(rankdir, title)
+    # A record's fields run across the rank direction; braces turn them so they always stack.
+    wrap = "{}" if rankdir in ("LR", "RL") else "{{{}}}"
+    for key, module in modules.items():
+        module.name = f"m{names[key][1:]}"
+        graph.node(module.name, _nohtml(wrap.format(_module_label(module))), **_MODULE_STYLE)
+    for value in visible:
+        label = _value_label(
+            value, show_data=show_data, show_grad=show_grad, max_elements=max_elements, precision=precision
+        )
+        _draw_value(graph, value, names[id(value)], wrap.format(label), id(value) in root_ids)
+    _draw_ops(graph, order, names, clusters, precision)
+    return graph
 
+
+def _nohtml(text: str) -> Any:
+    import graphviz
+
+    return graphviz.nohtml(text)
+
+
+def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
     graph = _digraph_class()(name="autonet", comment="drawn by autonet.viz.draw_graph")
     graph.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35")
     if title:
         graph.attr(label=title, labelloc="t", fontsize="16")
     graph.attr("node", shape="record", fontname="Helvetica", fontsize="11", height="0.3")
     graph.attr("edge", arrowsize="0.7", color="#555555")
-    # A record's fields run across the rank direction; braces turn them so they always stack.
-    wrap = "{}" if rankdir in ("LR", "RL") else "{{{}}}"
+    return graph
 
-    for key, module in modules.items():
-        module.name = f"m{names[key][1:]}"
-        graph.node(module.name, graphviz.nohtml(wrap.format(_module_label(module))), **_MODULE_STYLE)
-    for value in visible:
-        kind = _kind(value)
-        style = dict(_STYLE[kind])
-        classes = ["value", kind]
-        if id(value) in root_ids:
-            style.update(_ROOT_STYLE)
-            classes.append("root")
-        label = _value_label(
-            value, show_data=show_data, show_grad=show_grad, max_elements=max_elements, precision=precision
-        )
-        graph.node(
-            names[id(value)], graphviz.nohtml(wrap.format(label)), **style, **{"class": " ".join(classes)}
-        )
+
+def _draw_value(graph: graphviz.Digraph, value: Value, name: str, label: str, is_root: bool) -> None:
+    kind = _kind(value)
+    style = dict(_STYLE[kind])
+    classes = ["value", kind]
+    if is_root:
+        style.update(_ROOT_STYLE)
+        classes.append("root")
+    graph.node(name, _nohtml(label), **style, **{"class": " ".join(classes)})
+
+
+def _draw_ops(
+    graph: graphviz.Digraph,
+    order: list[Value],
+    names: dict[int, str],
+    clusters: _Clusters | None,
+    precision: int,
+) -> None:
+    """Each op as a small node between its inputs and its result; inside a collapsed module call,
+    only the edges that cross the call's boundary."""
+    modules = {} if clusters is None else clusters.modules
 
     def node_of(value: Value) -> str:
         """The drawn node that stands for ``value``: itself, or the module call that hides it."""
@@ -505,7 +527,7 @@ def draw_graph(
         owner = None if clusters is None else clusters.owner.get(id(value))
         if owner is None:
             op_name = f"op{names[id(value)][1:]}"
-            graph.node(op_name, graphviz.nohtml(_escape(_op_text(value, precision))), **_OP_STYLE)
+            graph.node(op_name, _nohtml(_escape(_op_text(value, precision))), **_OP_STYLE)
             for parent in value.parents:
                 # Every input is its own edge (x * x shows two), so the drawing follows the graph exactly.
                 graph.edge(node_of(parent), op_name)
@@ -521,7 +543,6 @@ def draw_graph(
                 graph.edge(tail, module_name)
         if not clusters.hides(value):
             graph.edge(module_name, names[id(value)])
-    return graph
 
 
 _DIGRAPH_CLASS: type | None = None
