@@ -439,9 +439,8 @@ def draw_graph(
     ``collapse="modules"`` draws each module call (Values tagged by ``Module.__call__``) as one node
     with its parameter count and output shapes, hiding its interior ops and its own parameters.
 
-    Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter
-    draw it). Raises ``ValueError`` when more than ``max_nodes`` nodes would be drawn, and
-    ``RuntimeError`` when a ``backward()`` without ``retain_graph=True`` already freed part of the graph.
+    Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter draw
+    it). Raises ``ValueError`` past ``max_nodes`` nodes, ``RuntimeError`` where a backward freed the graph.
 
     >>> from autonet import Value
     >>> a, b = Value([1.0, 2.0], label="a"), Value([3.0, 4.0], label="b")
