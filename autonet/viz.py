@@ -455,11 +455,8 @@ def draw_graph(
     clusters = _Clusters(order, root_ids) if collapse == "modules" else None
     names: dict[int, str] = {id(v): f"v{i}" for i, v in enumerate(order)}
     visible = [v for v in order if clusters is None or not clusters.hides(v)]
-    modules = {} if clusters is None else clusters.modules
-    op_nodes = sum(
-        1 for v in visible if v.op is not None and (clusters is None or id(v) not in clusters.owner)
-    )
-    total = len(visible) + op_nodes + len(modules)
+    modules, owned = ({}, {}) if clusters is None else (clusters.modules, clusters.owner)
+    total = len(visible) + len(modules) + sum(1 for v in visible if v.op is not None and id(v) not in owned)
     if total > max_nodes:
         raise _too_large(max_nodes, str(total))
     graph = _new_digraph(rankdir, title)
