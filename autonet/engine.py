@@ -71,7 +71,9 @@ class Record(NamedTuple):
     saved: Any = None
 
 
-_RECORD = tuple.__new__  # Record(...) without the keyword handling: records are made once per op
+# A Value keeps its record as a plain tuple in Record's order, (op, inputs, params, datas, out,
+# saved): a tuple costs a quarter of a NamedTuple to make, and one is made per op on the hot path.
+# ``Value.record`` hands out the named view.
 
 
 # --------------------------------------------------------------------------- conversion
@@ -167,7 +169,7 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                 result._held = 1
                 if params:
                     params = frozen_params(params)
-                result._node = _RECORD(Record, (op, inputs, params, datas, out, saved))
+                result._node = (op, inputs, params, datas, out, saved)
                 if state.anomaly_enabled:
                     result._site = user_site()
                 return result
@@ -493,7 +495,8 @@ class Value:
         >>> Value(1.0).record is None
         True
         """
-        return self._node
+        node = self._node
+        return None if node is None else Record(*node)
 
     @property
     def scope(self) -> str | None:
@@ -521,13 +524,13 @@ class Value:
     def op(self) -> Op | None:
         """The registry op that produced this Value, or None for a leaf."""
         node = self._node
-        return None if node is None else node.op
+        return None if node is None else node[0]
 
     @property
     def params(self) -> dict:
         """The op's non-differentiable arguments (axis, shape, index ...), empty for a leaf."""
         node = self._node
-        return {} if node is None or node.params is None else dict(node.params)
+        return {} if node is None or node[2] is None else dict(node[2])
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -536,7 +539,7 @@ class Value:
         node = self._node
         if node is None:
             return ()
-        parents = node.inputs
+        parents = node[1]
         if type(parents) is _Released:
             return tuple(p for p in (ref() for ref in parents) if p is not None)
         return parents
@@ -545,7 +548,7 @@ class Value:
     def graph_released(self) -> bool:
         """True once a backward() without ``retain_graph`` has freed the graph behind this Value."""
         node = self._node
-        return node is not None and type(node.inputs) is _Released
+        return node is not None and type(node[1]) is _Released
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -627,7 +630,7 @@ class Value:
             parts.append(f"dtype={data.dtype}")
         parts.append(f"requires_grad={self.requires_grad}")
         if self._node is not None:
-            parts.append(f"op={self._node.op.name!r}")
+            parts.append(f"op={self._node[0].name!r}")
         if self.label:
             parts.append(f"label={self.label!r}")
         return f"Value({', '.join(parts)})"
@@ -857,10 +860,10 @@ def _rebuilt(flat: list[Any]) -> Value:
         value = _leaf(*state)
         op = lookup(name)
         if released:
-            value._node = Record(op, _Released(), params, None, None)
+            value._node = (op, _Released(), params, None, None, None)
         else:
             parents = tuple(values[i] for i in inputs)
-            value._node = Record(op, parents, params, datas, out, saved)
+            value._node = (op, parents, params, datas, out, saved)
             _hold(parents, datas)
             value._held = 1 if value._data is out and type(out) is not float else 0
         value.scope = scope
@@ -875,12 +878,13 @@ def _copied(value: Value, memo: dict[int, Any]) -> Value:
     if value._node is not None:
         op, parents, params, datas, out, saved = value._node
         if type(parents) is _Released:
-            twin._node = Record(op, _Released(), copy.deepcopy(params, memo), None, None)
+            twin._node = (op, _Released(), copy.deepcopy(params, memo), None, None, None)
         else:
             datas = copy.deepcopy(datas, memo)
             twin_parents = tuple(memo[id(p)] for p in parents)
-            twin._node = Record(op, twin_parents, *copy.deepcopy((params, datas, out, saved), memo))
-            _hold(twin_parents, twin._node.datas)
+            params, datas, out, saved = copy.deepcopy((params, datas, out, saved), memo)
+            twin._node = (op, twin_parents, params, datas, out, saved)
+            _hold(twin_parents, datas)
     twin.scope = value.scope
     return twin
 
@@ -946,7 +950,7 @@ def run_binary(op: Op, a: Any, b: Any) -> Value:
         result._grad = None
         if state.grad_enabled and (a.requires_grad or b.requires_grad):
             result.requires_grad = True
-            result._node = _RECORD(Record, (op, (a, b), None, (data_a, data_b), out, None))
+            result._node = (op, (a, b), None, (data_a, data_b), out, None)
         else:
             result.requires_grad = False
             result._node = None
@@ -974,13 +978,14 @@ def _consumer_counts(root: Value) -> dict[Value, int]:
         record = pop()._node
         if record is None:
             continue
-        if type(record.inputs) is _Released:
+        op, inputs = record[0], record[1]
+        if type(inputs) is _Released:
             raise RuntimeError(
-                f"backward: the graph through this {record.op.name} was already released by an "
+                f"backward: the graph through this {op.name} was already released by an "
                 "earlier backward(); pass retain_graph=True to that first backward() to go through "
                 "the graph twice"
             )
-        for parent in record.inputs:
+        for parent in inputs:
             if parent.requires_grad:
                 count = seen(parent)
                 if count is None:
@@ -1016,7 +1021,7 @@ def backward_pass(
             record = node._node
             if record is None:
                 continue
-            for index, parent in enumerate(record.inputs):
+            for index, parent in enumerate(record[1]):
                 if parent.requires_grad:
                     grad = edge(record, node, index, g)
                     previous = pending.get(parent)
@@ -1112,7 +1117,7 @@ def _release(node: Value, record: Record) -> None:
                     data.setflags(write=True)  # the lock _hold put on a shared array
         if type(out) is not float and node._data is out:
             node._held -= 1
-    node._node = _RECORD(Record, (op, _Released(map(_REF, parents)), params, None, None, None))
+    node._node = (op, _Released(map(_REF, parents)), params, None, None, None)
 
 
 def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> None:

@@ -60,7 +60,16 @@ def apply(op: Op | str, *args: Any, **params: Any) -> Value:
 
 
 def _lifted(name: str, inputs: Sequence[Any]) -> tuple[Value, ...]:
-    like = next((x for x in inputs if type(x) is Value), None)
+    like = None
+    for x in inputs:
+        if type(x) is Value:
+            like = x
+            break
+    else:
+        if not inputs:
+            return ()
+    if like is not None and all(type(x) is Value for x in inputs):
+        return tuple(inputs)  # the common case: Values already
     values = []
     for index, x in enumerate(inputs):
         try:
@@ -145,6 +154,15 @@ def _method(op: Op) -> Callable[..., Any]:
 
         def method(self: Value, **params: Any) -> Value:
             return run_op(op, (self,), params or None)
+
+    elif op.composite is None and op.arity == 1:
+        # apply() spelled out for a method of one input: self is a Value, the rest are params.
+
+        def method(self: Value, *args: Any, **params: Any) -> Value:
+            prepared = _prepared(op, (self,), args, params)
+            if type(prepared) is Value:
+                return prepared
+            return run_op(op, prepared[0], prepared[1] or None)
 
     else:
 

@@ -2,7 +2,8 @@
 
 The engine's walk (``backward_pass``) chooses one edge function per backward: plain (arrays in,
 arrays out), graph (under ``create_graph``: the vjps run on Values and record a graph) or either
-one checked for non-finite gradients (anomaly mode). Each gets a node's ``Record`` and returns
+one checked for non-finite gradients (anomaly mode). Each gets a node's record (the tuple in
+``Record``'s order) and returns
 the gradient for one input, brought to that input's shape and dtype in one place (``_fit``).
 """
 
@@ -25,8 +26,8 @@ _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward paus
 
 
 def _report(record: Any, grad: Any, phase: str, node: Any) -> None:
-    shapes = [x.shape for x in record.inputs]
-    check_finite(record.op.name, np.asarray(grad), shapes, phase, node.created_at)
+    op, inputs = record[0], record[1]
+    check_finite(op.name, np.asarray(grad), [x.shape for x in inputs], phase, node.created_at)
 
 
 def collector(targets: Sequence[Any], found: list[Any]) -> Callable[[Any, Any, bool], None]:
@@ -83,15 +84,15 @@ def edge_work(create_graph: bool, anomaly: bool, unchanged: Callable[..., None])
 
 def _vjp_params(record: Any) -> dict | None:
     # What a forward saved for its vjps reaches them as ``saved=``; the record keeps it apart.
-    if record.op.saves:
-        return {**(record.params or {}), "saved": record.saved}
-    return record.params
+    op, _, params, _, _, saved = record
+    return {**(params or {}), "saved": saved} if op.saves else params
 
 
 def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     """The gradient for input ``index`` from arrays: the vjp on the recorded data, fitted."""
-    op, datas, out = record.op, record.datas, record.out
-    params = record.params if not op.saves else _vjp_params(record)
+    op, _, params, datas, out, _ = record
+    if op.saves:
+        params = _vjp_params(record)
     if op.variadic:
         grad = _call_vjp(op.vjps[0], op, index, g, out, datas, params)
     else:
@@ -114,11 +115,11 @@ def _graph_edge(unchanged: Callable[..., None]) -> Callable[..., Any]:
     def graph_edge(record: Any, node: Any, index: int, g: Any) -> Any:
         """The gradient for input ``index`` as a Value: the vjp runs on the input Values
         themselves, so it records a graph that can be differentiated again."""
-        op = record.op
-        unchanged(op, record.inputs, record.datas)
+        op, inputs, _, datas, _, _ = record
+        unchanged(op, inputs, datas)
         vjp = op.vjps[0] if op.variadic else op.vjps[index]
-        grad = _call_vjp(vjp, op, index, g, node, record.inputs, _vjp_params(record))
-        return _fit(as_value(grad), record.datas[index], op, index)
+        grad = _call_vjp(vjp, op, index, g, node, inputs, _vjp_params(record))
+        return _fit(as_value(grad), datas[index], op, index)
 
     return graph_edge
 
