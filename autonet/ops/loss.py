@@ -27,7 +27,20 @@ from .elementwise import _sigmoid
 from .elementwise import sigmoid as _sigmoid_op
 from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
-from .registry import PROBABILITY, REAL, Cases, Domain, Edge, Op, apply, gate, is_value, register, sum_rows
+from .registry import (
+    PROBABILITY,
+    REAL,
+    Cases,
+    Domain,
+    Edge,
+    Op,
+    apply,
+    gate,
+    is_value,
+    register,
+    sum_rows,
+    sum_to_shape,
+)
 
 _EMPTY = np.zeros(0)
 _INF, _NAN = math.inf, math.nan
@@ -80,15 +93,23 @@ def _softmax_last(x: Any) -> Any:
 
 def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = x @ w
-    if np.result_type(out, b) != out.dtype:
-        return out + b  # a wider bias widens the result, as numpy's + does
+    if np.result_type(out, b) != out.dtype or np.ndim(b) > out.ndim:
+        return out + b  # a wider (or higher) bias widens the result, as numpy's + does
     out += b  # out is a fresh array: adding in place saves a temporary the size of the batch
     return out
+
+
+def _product_gradient(g: Any, x: Any, w: Any) -> Any:
+    # A bias of more dimensions than x @ w broadcasts the product (a (0, 1) bias on one sample):
+    # the product's share of g is g summed back to the product's shape.
+    shape = (*x.shape[:-1], w.shape[1])
+    return g if g.shape == shape else sum_to_shape(g, shape)
 
 
 def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # Methods, not np.reshape/np.shape: arrays and Values both have them, and numpy's function
     # wrappers cost more than the product itself on a small layer.
+    g = _product_gradient(g, x, w)
     if x.ndim == 2:
         return x.T @ g
     # Fold every leading (batch) axis into one, so 1-d samples and n-d batches share one product.
@@ -97,7 +118,8 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 
 
 def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    if g.ndim == 1:
+    if g.ndim == 1 or b.shape != w.shape[1:]:
+        # A bias of another shape than (out,): the engine's broadcasting helper sums g to it.
         return g
     if g.ndim == 2:
         return sum_rows(g) if type(g) is np.ndarray else g.sum(axis=0)
@@ -136,7 +158,7 @@ linear = register(
         "linear",
         _linear,
         (
-            lambda g, out, x, w, b: g @ w.T,
+            lambda g, out, x, w, b: _product_gradient(g, x, w) @ w.T,
             _linear_vjp_w,
             _linear_vjp_b,
         ),

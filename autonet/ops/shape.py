@@ -264,12 +264,22 @@ def scatter_add(g, *, index, shape):
     return apply(scatter_add_op, g, index=index, shape=shape)
 
 
+def _scatter_add_vjp(g2, out, g, index, shape):
+    # g2 is a Python float when shape is (): index a 0-d array then.
+    picked = np.asarray(g2)[index] if type(g2) is float else g2[index]
+    lead = np.ndim(g) - np.ndim(picked)
+    if lead > 0:
+        # numpy's assignment drops leading axes of length 1 from g (a (1, 0) g fills a (0,) slot):
+        # give them back, so that the engine's one broadcasting helper sums the rest.
+        picked = np.reshape(picked, (1,) * lead + np.shape(picked))
+    return picked
+
+
 scatter_add_op = register(
     Op(
         "scatter_add",
         lambda g, index, shape: _scatter_add(g, index, shape),
-        # g2 is a Python float when shape is (): index a 0-d array then.
-        (lambda g2, out, g, index, shape: np.asarray(g2)[index] if type(g2) is float else g2[index],),
+        (_scatter_add_vjp,),
         (REAL,),
         cases=SCATTER_ADD,
         doc="Zeros of a shape with values added at an index: the adjoint of getitem.",
