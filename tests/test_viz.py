@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 import autonet
 from autonet import Value, nn
-from autonet.viz import GraphvizNotFoundError, draw_graph, save_graph
+from autonet.engine import stored_gradient
+from autonet.viz import GraphvizNotFoundError, draw_graph, notebook_bundle, save_graph
 
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -296,7 +297,7 @@ def test_any_graph_draws_one_node_per_value_and_op_and_one_edge_per_input(progra
     shown_grads = sum(
         1 for n in dot.nodes if any(f.startswith("grad ") for f in dot.fields(n)) and "value" in dot.kind(n)
     )
-    assert shown_grads == sum(1 for v in seen.values() if v._grad is not None)
+    assert shown_grads == sum(1 for v in seen.values() if stored_gradient(v) is not None)
 
 
 def test_record_special_characters_in_labels_stay_literal() -> None:
@@ -469,20 +470,29 @@ def test_without_dot_rendering_says_how_to_install_graphviz_and_dot_still_works(
 # --------------------------------------------------------------------------- Jupyter and imports
 
 
+def shown_in_jupyter(obj: object, include: list[str] | None = None) -> dict[str, str]:
+    """What a notebook shows for ``obj``: IPython's display formatter calls the object's
+    ``_repr_mimebundle_(include=..., exclude=...)``, a name of IPython's display protocol, not an
+    autonet internal. Calling it as IPython does tests the behaviour without needing IPython."""
+    return obj._repr_mimebundle_(include=include, exclude=None)  # type: ignore[attr-defined]
+
+
 def test_values_and_drawings_show_inline_in_jupyter_as_svg() -> None:
     *_, out = micrograd_example()
-    bundle = out._repr_mimebundle_()
+    bundle = shown_in_jupyter(out)
     assert set(bundle) == {"image/svg+xml", "text/plain"}
     assert bundle["text/plain"] == repr(out)
     texts = {t.text for t in ET.fromstring(bundle["image/svg+xml"]).iter(f"{SVG}text")}
     assert {"a", "b", "c", "out", "tanh"} <= texts
-    assert set(out._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
-    assert "image/svg+xml" in draw_graph(out)._repr_mimebundle_()
+    assert set(shown_in_jupyter(out, include=["text/plain"])) == {"text/plain"}
+    assert "image/svg+xml" in shown_in_jupyter(draw_graph(out))
+    # The hook on Value and the public notebook_bundle are one answer.
+    assert notebook_bundle(out) == bundle
 
 
 def test_jupyter_falls_back_to_the_repr_when_the_graph_cannot_be_drawn(no_dot: Path) -> None:
     y = Value(1.0, label="x").tanh()
-    assert y._repr_mimebundle_() == {"text/plain": repr(y)}
+    assert shown_in_jupyter(y) == {"text/plain": repr(y)}
 
 
 def test_the_engine_never_imports_graphviz_and_drawing_does() -> None:
@@ -517,9 +527,9 @@ def tagged_two_layer_network() -> tuple[Value, Value, list[Value]]:
     ]
     x = Value(rng.normal(size=(5, 3)), label="x", requires_grad=False)
     h = (x @ params[0] + params[1]).tanh()
-    h._scope = "MLP.layers.0"
+    h.scope = "MLP.layers.0"
     out = 1 - (h @ params[2] + params[3]).sigmoid()
-    out._scope = "MLP.layers.1"
+    out.scope = "MLP.layers.1"
     loss = (out * out).mean()
     loss.label = "loss"
     return loss, out, params
@@ -554,9 +564,9 @@ def test_values_tagged_by_one_module_on_one_path_are_one_call() -> None:
     x = Value([[1.0, 2.0]], label="x", requires_grad=False)
     w = Value(np.eye(2) * 0.5, label="layer.w")
     pre = x @ w
-    pre._scope = "Net.layer"
+    pre.scope = "Net.layer"
     out = pre.tanh()
-    out._scope = "Net.layer"
+    out.scope = "Net.layer"
     dot = parse(draw_graph(out.sum(), collapse="modules"))
     (module,) = [n for n in dot.nodes if dot.kind(n) == {"module"}]
     assert dot.fields(module) == ["Net.layer", "4 parameters", "2 ops: matmul, tanh", "out (1, 2)"]
@@ -568,7 +578,7 @@ def test_one_module_used_twice_side_by_side_is_two_nodes_and_shared_parameters_s
     codes = []
     for data in ([[1.0, 2.0]], [[3.0, 4.0]]):
         code = (Value(data, requires_grad=False) @ w).tanh()
-        code._scope = "Siamese.encoder"
+        code.scope = "Siamese.encoder"
         codes.append(code)
     dot = parse(draw_graph((codes[0] - codes[1]).sum(), collapse="modules"))
     modules = [n for n in dot.nodes if dot.kind(n) == {"module"}]
@@ -583,7 +593,7 @@ def test_two_outputs_of_one_call_are_one_module_node() -> None:
     w = Value(2.0, label="split.w")
     shared = x * w
     low, high = shared[:1].tanh(), shared[1:].exp()
-    low._scope = high._scope = "Split"
+    low.scope = high.scope = "Split"
     dot = parse(draw_graph([low, high], collapse="modules"))
     (module,) = [n for n in dot.nodes if dot.kind(n) == {"module"}]
     assert dot.fields(module)[1] == "1 parameter"
@@ -599,7 +609,7 @@ def test_collapsing_keeps_big_networks_under_the_size_limit() -> None:
         w = Value(rng.normal(size=(4, 4)) * 0.3, label=f"layers.{i}.w")
         b = Value(np.zeros(4), label=f"layers.{i}.b")
         h = (h @ w + b).tanh()
-        h._scope = f"MLP.layers.{i}"
+        h.scope = f"MLP.layers.{i}"
     with pytest.raises(ValueError, match="collapse='modules'"):
         draw_graph(h)
     dot = parse(draw_graph(h, collapse="modules"))
@@ -642,7 +652,7 @@ def test_a_value_inside_a_module_that_is_used_outside_stays_visible() -> None:
     w = Value([0.5, -0.5], label="block.w")
     inner = x * w  # computed inside the block, but also read by the caller
     out = inner.tanh()
-    out._scope = "Block"
+    out.scope = "Block"
     total = (out + inner).sum()
     dot = parse(draw_graph(total, collapse="modules"))
     (module,) = [n for n in dot.nodes if dot.kind(n) == {"module"}]

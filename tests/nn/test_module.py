@@ -122,18 +122,18 @@ def test_a_module_without_forward_says_so():
 def test_outputs_are_tagged_with_the_innermost_module_path():
     model = MLP(2, [3, 1], activation="tanh", rng=0)
     out = model(np.ones((2, 2)))
-    assert out._scope == "MLP.layers.1"
+    assert out.scope == "MLP.layers.1"
     hidden = out.parents[0]
-    assert hidden.op.name == "tanh" and hidden._scope == "MLP.layers.0"
-    assert hidden.parents[0]._scope == "MLP.layers.0"  # the layer's pre-activation
+    assert hidden.op.name == "tanh" and hidden.scope == "MLP.layers.0"
+    assert hidden.parents[0].scope == "MLP.layers.0"  # the layer's pre-activation
 
 
 def test_a_value_computed_by_the_outer_module_gets_the_outer_path():
     wrapper = Wrapper()
     out = wrapper(np.ones((2, 2)))
-    assert out._scope == "Wrapper"
-    assert out.parents[0]._scope == "Wrapper.block"
-    assert not hasattr(wrapper.gain, "_scope")  # parameters (leaves) are never tagged
+    assert out.scope == "Wrapper"
+    assert out.parents[0].scope == "Wrapper.block"
+    assert wrapper.gain.scope is None  # parameters (leaves) are never tagged
 
 
 # --------------------------------------------------------------------------- state
