@@ -64,10 +64,13 @@ def test_cross_entropy_saves_its_softmax_out_of_sight_and_drops_it_after_backwar
     logits, labels = _logits_and_labels()
     x = Value(logits)
     loss = cross_entropy(x, labels)
-    assert "saved" not in loss.params  # what the forward saved is no parameter of the op
-    loss.backward()
-    assert "saved" not in loss._node[2]  # released with the graph
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert "saved" not in loss.params  # what the forward saved is no parameter of the op
+    np.testing.assert_allclose(loss.record.saved, softmax, rtol=1e-12)  # kept beside them instead
+    loss.backward()
+    # Released with the graph: the record keeps the op and its parameters, not the softmax.
+    assert loss.graph_released and loss.record.saved is None
+    assert "saved" not in loss.params and loss.record.op.name == "cross_entropy"
     expected = (softmax - np.eye(4)[labels]) / 5
     np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
 

@@ -136,12 +136,13 @@ def test_training_under_detect_anomaly_keeps_memory_flat() -> None:
 
 
 def _graph(x: Value, w: Value) -> tuple[Value, list[weakref.ref]]:
-    """A small graph and weak references to each intermediate Value and its data array."""
+    """A small graph and weak references to each intermediate Value and its data array (the
+    output array its op recorded, which the Value holds as its data)."""
     h = x @ w
     a = h.tanh()
     s = a * a
     loss = s.mean()
-    refs = [weakref.ref(v) for v in (h, a, s)] + [weakref.ref(v._data) for v in (h, a, s)]
+    refs = [weakref.ref(v) for v in (h, a, s)] + [weakref.ref(v.record.out) for v in (h, a, s)]
     return loss, refs
 
 
