@@ -228,12 +228,14 @@ def test_no_site_is_recorded_outside_anomaly_mode() -> None:
     # was created, and it can only know that if a site was recorded when the op ran.
     x = Value([0.0])
     y = x.sqrt().sum()
+    assert y.created_at is None and y.parents[0].created_at is None
     message = _raise_anomaly(y.backward)
     assert message.startswith("sqrt produced inf in backward")
     assert "an unknown place (the graph was built outside detect_anomaly()" in message
     assert __file__ not in message
     with detect_anomaly():
         z = x.sqrt()
+    assert z.created_at.startswith(f'File "{__file__}"') and "z = x.sqrt()" in z.created_at
     message = _raise_anomaly(z.sum().backward)
     assert f'the op was created at File "{__file__}"' in message and "z = x.sqrt()" in message
 
@@ -251,6 +253,7 @@ def test_recording_a_site_keeps_no_frame_alive() -> None:
     with detect_anomaly():
         y, marker_ref = build(Value([0.0]))
     assert marker_ref() is None
+    assert ", in build\n" in y.created_at
     # The site was recorded all the same: the backward report (sqrt is infinite at 0) names it.
     assert ", in build\n" in _raise_anomaly(y.sum().backward)
 

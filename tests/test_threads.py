@@ -115,12 +115,17 @@ def test_anomaly_mode_in_one_thread_does_not_check_or_record_sites_in_another() 
         seen["unchecked value"] = y.data.tolist()
         # sqrt at 0 is finite forward and infinite backward: a later checked backward names the
         # place where sqrt was created only if this thread recorded it, which it must not.
+        seen["unchecked site recorded"] = y.created_at is not None
         seen["unchecked sqrt"] = x.sqrt().sum()
         barrier.wait()  # 2
 
     _run_together(checked, unchecked)
     unchecked_sqrt = seen.pop("unchecked sqrt")
-    assert seen == {"checked error": "log produced -inf in forward", "unchecked value": [-np.inf]}
+    assert seen == {
+        "checked error": "log produced -inf in forward",
+        "unchecked value": [-np.inf],
+        "unchecked site recorded": False,
+    }
     with pytest.raises(AnomalyError, match=r"built outside detect_anomaly\(\)"), detect_anomaly():
         unchecked_sqrt.backward()  # type: ignore[attr-defined]
 
