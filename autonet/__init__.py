@@ -49,3 +49,10 @@ __all__ = [
 # autonet.maximum, autonet.where, autonet.einsum ...: each op that declares a function.
 globals().update(FUNCTIONS)
 __all__ += sorted(FUNCTIONS)
+
+
+def __getattr__(name: str) -> object:
+    # An op registered after import (a user's own module) with a function= is autonet.<name> too.
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

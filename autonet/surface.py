@@ -190,7 +190,11 @@ def _operator(op: Op, name: str) -> Callable[..., Any]:
             other = lift(other, self)
         except TypeError:
             return NotImplemented
-        return apply(op, other, self) if reflected else apply(op, self, other)
+        # apply() spelled out: both operands are Values now, and an operator takes no params.
+        prepared = _prepared(op, (other, self) if reflected else (self, other), (), {})
+        if type(prepared) is Value:
+            return prepared
+        return run_op(op, prepared[0], prepared[1] or None)
 
     return _documented(binary, op, name, None, "Value.")
 
