@@ -118,7 +118,7 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 
 
 def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    if g.ndim == 1 or b.shape != w.shape[1:]:
+    if g.ndim == 1 or np.shape(b) != w.shape[1:]:
         # A bias of another shape than (out,): the engine's broadcasting helper sums g to it.
         return g
     if g.ndim == 2:

@@ -28,3 +28,10 @@ def test_linear_with_a_bias_that_broadcasts_the_product_sums_its_gradient_back()
         out = layer(Value(x), Value(w), Value(bias))
         np.testing.assert_allclose(out.data, x @ w + bias)
         assert gradcheck(layer, x, w, bias) and gradgradcheck(layer, x, w, bias)
+
+
+def test_linear_with_a_0d_bias_sums_every_gradient_element_into_it() -> None:
+    b = Value(0.5)
+    out = call_op("linear", Value(np.ones((3, 4))), Value(np.ones((4, 5))), b)
+    out.backward(np.ones(out.shape))
+    assert b.grad == 15.0
