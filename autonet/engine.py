@@ -152,7 +152,7 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
         out, saved = out
     state = STATE
     if state.anomaly_enabled:
-        _check_finite(op, out, inputs, "forward", None)
+        check_finite(op.name, out, [v.shape for v in inputs], "forward", user_site())
     result = _new(Value)  # _make spelled out: this runs once per op
     result._data = out
     result._grad = None
@@ -202,14 +202,6 @@ def _lock(data: np.ndarray) -> None:
     # Only a shared Value's array is ever locked, and it was writeable when it became the data
     # (see Value.from_numpy): so for a shared Value, read-only means locked here.
     data.setflags(write=False)
-
-
-def _check_finite(op: Op, data: Any, inputs: Sequence[Value], phase: str, node: Value | None) -> None:
-    """Raise ``AnomalyError`` if ``data`` (an op's output or gradient) holds NaN or inf."""
-    if isinstance(data, Value):
-        data = data._data
-    site = node.created_at if node is not None else user_site()
-    check_finite(op.name, data, [v.shape for v in inputs], phase, site)
 
 
 # --------------------------------------------------------------------------- the Value type

@@ -60,16 +60,9 @@ def apply(op: Op | str, *args: Any, **params: Any) -> Value:
 
 
 def _lifted(name: str, inputs: Sequence[Any]) -> tuple[Value, ...]:
-    like = None
-    for x in inputs:
-        if type(x) is Value:
-            like = x
-            break
-    else:
-        if not inputs:
-            return ()
-    if like is not None and all(type(x) is Value for x in inputs):
+    if all(type(x) is Value for x in inputs):
         return tuple(inputs)  # the common case: Values already
+    like = next((x for x in inputs if type(x) is Value), None)
     values = []
     for index, x in enumerate(inputs):
         try:

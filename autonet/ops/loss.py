@@ -10,7 +10,7 @@ elements is nan, as in PyTorch.
 
 Integer class labels (``cross_entropy``) and +-1 labels (``hinge``) are parameters, not inputs:
 they have no gradient. Each entry's ``cases.samples(rng, dtype)`` returns valid
-``(inputs, params)`` cases for the gradient-check suite (see /work/notes/ops_loss.md).
+``(inputs, params)`` cases for the gradient-check suite.
 """
 
 from __future__ import annotations

@@ -48,14 +48,20 @@ def _scatter_add(g, index, shape):
     return grad
 
 
-def _reshape_args(x, *shape, **named):
-    # x.reshape(2, 3), x.reshape((2, 3)) and call_op("reshape", x, shape=(2, 3)) all mean one thing.
-    if "shape" in named:
-        if shape:
-            raise TypeError("reshape: give the shape once, by position or as shape=")
-        shape = (named.pop("shape"),)
+def _spelled(op, key, positional, named):
+    # x.reshape(2, 3), x.reshape((2, 3)) and call_op("reshape", x, shape=(2, 3)) all mean one
+    # thing (and so for transpose's axes): the values given by position, or the one by name.
+    if key in named:
+        if positional:
+            raise TypeError(f"{op}: give the {key} once, by position or as {key}=")
+        positional = (named.pop(key),)
     if named:
-        raise TypeError(f"reshape: unexpected arguments {sorted(named)}")
+        raise TypeError(f"{op}: unexpected arguments {sorted(named)}")
+    return positional
+
+
+def _reshape_args(x, *shape, **named):
+    shape = _spelled("reshape", "shape", shape, named)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = tuple(shape[0])
     shape = int_tuple(shape, "reshape")
@@ -108,12 +114,7 @@ reshape = register(
 
 
 def _transpose_args(x, *axes, **named):
-    if "axes" in named:
-        if axes:
-            raise TypeError("transpose: give the axes once, by position or as axes=")
-        axes = (named.pop("axes"),)
-    if named:
-        raise TypeError(f"transpose: unexpected arguments {sorted(named)}")
+    axes = _spelled("transpose", "axes", axes, named)
     # An array of axes arrives from the transpose vjp (np.argsort) under create_graph=True.
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
         axes = None if axes[0] is None else tuple(axes[0])
