@@ -11,9 +11,7 @@ mappings (``autonet.ops.numpy_api``).
 
 from __future__ import annotations
 
-import copy
 import operator
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -23,10 +21,12 @@ import numpy as np
 
 from ._state import STATE
 from .anomaly import AnomalyError, check_finite, user_site
-from .arrays import F64, frozen_params, normalize, retitled, shape_of, to_data
+from .arrays import F64, frozen_params, normalize, retitled, to_data
+from .copying import deep_copy, reduced
 from .ops.numpy_api import dispatch_function, dispatch_ufunc
-from .ops.registry import Op, lookup
-from .vjp import Walking, collector, edge_work
+from .ops.registry import Op
+from .storage import Storage, stored_gradient
+from .vjp import Walking, collector, edge_work, seed_gradient
 
 __all__ = [
     "AnomalyError",
@@ -71,9 +71,8 @@ class Record(NamedTuple):
     saved: Any = None
 
 
-# A Value keeps its record as a plain tuple in Record's order, (op, inputs, params, datas, out,
-# saved): a tuple costs a quarter of a NamedTuple to make, and one is made per op on the hot path.
-# ``Value.record`` hands out the named view.
+# A Value keeps its record as a plain tuple in Record's order: a tuple costs a quarter of a
+# NamedTuple to make, and one is made per op on the hot path. ``Value.record`` is the named view.
 
 
 # --------------------------------------------------------------------------- conversion
@@ -179,13 +178,6 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     return result
 
 
-def _refcount_alone() -> int:
-    # What sys.getrefcount reports for a Value's data array that nothing else refers to, measured
-    # with the very expression ``Value._private`` uses, so it holds on any Python version.
-    probe = _make(np.empty(1), False, None)
-    return sys.getrefcount(probe._data)
-
-
 def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
     """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward: count it on each
     Value (so its own in-place updates copy first), and lock an array someone else may also
@@ -194,20 +186,16 @@ def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
     for v, d in zip(inputs, datas, strict=True):
         if type(d) is not float:
             if v._shared:
-                _lock(d)
+                # A shared array was writeable when it became the data (see Value.from_numpy),
+                # so for a shared Value read-only means locked here.
+                d.setflags(write=False)
             v._held += 1
-
-
-def _lock(data: np.ndarray) -> None:
-    # Only a shared Value's array is ever locked, and it was writeable when it became the data
-    # (see Value.from_numpy): so for a shared Value, read-only means locked here.
-    data.setflags(write=False)
 
 
 # --------------------------------------------------------------------------- the Value type
 
 
-class Value:
+class Value(Storage):
     """A number or an n-d array that records the operations applied to it.
 
     ``Value(data, label="")`` takes a Python number, a nested list or a numpy array. Integers
@@ -222,9 +210,7 @@ class Value:
     8.0
     """
 
-    # _held counts the graph records that keep the current data array for a backward, and
-    # _shared says that someone outside may hold that array too; both exist on every Value
-    # whose data is an array (a float is immutable and needs neither).
+    # _data, _grad, _held and _shared are Storage's (autonet.storage says what the two counts mean).
     __slots__ = (
         "__weakref__",
         "_data",
@@ -239,12 +225,7 @@ class Value:
     )
 
     def __init__(
-        self,
-        data: ArrayLike,
-        label: str = "",
-        *,
-        requires_grad: bool = True,
-        dtype: Any = None,
+        self, data: ArrayLike, label: str = "", *, requires_grad: bool = True, dtype: Any = None
     ) -> None:
         self._data = _to_data(data, dtype)
         self._grad = None
@@ -282,192 +263,42 @@ class Value:
             value._label = str(label)
         return value
 
-    # ----------------------------------------------------------------- data and grad
-
-    @property
-    def data(self) -> np.ndarray:
-        """The values as a numpy array (0-d for a scalar) that you may change in place.
-
-        The array is this Value's own. When a recorded graph still needs the current numbers for
-        a backward, the Value first moves to a fresh copy, so writing into what ``data`` returns
-        never changes what a graph recorded: the backward uses exactly what its forward saw.
-        Assigning (``v.data = new``, or ``v.data -= step``) replaces the values.
-        """
-        return self._expose()
-
-    @data.setter
-    def data(self, new: ArrayLike) -> None:
-        if new is self._data:
-            # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data.
-            if type(new) is np.ndarray and new.ndim == 0 and new.dtype == F64:
-                self._data = float(new)  # back to the lean scalar path
-            return
-        converted = _to_data(new, copy=False)
-        shared = converted is new
-        if shared and not converted.flags.writeable:
-            converted, shared = converted.copy(), False  # a shared array must be ours to lock
-        self._data = converted
-        self._held = 0
-        self._shared = shared
-
-    def _expose(self) -> np.ndarray:
-        data = self._data
-        if type(data) is float:
-            # A 0-d array kept as the data, so that writing into it changes this Value.
-            data = self._data = np.array(data)
-            self._held = 0
-        elif (self._held or not data.flags.writeable) and not self._private():
-            data = self._data = data.copy()
-            self._held = 0
-        self._shared = True
-        return data
-
-    def _private(self) -> bool:
-        """Whether this Value may write into its data array in place: no live graph record keeps
-        it. A record that died without a backward leaves its count behind, so a count is trusted
-        only while something besides this Value still refers to the array; a lock the engine set
-        on a shared array (see ``_hold``) is lifted once no record keeps it."""
-        data = self._data
-        writeable = data.flags.writeable
-        if not self._held and writeable:
-            return True
-        if self._held and sys.getrefcount(self._data) > _ALONE:
-            return False
-        self._held = 0
-        if not writeable:
-            if not self._shared:
-                return False  # read-only for its own reasons (a broadcast view, say)
-            data.setflags(write=True)  # the lock _hold put on a shared array
-        return True
-
-    def numpy(self) -> np.ndarray:
-        """The data as a numpy array: the same array as ``data`` (0-d for a scalar), which you
-        may change in place.
+    @classmethod
+    def from_record(
+        cls,
+        data: Any,
+        record: Sequence[Any] | None,
+        *,
+        grad: Any = None,
+        requires_grad: bool = True,
+        label: str = "",
+    ) -> Value:
+        """A Value around ``data`` (taken as it is) made by ``record`` (a ``Record`` or its six
+        parts; without ``datas``, a released one), or a leaf for None: how copies and pickles
+        rebuild a graph (``autonet.copying``).
 
         >>> from autonet import Value
-        >>> v = Value(2.0)
-        >>> v.numpy()[...] = 3.0
-        >>> v.item()
-        3.0
+        >>> x = Value(3.0)
+        >>> y = x * x
+        >>> twin = Value.from_record(9.0, y.record)
+        >>> twin.backward()
+        >>> x.grad.item()
+        6.0
         """
-        return self._expose()
-
-    @property
-    def grad(self) -> Any:
-        """The gradient, same shape and dtype as ``data``; zeros until a backward reaches this Value.
-
-        It is this Value's own writeable array (0-d for a scalar), never shared with another
-        Value, so clipping it in place before an optimizer step works. Under
-        ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
-        Assign ``None`` (or call ``zero_grad()``) to reset it.
-        """
-        g = self._grad
-        if g is None:
-            data = self._data
-            return np.array(0.0) if type(data) is float else np.zeros_like(data)
-        if type(g) is float:
-            g = self._grad = np.array(g)  # kept, so that changing it in place changes the gradient
-        elif type(g) is np.ndarray and (g.base is not None or not g.flags.writeable):
-            g = self._grad = g.copy()  # an intermediate's gradient may be stored as a view
-        return g
-
-    @grad.setter
-    def grad(self, new: Any) -> None:
-        if new is None or isinstance(new, Value):
-            self._grad = new
-            return
-        given = np.asarray(new) if isinstance(new, np.ndarray) else None
-        new = _to_data(new, None, "grad")
-        if shape_of(new) != self.shape:
-            raise ValueError(f"grad: shape {shape_of(new)} does not match the Value's shape {self.shape}")
-        dtype = self.dtype
-        if given is not None and given.dtype.kind == "f" and given.dtype != dtype:
-            raise TypeError(
-                f"grad: an array of dtype {given.dtype} cannot be the gradient of a {dtype} Value; "
-                f"convert it first, e.g. grad.astype(np.{dtype})"
-            )
-        if type(new) is not float and new.dtype != dtype:
-            new = new.astype(dtype)  # numbers, lists and integer arrays take the Value's dtype
-        self._grad = new
-
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradient (same as ``v.grad = None``)."""
-        self._grad = None
-
-    # ----------------------------------------------------------------- in-place updates
-
-    def add_(self, other: ArrayLike, alpha: float = 1.0) -> Value:
-        """Add ``alpha * other`` to the data in place, recording nothing (as PyTorch's ``add_``
-        under ``no_grad``); returns self. This is how optimizers update parameters.
-
-        When a recorded graph still needs the current numbers, the new data goes into a fresh
-        array instead, so that backward uses what its forward saw.
-
-        >>> from autonet import Value
-        >>> w = Value([1.0, 2.0])
-        >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
-        [0.5, 1.5]
-        """
-        data = self._data
-        delta = other._data if isinstance(other, Value) else other
-        if type(data) is float:
-            self._data = data + alpha * float(np.asarray(delta))
-            return self
-        if alpha == -1.0:
-            return self._assign(np.subtract, data, delta)
-        if alpha != 1.0:
-            delta = np.multiply(delta, alpha, dtype=data.dtype)
-        return self._assign(np.add, data, delta)
-
-    def mul_(self, factor: ArrayLike) -> Value:
-        """Multiply the data by ``factor`` in place, recording nothing; returns self.
-
-        >>> from autonet import Value
-        >>> Value([1.0, -2.0]).mul_(0.5).tolist()
-        [0.5, -1.0]
-        """
-        data = self._data
-        factor = factor._data if isinstance(factor, Value) else factor
-        if type(data) is float:
-            self._data = data * float(np.asarray(factor))
-            return self
-        return self._assign(np.multiply, data, factor)
-
-    def copy_(self, source: ArrayLike) -> Value:
-        """Overwrite the data with ``source`` (same shape, converted to this Value's dtype) in
-        place, recording nothing; returns self. Raises ``ValueError`` when the shapes differ.
-
-        >>> from autonet import Value
-        >>> Value([1.0, 2.0]).copy_([3.0, 4.0]).tolist()
-        [3.0, 4.0]
-        """
-        array = _to_data(source, self.dtype, "copy_", copy=False)
-        if shape_of(array) != self.shape:
-            raise ValueError(
-                f"copy_: source shape {shape_of(array)} does not match the Value's shape {self.shape}"
-            )
-        data = self._data
-        if type(data) is float or type(array) is float:
-            self._data = float(array) if type(data) is float else np.array(array, dtype=data.dtype)
-            self._held = 0
-            return self
-        if self._private():
-            np.copyto(data, array, casting="unsafe")
+        value = _make(data, bool(requires_grad), None)
+        value._grad = grad
+        if label:
+            value._label = str(label)
+        if record is None:
+            return value
+        op, parents, params, datas, out, saved = record
+        if datas is None:
+            value._node = (op, _Released(), params, None, None, None)
         else:
-            self._data = np.array(array, dtype=data.dtype)
-            self._held = 0
-            self._shared = False
-        return self
-
-    def _assign(self, ufunc: np.ufunc, data: np.ndarray, operand: Any) -> Value:
-        """``data = ufunc(data, operand)``: in place when no graph keeps ``data``, else into a new array."""
-        if self._private():
-            ufunc(data, operand, out=data, dtype=data.dtype)
-        else:
-            self._data = ufunc(data, operand, dtype=data.dtype)
-            self._held = 0
-            self._shared = False
-        return self
+            value._node = (op, tuple(parents), params, tuple(datas), out, saved)
+            _hold(parents, datas)
+            value._held = 1 if data is out and type(out) is not float else 0
+        return value
 
     @property
     def label(self) -> str:
@@ -543,44 +374,9 @@ class Value:
         return node is not None and type(node[1]) is _Released
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        """The array shape; ``()`` for a scalar."""
-        return shape_of(self._data)
-
-    @property
-    def ndim(self) -> int:
-        """Number of dimensions."""
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        """Number of elements."""
-        return 1 if type(self._data) is float else self._data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The numpy dtype (float64 unless float32 or another float was given)."""
-        return F64 if type(self._data) is float else self._data.dtype
-
-    @property
     def is_leaf(self) -> bool:
         """True for Values made by the user (not by an op)."""
         return self._node is None
-
-    def item(self) -> float:
-        """The single element as a Python float."""
-        data = self._data
-        if type(data) is float:
-            return data
-        if data.size != 1:
-            raise ValueError(
-                f"item: only a Value with one element converts to a number, this one has shape {data.shape}"
-            )
-        return float(data.item())
-
-    def tolist(self) -> Any:
-        """The data as nested Python lists (a float for a scalar)."""
-        return np.asarray(self._data).tolist()
 
     def detach(self) -> Value:
         """A new leaf that shares this Value's data and needs no gradient.
@@ -636,36 +432,13 @@ class Value:
     # distinct live Values never share a hash (so the array-returning __eq__ is never asked).
     __hash__ = object.__hash__
 
-    def __len__(self) -> int:
-        if type(self._data) is float or self._data.ndim == 0:
-            raise TypeError("len() of a 0-d Value")
-        return len(self._data)
-
     def __iter__(self) -> Iterator[Value]:
         for i in range(len(self)):
             yield self[i]
 
-    def __bool__(self) -> bool:
-        return bool(self._data)
-
-    def __float__(self) -> float:
-        return self.item()
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        # np.asarray(value) reads: a read-only view of the data (np.array(value) copies). To write
-        # into a Value's numbers, use value.data.
-        data = self._data
-        if copy or type(data) is float or (dtype is not None and np.dtype(dtype) != data.dtype):
-            if copy is False:
-                raise ValueError("Value.__array__: this needs a copy (a float64 scalar, or a new dtype)")
-            return np.array(data, dtype=dtype)
-        view = data.view()
-        view.flags.writeable = False
-        return view
-
     # ----------------------------------------------------------------- operators
     # The arithmetic operators, the element-wise, reduction and shape methods and ``[]`` come
-    # from the registry (each op's ``method`` and ``operator``): see ``_surface`` below.
+    # from the registry (each op's ``method`` and ``operator``), installed by autonet.surface.
 
     def __pos__(self) -> Value:
         return self
@@ -679,25 +452,6 @@ class Value:
         (2, 1)
         """
         return self.transpose()
-
-    # Comparisons give plain boolean arrays: they have no gradient and record nothing.
-    def __lt__(self, other: ArrayLike) -> np.ndarray:
-        return np.asarray(self._data < _raw(other))
-
-    def __le__(self, other: ArrayLike) -> np.ndarray:
-        return np.asarray(self._data <= _raw(other))
-
-    def __gt__(self, other: ArrayLike) -> np.ndarray:
-        return np.asarray(self._data > _raw(other))
-
-    def __ge__(self, other: ArrayLike) -> np.ndarray:
-        return np.asarray(self._data >= _raw(other))
-
-    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return np.asarray(self._data == _raw(other))
-
-    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return np.asarray(self._data != _raw(other))
 
     # ----------------------------------------------------------------- backward
 
@@ -731,17 +485,10 @@ class Value:
     # ----------------------------------------------------------------- copying and pickling
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        # The graph behind a result goes flat (a list, inputs first), so pickling a 100,000-op
-        # chain recurses no deeper than pickling one node; ops are stored by registry name.
-        if self._node is None:
-            return _leaf, _leaf_state(self)
-        return _rebuilt, (_flat_graph(self),)
+        return reduced(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
-        for value in _topological(self):
-            if id(value) not in memo:
-                memo[id(value)] = _copied(value, memo)
-        return memo[id(self)]
+        return deep_copy(self, memo)
 
     def __copy__(self) -> Value:
         twin = self.detach()
@@ -766,119 +513,6 @@ class Value:
 
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
         return dispatch_function(func, args, kwargs)
-
-
-def stored_gradient(value: Value) -> Any:
-    """The gradient exactly as backward stored it on ``value``: None before any backward reached
-    it, a Python float for a float64 scalar, an array, or a Value under ``create_graph=True``.
-
-    Unlike ``value.grad`` it never makes zeros, a new array or a copy: what optimizers and
-    drawings read. A leaf's stored gradient is its own writeable array; an intermediate's may be
-    a view of another gradient (``.grad`` returns a copy of its own then).
-
-    >>> from autonet import Value
-    >>> from autonet.engine import stored_gradient
-    >>> w = Value(2.0)
-    >>> stored_gradient(w) is None
-    True
-    >>> (w * w).backward()
-    >>> stored_gradient(w)
-    4.0
-    """
-    return value._grad
-
-
-# --------------------------------------------------------------------------- copies and pickles
-
-
-def _topological(root: Value) -> list[Value]:
-    """Every Value behind ``root`` (itself included), inputs before the Values made from them;
-    an explicit stack, so graph depth costs memory, not recursion. After a release, only the
-    inputs still alive are reached."""
-    order: list[Value] = []
-    seen = {id(root)}
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        value, expanded = stack.pop()
-        if expanded:
-            order.append(value)
-            continue
-        stack.append((value, True))
-        for parent in value.parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, False))
-    return order
-
-
-def _leaf_state(value: Value) -> tuple[Any, ...]:
-    return value._data, value._grad, value.requires_grad, value.label
-
-
-def _leaf(data: Any, grad: Any, requires_grad: bool, label: str) -> Value:
-    value = _make(data, requires_grad, None)
-    value._grad = grad
-    if label:
-        value._label = label
-    return value
-
-
-def _flat_graph(root: Value) -> list[Any]:
-    """The graph behind ``root`` as a list in topological order: leaves as the Values themselves
-    (pickled flat, and once however often they occur), the others as tuples whose inputs point
-    back into the list by position."""
-    order = _topological(root)
-    position = {id(v): i for i, v in enumerate(order)}
-    flat: list[Any] = []
-    for value in order:
-        if value._node is None:
-            flat.append(value)
-            continue
-        op, parents, params, datas, out, saved = value._node
-        released = type(parents) is _Released
-        inputs = () if released else tuple(position[id(p)] for p in parents)
-        flat.append((op.name, inputs, params, datas, out, saved, released, _leaf_state(value), value.scope))
-    return flat
-
-
-def _rebuilt(flat: list[Any]) -> Value:
-    """The root of a graph that ``_flat_graph`` laid flat, every Value and record in place."""
-    values: list[Value] = []
-    for entry in flat:
-        if isinstance(entry, Value):
-            values.append(entry)
-            continue
-        name, inputs, params, datas, out, saved, released, state, scope = entry
-        value = _leaf(*state)
-        op = lookup(name)
-        if released:
-            value._node = (op, _Released(), params, None, None, None)
-        else:
-            parents = tuple(values[i] for i in inputs)
-            value._node = (op, parents, params, datas, out, saved)
-            _hold(parents, datas)
-            value._held = 1 if value._data is out and type(out) is not float else 0
-        value.scope = scope
-        values.append(value)
-    return values[-1]
-
-
-def _copied(value: Value, memo: dict[int, Any]) -> Value:
-    """A deep copy of one Value whose inputs ``memo`` already holds copies of."""
-    twin = _leaf(copy.deepcopy(value._data, memo), None, value.requires_grad, value.label)
-    twin._grad = copy.deepcopy(value._grad, memo)
-    if value._node is not None:
-        op, parents, params, datas, out, saved = value._node
-        if type(parents) is _Released:
-            twin._node = (op, _Released(), copy.deepcopy(params, memo), None, None, None)
-        else:
-            datas = copy.deepcopy(datas, memo)
-            twin_parents = tuple(memo[id(p)] for p in parents)
-            params, datas, out, saved = copy.deepcopy((params, datas, out, saved), memo)
-            twin._node = (op, twin_parents, params, datas, out, saved)
-            _hold(twin_parents, datas)
-    twin.scope = value.scope
-    return twin
 
 
 def _raw(x: Any) -> Any:
@@ -956,12 +590,10 @@ def run_binary(op: Op, a: Any, b: Any) -> Value:
 def _consumer_counts(root: Value) -> dict[Value, int]:
     """For every Value behind ``root`` that requires grad: how many graph edges lead out of it.
 
-    The walk hands a Value its gradient only once all of its consumers have passed theirs on
-    (Kahn's order, the consumer counting HIPS autograd does), so no order list is kept and a
-    processed node can go as soon as nothing else holds it. An explicit stack instead of
-    recursion keeps a 1,000,000-op chain within reach. The dict is keyed by the Values
-    themselves: identity hashing costs half of ``id()`` keys, and the walk removes each entry as
-    its count reaches zero, so the dict never keeps a processed node alive.
+    The walk hands a Value its gradient once all of its consumers have passed theirs on (Kahn's
+    order, as in HIPS autograd), so no order list is kept. An explicit stack keeps a 1,000,000-op
+    chain within reach. Keys are the Values themselves (identity hashing costs half of ``id()``
+    keys); the walk removes each as its count reaches zero, so none is kept alive by the dict.
     """
     counts: dict[Value, int] = {}
     stack = [root]
@@ -999,9 +631,9 @@ def backward_pass(
     """Walk the graph behind ``root`` once, handing each Value's gradient to its inputs through
     its op's vjps: into ``.grad`` (``Value.backward``), or, given ``targets``, into the returned
     list only (``autonet.gradients``), one gradient or None per target."""
-    seed = _seed(root, gradient, create_graph)
+    seed = seed_gradient(root, gradient, create_graph)
     counts = _consumer_counts(root)
-    edge = edge_work(create_graph, STATE.anomaly_enabled, _check_unchanged)
+    edge = edge_work(create_graph, STATE.anomaly_enabled)
     found: list[Any] = [None] * len(targets or ())
     deliver = _accumulate if targets is None else collector(targets, found)
     pending, ready, shared = {root: seed}, [root], set()
@@ -1047,51 +679,7 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
             node._grad = float(total) if type(total) is np.float64 else total
 
 
-def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
-    """The gradient the walk starts from: 1 for a scalar, else ``gradient`` checked against the
-    root's shape and dtype (and, under create_graph, as a Value)."""
-    if not isinstance(root, Value):
-        raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: this Value does not require grad (it was computed under no_grad, or from "
-            "inputs that all have requires_grad=False)"
-        )
-    if gradient is None:
-        if root.size != 1:
-            raise RuntimeError(
-                f"backward: the gradient can be implied only for a scalar, this Value has shape "
-                f"{root.shape}; pass gradient= with that shape (or reduce it, e.g. .sum())"
-            )
-        seed = 1.0 if type(root._data) is float else np.ones_like(root._data)
-    elif isinstance(gradient, Value) and create_graph and gradient.requires_grad:
-        # Kept as it is, graph and all, so that the result can be differentiated by it too.
-        if gradient.shape != root.shape:
-            raise ValueError(
-                f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}"
-            )
-        if gradient.dtype != root.dtype:
-            raise TypeError(
-                f"backward: gradient has dtype {gradient.dtype} but the Value has dtype {root.dtype}; "
-                "under create_graph a gradient Value that requires grad is used as it is, "
-                "so give it that dtype"
-            )
-        return gradient
-    else:
-        seed = _to_data(gradient, None, "gradient")
-        if shape_of(seed) != root.shape:
-            raise ValueError(
-                f"backward: gradient has shape {shape_of(seed)} but the Value has shape {root.shape}"
-            )
-        if type(seed) is not float or type(root._data) is not float:
-            seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
-    if STATE.anomaly_enabled and not np.isfinite(seed).all():
-        raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
-    return _make(seed, False, None) if create_graph else seed
-
-
 _GRAD_LOCK = threading.Lock()
-_ALONE = _refcount_alone()
 _REF = weakref.ref
 
 
@@ -1110,18 +698,3 @@ def _release(node: Value, record: Record) -> None:
         if type(out) is not float and node._data is out:
             node._held -= 1
     node._node = (op, _Released(map(_REF, parents)), params, None, None, None)
-
-
-def _check_unchanged(op: Op, parents: Sequence[Value], datas: Sequence[Any]) -> None:
-    """Under create_graph the vjps run on the input Values themselves, so their numbers must
-    still be those the forward used."""
-    for index, (parent, data) in enumerate(zip(parents, datas, strict=True)):
-        current = parent._data
-        # A Value that moved to a copy of its numbers (see ``Value.data``) is unchanged.
-        if current is not data and not np.array_equal(current, data, equal_nan=True):
-            raise RuntimeError(
-                f"backward: input {index} of {op.name} (shape {shape_of(data)}"
-                f"{f', label {parent.label!r}' if parent.label else ''}) was given new data after the op "
-                "recorded it; create_graph=True differentiates the Values as they are now, so run the "
-                "forward again after changing them"
-            )

@@ -1,4 +1,4 @@
-"""The per-edge work of the backward walk: calling an op's vjp and fitting what it returns.
+"""The backward walk's seed and per-edge work: calling an op's vjp and fitting what it returns.
 
 The engine's walk (``backward_pass``) chooses one edge function per backward: plain (arrays in,
 arrays out), graph (under ``create_graph``: the vjps run on Values and record a graph) or either
@@ -17,10 +17,11 @@ import numpy as np
 
 from ._state import STATE, detect_anomaly, set_grad_enabled
 from .anomaly import AnomalyError, check_finite
-from .arrays import shape_of
+from .arrays import shape_of, to_data
 from .ops.registry import Op, as_value, is_value, sum_to_shape
+from .storage import Storage, stored_data
 
-__all__ = ["Walking", "collector", "edge_work"]
+__all__ = ["Walking", "collector", "edge_work", "seed_gradient"]
 
 _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
 
@@ -70,15 +71,14 @@ class Walking:
             gc.enable()
 
 
-def edge_work(create_graph: bool, anomaly: bool, unchanged: Callable[..., None]) -> Callable[..., Any]:
+def edge_work(create_graph: bool, anomaly: bool) -> Callable[..., Any]:
     """The per-edge work of this backward, chosen once: plain arrays, a differentiable graph, and
-    either one checked for non-finite gradients. ``unchanged(op, inputs, datas)`` raises when an
-    input's data changed since the forward (create_graph differentiates the Values as they are).
+    either one checked for non-finite gradients.
 
-    >>> edge_work(False, False, None).__name__
+    >>> edge_work(False, False).__name__
     '_plain_edge'
     """
-    edge = _graph_edge(unchanged) if create_graph else _plain_edge
+    edge = _graph_edge if create_graph else _plain_edge
     return _checked_edge(edge) if anomaly else edge
 
 
@@ -111,17 +111,29 @@ def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     return _fit(grad, data, op, index)
 
 
-def _graph_edge(unchanged: Callable[..., None]) -> Callable[..., Any]:
-    def graph_edge(record: Any, node: Any, index: int, g: Any) -> Any:
-        """The gradient for input ``index`` as a Value: the vjp runs on the input Values
-        themselves, so it records a graph that can be differentiated again."""
-        op, inputs, _, datas, _, _ = record
-        unchanged(op, inputs, datas)
-        vjp = op.vjps[0] if op.variadic else op.vjps[index]
-        grad = _call_vjp(vjp, op, index, g, node, inputs, _vjp_params(record))
-        return _fit(as_value(grad), datas[index], op, index)
+def _graph_edge(record: Any, node: Any, index: int, g: Any) -> Any:
+    """The gradient for input ``index`` as a Value: the vjp runs on the input Values themselves,
+    so it records a graph that can be differentiated again."""
+    op, inputs, _, datas, _, _ = record
+    _check_unchanged(op, inputs, datas)
+    vjp = op.vjps[0] if op.variadic else op.vjps[index]
+    grad = _call_vjp(vjp, op, index, g, node, inputs, _vjp_params(record))
+    return _fit(as_value(grad), datas[index], op, index)
 
-    return graph_edge
+
+def _check_unchanged(op: Op, parents: Sequence[Any], datas: Sequence[Any]) -> None:
+    """Under create_graph the vjps run on the input Values themselves, so their numbers must
+    still be those the forward used."""
+    for index, (parent, data) in enumerate(zip(parents, datas, strict=True)):
+        current = stored_data(parent)
+        # A Value that moved to a copy of its numbers (see ``Value.data``) is unchanged.
+        if current is not data and not np.array_equal(current, data, equal_nan=True):
+            raise RuntimeError(
+                f"backward: input {index} of {op.name} (shape {shape_of(data)}"
+                f"{f', label {parent.label!r}' if parent.label else ''}) was given new data after the op "
+                "recorded it; create_graph=True differentiates the Values as they are now, so run the "
+                "forward again after changing them"
+            )
 
 
 def _checked_edge(edge: Callable[..., Any]) -> Callable[..., Any]:
@@ -189,3 +201,53 @@ def _call_vjp(
 
 def _np_float(x: Any) -> Any:
     return np.float64(x) if type(x) is float else x
+
+
+def seed_gradient(root: Storage, gradient: Any, create_graph: bool) -> Any:
+    """The gradient the walk starts from: 1 for a scalar, else ``gradient`` checked against the
+    root's shape and dtype, as numbers (a float or an array of its own); under create_graph as a
+    Value, and a ``gradient`` Value that requires grad kept as it is, graph and all.
+
+    >>> from autonet import Value
+    >>> seed_gradient(Value(2.0) * 1.0, None, False)
+    1.0
+    """
+    if not isinstance(root, Storage):
+        raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this Value does not require grad (it was computed under no_grad, or from "
+            "inputs that all have requires_grad=False)"
+        )
+    if gradient is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: the gradient can be implied only for a scalar, this Value has shape "
+                f"{root.shape}; pass gradient= with that shape (or reduce it, e.g. .sum())"
+            )
+        seed = 1.0 if type(stored_data(root)) is float else np.ones(root.shape, root.dtype)
+    elif isinstance(gradient, Storage) and create_graph and gradient.requires_grad:
+        # Kept as it is, graph and all, so that the result can be differentiated by it too.
+        if gradient.shape != root.shape:
+            raise ValueError(
+                f"backward: gradient has shape {gradient.shape} but the Value has shape {root.shape}"
+            )
+        if gradient.dtype != root.dtype:
+            raise TypeError(
+                f"backward: gradient has dtype {gradient.dtype} but the Value has dtype {root.dtype}; "
+                "under create_graph a gradient Value that requires grad is used as it is, "
+                "so give it that dtype"
+            )
+        return gradient
+    else:
+        numbers = stored_data(gradient) if isinstance(gradient, Storage) else gradient
+        seed = to_data(numbers, None, "gradient")
+        if shape_of(seed) != root.shape:
+            raise ValueError(
+                f"backward: gradient has shape {shape_of(seed)} but the Value has shape {root.shape}"
+            )
+        if type(seed) is not float or type(stored_data(root)) is not float:
+            seed = np.array(seed, dtype=root.dtype)  # a copy: the caller's array never becomes a .grad
+    if STATE.anomaly_enabled and not np.isfinite(seed).all():
+        raise AnomalyError(f"backward: the gradient passed in holds nan or inf (shape {root.shape})")
+    return as_value(seed) if create_graph else seed

@@ -214,17 +214,33 @@ def _entry(name: str, obj: Any, module: types.ModuleType, with_members: bool = T
 
 
 def _members(cls: type) -> Iterator[tuple[str, Any]]:
-    """The class's own public methods and properties, in the order the source defines them.
+    """The class's public methods and properties in the order the source defines them: its own,
+    then those it inherits from autonet's classes that have no entry of their own (``Value`` has
+    ``Storage``'s ``data`` and ``grad``; a layer's ``Module`` methods are under ``Module``).
 
     A dataclass field whose default is a function (``Cases.params``) is a field, not a method:
     the signature already shows it.
     """
     fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
-    for name, attribute in vars(cls).items():
-        if name.startswith("_") or name in fields:
+    seen = set(fields)
+    for klass in cls.__mro__:
+        if klass is not cls and (not klass.__module__.startswith("autonet") or _documented(klass)):
             continue
-        if isinstance(attribute, (property, staticmethod, classmethod, types.FunctionType)):
-            yield name, attribute
+        for name, attribute in vars(klass).items():
+            if name.startswith("_") or name in seen:
+                continue
+            seen.add(name)
+            if isinstance(attribute, (property, staticmethod, classmethod, types.FunctionType)):
+                yield name, attribute
+
+
+def _documented(cls: type) -> bool:
+    """Whether ``cls`` has an entry of its own on the page."""
+    return any(
+        getattr(importlib.import_module(m), name, None) is cls
+        for m in MODULES
+        for name in getattr(importlib.import_module(m), "__all__", ())
+    )
 
 
 def _member_entry(cls: type, name: str, attribute: Any) -> str:

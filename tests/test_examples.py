@@ -27,6 +27,9 @@ def run_example(
 ) -> str:
     """Run examples/<name> with ``args`` in ``cwd``; return its output, failing with it on a non-zero exit."""
     environment = {**os.environ, **(env or {})}
+    # The checkout under test comes first, whatever autonet is installed.
+    paths = [(env or {}).get("PYTHONPATH"), str(ROOT), os.environ.get("PYTHONPATH")]
+    environment["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     environment.pop("AUTONET_EXAMPLE_QUICK", None)
     if quick:
         environment["AUTONET_EXAMPLE_QUICK"] = "1"

@@ -183,6 +183,17 @@ def test_the_engine_never_imports_drawing_networks_checks_testing_or_the_command
     assert not wrong, "the engine sits below these:\n" + "\n".join(map(str, wrong))
 
 
+@pytest.mark.parametrize(
+    "helper", ["autonet.storage", "autonet.copying", "autonet.vjp", "autonet.arrays", "autonet.anomaly"]
+)
+def test_the_engines_helpers_sit_below_it(helper: str) -> None:
+    # Value's storage half, its copies and pickles, and the walk's per-edge work reach Values
+    # through their public API (and Value.from_record), never through the engine module.
+    above = ["autonet.engine", "autonet.surface", "autonet.nn", "autonet.viz", "autonet.cli"]
+    wrong = _forbidden(helper, above)
+    assert not wrong, f"{helper} sits below the engine:\n" + "\n".join(map(str, wrong))
+
+
 def test_gradcheck_never_imports_testing_or_the_command_line() -> None:
     wrong = [
         i

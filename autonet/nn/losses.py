@@ -20,6 +20,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import loss as _fused
+from ..storage import stored_data
 from ..surface import apply
 
 __all__ = [
@@ -178,7 +179,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     if not shape:
         raise ValueError(f"{who}: logits need a class axis (the last), got a scalar")
     batch = shape[:-1]
-    labels = target._data if isinstance(target, Value) else target
+    labels = stored_data(target) if isinstance(target, Value) else target
     if type(labels) is not np.ndarray:
         labels = np.asarray(labels)
     if labels.shape == shape:

@@ -1,0 +1,370 @@
+"""What a Value stores, and who may write into it: the data and gradient half of ``Value``.
+
+A Value holds a Python float (the lean path for float64 scalars) or a numpy array of its own,
+and a recorded graph may keep that very array for its backward. Writing into it then would make
+the backward use numbers the forward never saw, so every in-place path here (``data``,
+``numpy()``, ``add_``, ``mul_``, ``copy_``) first asks whether a live record still keeps the
+array and moves to a fresh copy if one does: copy on write, with no copy in the common case.
+
+Two counts say so. ``_held`` counts the records that keep the current array; ``_shared`` says
+that someone outside may hold it too (``Value.from_numpy``, ``detach``, an exposed ``data``), in
+which case recording locks the array read-only, so that a write from outside fails loudly
+instead. A record that dies without a backward leaves its count behind, so a count is trusted
+only while the array is referred to from elsewhere (``sys.getrefcount``).
+
+``Storage`` is mixed into ``Value`` only: ``autonet.engine`` declares the slots (``_data``,
+``_grad``, ``_held``, ``_shared``), which it writes on the hot path as it makes Values.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from .arrays import F64, shape_of, to_data
+
+__all__ = ["Storage", "stored_data", "stored_gradient"]
+
+ArrayLike = Union["Storage", np.ndarray, float, int, Sequence[Any]]
+
+
+def _numbers(x: Any) -> Any:
+    return x._data if isinstance(x, Storage) else x
+
+
+def _to_data(data: Any, *args: Any, **kwargs: Any) -> float | np.ndarray:
+    return to_data(_numbers(data), *args, **kwargs)
+
+
+class Storage:
+    """The data and gradient of a ``Value``, and the copy-on-write rule for changing them in
+    place (see the module's docstring); the graph half is ``autonet.engine.Value``.
+
+    >>> from autonet import Value
+    >>> w = Value([1.0, 2.0])
+    >>> y = (w * w).sum()
+    >>> w.data[0] = 5.0  # a fresh array: the recorded graph keeps the numbers it saw
+    >>> y.backward()
+    >>> w.grad.tolist()
+    [2.0, 4.0]
+    """
+
+    __slots__ = ()
+    _data: Any
+    _grad: Any
+    _held: int
+    _shared: bool
+
+    # ----------------------------------------------------------------- data and grad
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values as a numpy array (0-d for a scalar) that you may change in place.
+
+        The array is this Value's own. When a recorded graph still needs the current numbers for
+        a backward, the Value first moves to a fresh copy, so writing into what ``data`` returns
+        never changes what a graph recorded: the backward uses exactly what its forward saw.
+        Assigning (``v.data = new``, or ``v.data -= step``) replaces the values.
+        """
+        return self._expose()
+
+    @data.setter
+    def data(self, new: ArrayLike) -> None:
+        if new is self._data:
+            # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data.
+            if type(new) is np.ndarray and new.ndim == 0 and new.dtype == F64:
+                self._data = float(new)  # back to the lean scalar path
+            return
+        converted = _to_data(new, copy=False)
+        shared = converted is new
+        if shared and not converted.flags.writeable:
+            converted, shared = converted.copy(), False  # a shared array must be ours to lock
+        self._data = converted
+        self._held = 0
+        self._shared = shared
+
+    def _expose(self) -> np.ndarray:
+        data = self._data
+        if type(data) is float:
+            # A 0-d array kept as the data, so that writing into it changes this Value.
+            data = self._data = np.array(data)
+            self._held = 0
+        elif (self._held or not data.flags.writeable) and not self._private():
+            data = self._data = data.copy()
+            self._held = 0
+        self._shared = True
+        return data
+
+    def _private(self) -> bool:
+        """Whether this Value may write into its data array in place: no live graph record keeps
+        it. A record that died without a backward leaves its count behind, so a count is trusted
+        only while something besides this Value still refers to the array; a lock the engine set
+        on a shared array (see ``_hold``) is lifted once no record keeps it."""
+        data = self._data
+        writeable = data.flags.writeable
+        if not self._held and writeable:
+            return True
+        if self._held and sys.getrefcount(self._data) > _ALONE:
+            return False
+        self._held = 0
+        if not writeable:
+            if not self._shared:
+                return False  # read-only for its own reasons (a broadcast view, say)
+            data.setflags(write=True)  # the lock _hold put on a shared array
+        return True
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array: the same array as ``data`` (0-d for a scalar), which you
+        may change in place.
+
+        >>> from autonet import Value
+        >>> v = Value(2.0)
+        >>> v.numpy()[...] = 3.0
+        >>> v.item()
+        3.0
+        """
+        return self._expose()
+
+    @property
+    def grad(self) -> Any:
+        """The gradient, same shape and dtype as ``data``; zeros until a backward reaches this Value.
+
+        It is this Value's own writeable array (0-d for a scalar), never shared with another
+        Value, so clipping it in place before an optimizer step works. Under
+        ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
+        Assign ``None`` (or call ``zero_grad()``) to reset it.
+        """
+        g = self._grad
+        if g is None:
+            data = self._data
+            return np.array(0.0) if type(data) is float else np.zeros_like(data)
+        if type(g) is float:
+            g = self._grad = np.array(g)  # kept, so that changing it in place changes the gradient
+        elif type(g) is np.ndarray and (g.base is not None or not g.flags.writeable):
+            g = self._grad = g.copy()  # an intermediate's gradient may be stored as a view
+        return g
+
+    @grad.setter
+    def grad(self, new: Any) -> None:
+        if new is None or isinstance(new, Storage):
+            self._grad = new
+            return
+        given = np.asarray(new) if isinstance(new, np.ndarray) else None
+        new = _to_data(new, None, "grad")
+        if shape_of(new) != self.shape:
+            raise ValueError(f"grad: shape {shape_of(new)} does not match the Value's shape {self.shape}")
+        dtype = self.dtype
+        if given is not None and given.dtype.kind == "f" and given.dtype != dtype:
+            raise TypeError(
+                f"grad: an array of dtype {given.dtype} cannot be the gradient of a {dtype} Value; "
+                f"convert it first, e.g. grad.astype(np.{dtype})"
+            )
+        if type(new) is not float and new.dtype != dtype:
+            new = new.astype(dtype)  # numbers, lists and integer arrays take the Value's dtype
+        self._grad = new
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (same as ``v.grad = None``)."""
+        self._grad = None
+
+    # ----------------------------------------------------------------- in-place updates
+
+    def add_(self, other: ArrayLike, alpha: float = 1.0) -> Storage:
+        """Add ``alpha * other`` to the data in place, recording nothing (as PyTorch's ``add_``
+        under ``no_grad``); returns self. This is how optimizers update parameters.
+
+        When a recorded graph still needs the current numbers, the new data goes into a fresh
+        array instead, so that backward uses what its forward saw.
+
+        >>> from autonet import Value
+        >>> w = Value([1.0, 2.0])
+        >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
+        [0.5, 1.5]
+        """
+        data = self._data
+        delta = other._data if isinstance(other, Storage) else other
+        if type(data) is float:
+            self._data = data + alpha * float(np.asarray(delta))
+            return self
+        if alpha == -1.0:
+            return self._assign(np.subtract, data, delta)
+        if alpha != 1.0:
+            delta = np.multiply(delta, alpha, dtype=data.dtype)
+        return self._assign(np.add, data, delta)
+
+    def mul_(self, factor: ArrayLike) -> Storage:
+        """Multiply the data by ``factor`` in place, recording nothing; returns self.
+
+        >>> from autonet import Value
+        >>> Value([1.0, -2.0]).mul_(0.5).tolist()
+        [0.5, -1.0]
+        """
+        data = self._data
+        factor = factor._data if isinstance(factor, Storage) else factor
+        if type(data) is float:
+            self._data = data * float(np.asarray(factor))
+            return self
+        return self._assign(np.multiply, data, factor)
+
+    def copy_(self, source: ArrayLike) -> Storage:
+        """Overwrite the data with ``source`` (same shape, converted to this Value's dtype) in
+        place, recording nothing; returns self. Raises ``ValueError`` when the shapes differ.
+
+        >>> from autonet import Value
+        >>> Value([1.0, 2.0]).copy_([3.0, 4.0]).tolist()
+        [3.0, 4.0]
+        """
+        array = _to_data(source, self.dtype, "copy_", copy=False)
+        if shape_of(array) != self.shape:
+            raise ValueError(
+                f"copy_: source shape {shape_of(array)} does not match the Value's shape {self.shape}"
+            )
+        data = self._data
+        if type(data) is float or type(array) is float:
+            self._data = float(array) if type(data) is float else np.array(array, dtype=data.dtype)
+            self._held = 0
+            return self
+        if self._private():
+            np.copyto(data, array, casting="unsafe")
+        else:
+            self._data = np.array(array, dtype=data.dtype)
+            self._held = 0
+            self._shared = False
+        return self
+
+    def _assign(self, ufunc: np.ufunc, data: np.ndarray, operand: Any) -> Storage:
+        """``data = ufunc(data, operand)``: in place when no graph keeps ``data``, else into a new array."""
+        if self._private():
+            ufunc(data, operand, out=data, dtype=data.dtype)
+        else:
+            self._data = ufunc(data, operand, dtype=data.dtype)
+            self._held = 0
+            self._shared = False
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array shape; ``()`` for a scalar."""
+        return shape_of(self._data)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return 1 if type(self._data) is float else self._data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype (float64 unless float32 or another float was given)."""
+        return F64 if type(self._data) is float else self._data.dtype
+
+    def item(self) -> float:
+        """The single element as a Python float."""
+        data = self._data
+        if type(data) is float:
+            return data
+        if data.size != 1:
+            raise ValueError(
+                f"item: only a Value with one element converts to a number, this one has shape {data.shape}"
+            )
+        return float(data.item())
+
+    def tolist(self) -> Any:
+        """The data as nested Python lists (a float for a scalar)."""
+        return np.asarray(self._data).tolist()
+
+    def __len__(self) -> int:
+        if type(self._data) is float or self._data.ndim == 0:
+            raise TypeError("len() of a 0-d Value")
+        return len(self._data)
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # np.asarray(value) reads: a read-only view of the data (np.array(value) copies). To write
+        # into a Value's numbers, use value.data.
+        data = self._data
+        if copy or type(data) is float or (dtype is not None and np.dtype(dtype) != data.dtype):
+            if copy is False:
+                raise ValueError("Value.__array__: this needs a copy (a float64 scalar, or a new dtype)")
+            return np.array(data, dtype=dtype)
+        view = data.view()
+        view.flags.writeable = False
+        return view
+
+    # Comparisons give plain boolean arrays: they have no gradient and record nothing.
+    def __lt__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data < _numbers(other))
+
+    def __le__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data <= _numbers(other))
+
+    def __gt__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data > _numbers(other))
+
+    def __ge__(self, other: ArrayLike) -> np.ndarray:
+        return np.asarray(self._data >= _numbers(other))
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return np.asarray(self._data == _numbers(other))
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return np.asarray(self._data != _numbers(other))
+
+
+def stored_data(value: Storage) -> Any:
+    """The data exactly as ``value`` stores it: a Python float for a float64 scalar, else the
+    array itself, never a copy and never marked as handed out. For reading (copies, pickles,
+    drawings): write through ``value.data`` instead, which keeps recorded graphs safe.
+
+    >>> from autonet import Value
+    >>> from autonet.storage import stored_data
+    >>> stored_data(Value(2.0))
+    2.0
+    """
+    return value._data
+
+
+def stored_gradient(value: Storage) -> Any:
+    """The gradient exactly as backward stored it on ``value``: None before any backward reached
+    it, a Python float for a float64 scalar, an array, or a Value under ``create_graph=True``.
+
+    Unlike ``value.grad`` it never makes zeros, a new array or a copy: what optimizers and
+    drawings read. A leaf's stored gradient is its own writeable array; an intermediate's may be
+    a view of another gradient (``.grad`` returns a copy of its own then).
+
+    >>> from autonet import Value
+    >>> from autonet.storage import stored_gradient
+    >>> w = Value(2.0)
+    >>> stored_gradient(w) is None
+    True
+    >>> (w * w).backward()
+    >>> stored_gradient(w)
+    4.0
+    """
+    return value._grad
+
+
+def _refcount_alone() -> int:
+    # What sys.getrefcount reports for a data array that nothing else refers to, measured with
+    # the very expression ``Storage._private`` uses, so it holds on any Python version.
+    class Probe:
+        __slots__ = ("_data",)
+
+    probe = Probe()
+    probe._data = np.empty(1)
+    return sys.getrefcount(probe._data)
+
+
+_ALONE = _refcount_alone()
