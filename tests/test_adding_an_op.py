@@ -189,6 +189,12 @@ with contextlib.redirect_stdout(stdout):
     status = cli_main(["check", "--op", name, "--second-order", "--examples", "4"])
 report["cli"] = {"status": status, "stdout": stdout.getvalue()}
 
+# --- python -m autonet graph --expr "NAME(a)": the expression language reads the registry too
+from autonet.cli.graph import build_expression_graph
+
+expression = build_expression_graph(f"{name}(a) * 2", ["a=[1.0, -3.0]"])
+report["expr"] = {"data": expression.tolist(), "grad": expression.parents[0].parents[0].grad.tolist()}
+
 # --- the API page generator
 spec = importlib.util.spec_from_file_location("make_api", make_api_path)
 make_api = importlib.util.module_from_spec(spec)
@@ -351,6 +357,12 @@ def test_python_m_autonet_check_reports_both_orders(report: dict[str, Any]) -> N
     rows = re.findall(rf"^{NAME}\s+(\d)\s+(\d+)\s+\S+\s+\S+\s+(\w+)$", cli["stdout"], re.M)
     assert rows == [("1", "4", "pass"), ("2", "4", "pass")]
     assert "checked 1 ops, 2 checks, 4 examples each" in cli["stdout"]
+
+
+def test_graph_expr_calls_the_new_op_by_its_method_name(report: dict[str, Any]) -> None:
+    # softsign(a) = a / (1 + |a|), d/da = 1 / (1 + |a|)^2; times 2 in the expression
+    assert report["expr"]["data"] == pytest.approx([2 * 0.5, 2 * -0.75])
+    assert report["expr"]["grad"] == pytest.approx([2 * 0.25, 2 * 1 / 16])
 
 
 def test_the_api_page_lists_the_new_method_with_its_summary(report: dict[str, Any]) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import Value, maximum, minimum, nn
+from .. import Value, nn
+from ..ops import REGISTRY
+from ..surface import FUNCTIONS
 from ..viz import GraphvizNotFoundError, draw_graph, save_graph
 
 __all__ = [
@@ -67,14 +69,26 @@ def _as_value(x: Any) -> Value:
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
 
-_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    name: (lambda method: lambda x, *args: getattr(_as_value(x), method)(*args))(name)
-    for name in (
-        "tanh exp log sqrt abs relu sigmoid softplus erf gelu sin cos leaky_relu "
-        "sum mean max min logsumexp var std softmax log_softmax"
-    ).split()
-}
-_FUNCTIONS.update(maximum=maximum, minimum=minimum)
+def _method_call(name: str) -> Callable[..., Value]:
+    return lambda x, *args: getattr(_as_value(x), name)(*args)
+
+
+def expression_functions() -> dict[str, Callable[..., Value]]:
+    """What ``--expr`` may call, read from the op registry at each call (so ops registered later
+    are there too): every op's Value method as a function of its first input (``tanh(x)``,
+    ``sum(x, 0)``), and autonet's functions of several inputs (``maximum``, ``where`` ...).
+
+    >>> from autonet.cli.graph import expression_functions
+    >>> expression_functions()["tanh"](0.0).item()
+    0.0
+    """
+    found = {
+        op.method: _method_call(op.method)
+        for op in REGISTRY.values()
+        if op.method and not op.method.startswith("_")
+    }
+    found.update(FUNCTIONS)
+    return found
 
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -99,7 +113,8 @@ class ExpressionError(ValueError):
 
 
 def _allowed() -> str:
-    return f"names, numbers, + - * / ** @, unary minus and calls to {', '.join(sorted(_FUNCTIONS))}"
+    functions = ", ".join(sorted(expression_functions()))
+    return f"names, numbers, + - * / ** @, unary minus and calls to {functions}"
 
 
 def _variable_names(tree: ast.AST) -> set[str]:
@@ -113,7 +128,7 @@ def _parse_expression(text: str, variables: dict[str, Any]) -> ast.Expression:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"graph --expr: {text!r} is not a valid expression: {error.msg}") from None
-    missing = sorted(_variable_names(tree) - set(variables) - set(_FUNCTIONS))
+    missing = sorted(_variable_names(tree) - set(variables) - set(expression_functions()))
     if missing:
         raise ExpressionError(
             f"graph --expr: no value for {', '.join(missing)}; give one with --set "
@@ -124,7 +139,7 @@ def _parse_expression(text: str, variables: dict[str, Any]) -> ast.Expression:
 
 def _call(node: ast.Call, run: Callable[[ast.AST], Any]) -> Any:
     name = node.func.id if isinstance(node.func, ast.Name) else ""
-    function = _FUNCTIONS.get(name)
+    function = expression_functions().get(name)
     if function is None:
         raise ExpressionError(f"graph --expr: unknown function {name!r}; allowed are {_allowed()}")
     if not node.args:
@@ -152,7 +167,7 @@ def evaluate_expression(text: str, variables: dict[str, Any]) -> Value:
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return node.value
         if isinstance(node, ast.Name):
-            if node.id in _FUNCTIONS:
+            if node.id in expression_functions():
                 raise ExpressionError(f"graph --expr: {node.id} is a function; call it, e.g. {node.id}(x)")
             return variables[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -177,7 +192,7 @@ def _parse_settings(settings: Sequence[str]) -> dict[str, Value]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise ExpressionError(f"graph --set: {setting!r} is not NAME=VALUE (e.g. a=2 or x=[1,2,3])")
-        if name in _FUNCTIONS:
+        if name in expression_functions():
             raise ExpressionError(f"graph --set: {name} is a function name; pick another variable name")
         try:
             data = ast.literal_eval(text.strip())
