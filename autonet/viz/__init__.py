@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..engine import Value, stored_gradient
+from . import classroom, scalars
 from .common import (
     GraphvizNotFoundError,
     Roots,
@@ -206,16 +207,29 @@ def _module_label(module: _Module) -> str:
     return "|".join(escape(f) for f in fields)
 
 
-def _check_options(rankdir: str, collapse: str, max_elements: int, precision: int, max_nodes: int) -> None:
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    if collapse not in ("none", "modules"):
-        raise ValueError(f"draw_graph: collapse must be 'none' or 'modules', got {collapse!r}")
-    for name, number, low in (
-        ("max_elements", max_elements, 0),
-        ("precision", precision, 1),
-        ("max_nodes", max_nodes, 1),
-    ):
+_STYLES = ("default", "class")
+_EXPANSIONS = (None, "scalars")
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Refuse a bad drawing option with an error naming it (``options`` holds them all)."""
+    rankdir, style, expand = options["rankdir"], options["style"], options["expand"]
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL', 'BT' or None, got {rankdir!r}")
+    if options["collapse"] not in ("none", "modules"):
+        raise ValueError(f"draw_graph: collapse must be 'none' or 'modules', got {options['collapse']!r}")
+    if style not in _STYLES:
+        raise ValueError(f"draw_graph: style must be 'default' or 'class', got {style!r}")
+    if expand not in _EXPANSIONS:
+        raise ValueError(f"draw_graph: expand must be None or 'scalars', got {expand!r}")
+    if expand is not None and style != "class":
+        raise ValueError(
+            f"draw_graph: expand={expand!r} is a view of the class style; pass style='class' too"
+        )
+    if style == "class" and options["collapse"] != "none":
+        raise ValueError("draw_graph: collapse='modules' works in the default style only; drop style='class'")
+    for name, low in (("max_elements", 0), ("max_cells", 0), ("precision", 1), ("max_nodes", 1)):
+        number = options[name]
         if isinstance(number, bool) or not isinstance(number, int) or number < low:
             raise ValueError(f"draw_graph: {name} must be an int >= {low}, got {number!r}")
 
@@ -223,7 +237,7 @@ def _check_options(rankdir: str, collapse: str, max_elements: int, precision: in
 def draw_graph(
     root: Roots,
     *,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     show_data: bool = True,
     show_grad: bool = True,
     max_elements: int = 4,
@@ -231,6 +245,9 @@ def draw_graph(
     title: str | None = None,
     collapse: str = "none",
     max_nodes: int = 500,
+    style: str = "default",
+    expand: str | None = None,
+    max_cells: int = 256,
 ) -> graphviz.Digraph:
     """The graph that produced ``root`` (a Value or a list of Values) as a ``graphviz.Digraph``.
 
@@ -241,21 +258,57 @@ def draw_graph(
     parameters (``matmul``, ``sum(axis=1)``, ``getitem[:, 0]``). Parameters (labelled leaves that
     require grad) are blue, other leaves that require grad green, constants grey and dashed, roots
     orange and bold; a Value used several times is drawn once with several outgoing edges.
+    ``rankdir`` is ``"LR"`` (the default of this style), ``"TB"``, ``"RL"`` or ``"BT"``.
 
     ``collapse="modules"`` draws each module call (Values tagged by ``Module.__call__``) as one node
     with its parameter count and output shapes, hiding its interior ops and its own parameters.
 
+    ``style="class"`` draws a picture for teaching (``autonet.viz.classroom``): top to bottom,
+    module outputs named (``h1``, ``layers.0``), one box per input, arrays of up to
+    ``max_cells`` elements as heat-map cells, and a colour key. With it, ``expand="scalars"``
+    draws each layer neuron by neuron (``autonet.viz.scalars``, one sample, at most 64 neurons).
+
     Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter draw
-    it). Raises ``ValueError`` past ``max_nodes`` nodes, ``RuntimeError`` where a backward freed the graph.
+    it). Raises ``ValueError`` for a bad option (naming it) and past ``max_nodes`` nodes,
+    ``RuntimeError`` where a backward freed the graph.
 
     >>> from autonet import Value
     >>> a, b = Value([1.0, 2.0], label="a"), Value([3.0, 4.0], label="b")
     >>> graph = draw_graph((a * b).sum())
     >>> sum(line.count("->") for line in graph.body)
     5
+    >>> "colour key" in draw_graph((a * b).sum(), style="class").source
+    True
     """
-    _check_options(rankdir, collapse, max_elements, precision, max_nodes)
+    options = dict(locals())
+    del options["root"]
+    _check_options(options)
     roots = as_roots(root)
+    if style == "class":
+        return _draw_class(roots, options)
+    return _draw_default(roots, options)
+
+
+def _draw_class(roots: list[Value], options: dict[str, Any]) -> graphviz.Digraph:
+    settings = classroom.ClassOptions(
+        rankdir=options["rankdir"] or "TB",
+        **{k: options[k] for k in ("show_data", "show_grad", "max_elements", "max_cells", "precision")},
+        title=options["title"],
+        max_nodes=options["max_nodes"],
+    )
+    scene = classroom.Scene(roots, settings)
+    if options["expand"] == "scalars":
+        scalars.zoom(scene)
+    return classroom.render(scene)
+
+
+def _draw_default(roots: list[Value], options: dict[str, Any]) -> graphviz.Digraph:
+    rankdir, collapse, max_nodes, precision = (
+        options["rankdir"] or "LR",
+        options["collapse"],
+        options["max_nodes"],
+        options["precision"],
+    )
     order = walk(roots, None if collapse == "modules" else max_nodes)
     root_ids = {id(r) for r in roots}
     clusters = _Clusters(order, root_ids) if collapse == "modules" else None
@@ -265,16 +318,15 @@ def draw_graph(
     total = len(visible) + len(modules) + sum(1 for v in visible if v.op is not None and id(v) not in owned)
     if total > max_nodes:
         raise too_large(max_nodes, str(total))
-    graph = _new_digraph(rankdir, title)
+    graph = _new_digraph(rankdir, options["title"])
     # A record's fields run across the rank direction; braces turn them so they always stack.
     wrap = "{}" if rankdir in ("LR", "RL") else "{{{}}}"
     for key, module in modules.items():
         module.name = f"m{names[key][1:]}"
         graph.node(module.name, nohtml(wrap.format(_module_label(module))), **_MODULE_STYLE)
+    shown = {k: options[k] for k in ("show_data", "show_grad", "max_elements", "precision")}
     for value in visible:
-        label = _value_label(
-            value, show_data=show_data, show_grad=show_grad, max_elements=max_elements, precision=precision
-        )
+        label = _value_label(value, **shown)
         _draw_value(graph, value, names[id(value)], wrap.format(label), id(value) in root_ids)
     _draw_ops(graph, order, names, clusters, precision)
     return graph
