@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import warnings
@@ -475,17 +476,27 @@ def save_graph(
 # --------------------------------------------------------------------------- Jupyter
 
 
-def notebook_bundle(value: Value, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+def notebook_bundle(value: Value, include: Any = None, exclude: Any = None, **options: Any) -> dict[str, Any]:
     """What Jupyter shows for a Value (``Value._repr_mimebundle_`` asks this): the SVG drawing of
     its graph, and its repr as text (the repr alone where the graph cannot be drawn).
+
+    ``options`` go to ``draw_graph`` (``style="class"``, ``rankdir="TB"`` ...); with none, the
+    defaults draw. A bad option raises its ``ValueError`` or ``TypeError`` instead of falling
+    back to the repr, so a typo does not pass unseen.
 
     >>> from autonet import Value
     >>> sorted(notebook_bundle(Value(1.0), include=["text/plain"]))
     ['text/plain']
+    >>> sorted(notebook_bundle(Value(1.0), include=["text/plain"], style="class"))
+    ['text/plain']
     """
+    signature = inspect.signature(draw_graph)
+    signature.bind(value, **options)  # an unknown option is a TypeError that names it
+    defaults = {k: p.default for k, p in signature.parameters.items() if k != "root"}
+    _check_options({**defaults, **options})
     bundle: dict[str, Any] = {}
     try:
-        bundle.update(draw_graph(value)._repr_mimebundle_(include=include, exclude=exclude))
+        bundle.update(draw_graph(value, **options)._repr_mimebundle_(include=include, exclude=exclude))
     except (GraphvizNotFoundError, ValueError, RuntimeError):
         pass  # too large, released, or no Graphviz: the text repr still says what the Value is
     if (include is None or "text/plain" in include) and not (exclude and "text/plain" in exclude):
