@@ -6,11 +6,13 @@ neuron-by-neuron views whose numbers are the recorded data and gradients."""
 from __future__ import annotations
 
 import html
+import importlib.util
 import re
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,3 +327,19 @@ def test_a_class_picture_too_big_for_max_nodes_says_what_to_do() -> None:
     _, loss = mlp_loss([16, 16, 1])
     with pytest.raises(ValueError, match=r"max_nodes=500; .*leave expand=None"):
         draw_graph(loss, style="class", expand="scalars")
+
+
+def test_the_class_pictures_in_the_docs_are_up_to_date(tmp_path) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    spec = importlib.util.spec_from_file_location("make_class_pictures", docs / "make_class_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh = module.make_pictures(tmp_path)
+    committed = docs / "img" / "class"
+    assert {p.name for p in fresh} == {p.name for p in committed.glob("*.svg")}
+    for path in fresh:
+        texts = [t.text for t in ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}text")]
+        shown = [
+            t.text for t in ET.parse(committed / path.name).getroot().iter("{http://www.w3.org/2000/svg}text")
+        ]
+        assert shown == texts, f"docs/img/class/{path.name} is stale: run python docs/make_class_pictures.py"

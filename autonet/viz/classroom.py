@@ -306,12 +306,15 @@ def _cells(array: np.ndarray, options: ClassOptions, what: str) -> str:
             else:
                 tip = html.escape(f"{what}{index} = {text}", quote=True)
                 cells.append(
-                    f'<TD BGCOLOR="{colour}" WIDTH="9" HEIGHT="9" FIXEDSIZE="TRUE" '
+                    f'<TD BGCOLOR="{colour}" WIDTH="8" HEIGHT="8" FIXEDSIZE="TRUE" '
                     f'HREF="#" TOOLTIP="{tip}"></TD>'
                 )
         lines.append("<TR>" + "".join(cells) + "</TR>")
-    spacing = 'CELLSPACING="0" CELLPADDING="2"' if written else 'CELLSPACING="0" CELLPADDING="0"'
-    return f'<TABLE BORDER="0" CELLBORDER="1" {spacing} COLOR="#bbbbbb">{"".join(lines)}</TABLE>'
+    if written:
+        table = 'CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" COLOR="#bbbbbb"'
+    else:  # tiny cells without borders, parted by the table's grey showing through: half the SVG
+        table = 'CELLBORDER="0" CELLSPACING="1" CELLPADDING="0" BGCOLOR="#cccccc"'
+    return f'<TABLE BORDER="0" {table}>{"".join(lines)}</TABLE>'
 
 
 def _box_label(box: Box, options: ClassOptions) -> str:
