@@ -636,7 +636,8 @@ def test_the_tutorial_network_of_neurons_collapses_into_its_three_neurons() -> N
     loss = nn.mse_loss(network(np.array([-2.0, -1.0])), 1.0)
     loss.backward(retain_graph=True)
     full = parse(draw_graph(loss))
-    assert {"h1.w", "h1.b", "h2.w", "h2.b", "o1.w", "o1.b"} <= {full.fields(n)[0] for n in full.nodes}
+    names = {"h1.weights", "h1.bias", "h2.weights", "h2.bias", "o1.weights", "o1.bias"}
+    assert names <= {full.fields(n)[0] for n in full.nodes}
     dot = parse(draw_graph(loss, collapse="modules"))
     modules = {dot.fields(n)[0]: n for n in dot.nodes if dot.kind(n) == {"module"}}
     assert sorted(modules) == ["ClassicNetwork.h1", "ClassicNetwork.h2", "ClassicNetwork.o1"]

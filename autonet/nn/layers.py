@@ -11,8 +11,9 @@ gradient is computed for it and a float32 model stays float32.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -103,6 +104,12 @@ class Neuron(Module):
     ``feedforward(inputs)`` (or calling the neuron) takes one sample and returns a scalar
     Value, or a batch (2-d) and returns one value per sample.
 
+    The parameters are ``weights`` (a Value holding the vector) and ``bias`` (a 0-d Value), the
+    names of the classic tutorial's code; they are also the names in ``state_dict``, in saved
+    files and in drawings (``h1.weights``). ``w`` and ``b`` are aliases of the same Values,
+    and a state with the old keys ``w`` and ``b`` still loads. ``neuron.weights[0]`` is the
+    first weight as a 0-d Value (``.item()`` gives the float; ``weights.grad[0]`` its gradient).
+
     Raises ``TypeError`` if ``weights`` is a single float: the weight vector is the API
     (``Neuron(np.array([w1, w2]), b)``), a number there means the number of inputs and must be
     an int.
@@ -112,7 +119,11 @@ class Neuron(Module):
     >>> n = Neuron(np.array([0, 1]), 4)
     >>> n.feedforward(np.array([2, 3])).item()  # sigmoid(0*2 + 1*3 + 4) = sigmoid(7)
     0.9990889488055994
+    >>> n.weights[1].item(), n.bias.item(), [name for name, _ in n.named_parameters()]
+    (1.0, 4.0, ['weights', 'bias'])
     """
+
+    renamed_parameters: ClassVar[Mapping[str, str]] = MappingProxyType({"w": "weights", "b": "bias"})
 
     def __init__(
         self,
@@ -133,9 +144,27 @@ class Neuron(Module):
             vector = self._weight_vector(weights, dtype)
         if np.ndim(bias) != 0 or isinstance(bias, bool):
             raise TypeError(f"Neuron: bias must be one number, got {bias!r}")
-        self.w = Value(vector)
-        self.b = Value(np.asarray(bias, dtype=vector.dtype))
+        self.weights = Value(vector)
+        self.bias = Value(np.asarray(bias, dtype=vector.dtype))
         self.nin = vector.shape[0]
+
+    @property
+    def w(self) -> Value:
+        """The ``weights`` Value under its older, shorter name (the same object)."""
+        return self.weights
+
+    @w.setter
+    def w(self, value: Value) -> None:
+        self.weights = value
+
+    @property
+    def b(self) -> Value:
+        """The ``bias`` Value under its older, shorter name (the same object)."""
+        return self.bias
+
+    @b.setter
+    def b(self, value: Value) -> None:
+        self.bias = value
 
     @staticmethod
     def _weight_vector(weights: Any, dtype: Any) -> np.ndarray:
@@ -160,8 +189,8 @@ class Neuron(Module):
         return vector
 
     def forward(self, inputs: Any) -> Value:
-        x = _as_input(inputs, self.nin, self.w.dtype, "Neuron")
-        total = x @ self.w + self.b
+        x = _as_input(inputs, self.nin, self.weights.dtype, "Neuron")
+        total = x @ self.weights + self.bias
         return total if self._activate is None else self._activate(total)
 
     def feedforward(self, inputs: Any) -> Value:

@@ -16,7 +16,8 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -67,6 +68,10 @@ class Module:
     _prefix: str
     _training: bool
 
+    renamed_parameters: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Old parameter names -> current ones (``{"w": "weights"}``): ``load_state_dict`` accepts a
+    state saved under the old names. The old names are usually kept as properties too."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         # Set here rather than in __init__ so that subclasses need not call super().__init__().
         module = super().__new__(cls)
@@ -93,6 +98,8 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
+        if isinstance(getattr(type(self), name, None), property):
+            return  # an alias such as Neuron.w: its setter assigned (and named) the real attribute
         if not name.startswith("_"):
             for dotted, part in _flatten(name, value):
                 self._adopt(dotted, part, {id(self)})
@@ -268,7 +275,9 @@ class Module:
         Everything is checked before anything changes: with ``strict`` (the default) the names
         must match exactly, and shapes must always match. On any problem a ``ValueError``
         lists every missing, unexpected, mis-shaped and non-numeric entry, and the module is
-        left as it was. Arrays are converted to each parameter's dtype.
+        left as it was. Arrays are converted to each parameter's dtype. Keys under a
+        sub-module's old parameter names (its ``renamed_parameters``, such as a ``Neuron``'s
+        ``w`` and ``b``) load into the parameters' current names.
 
         >>> from autonet.nn import Layer
         >>> layer = Layer(2, 3, rng=0)
@@ -279,6 +288,7 @@ class Module:
           missing: b
         """
         own = dict(self.named_parameters())
+        state = self._renamed_state(state, own)
         missing = [name for name in own if name not in state]
         unexpected = [name for name in state if name not in own]
         misshaped, not_numeric = [], []
@@ -309,6 +319,26 @@ class Module:
             )
         for name, array in ready.items():
             own[name].copy_(array)
+
+    def _renamed_state(self, state: Mapping[str, Any], own: Mapping[str, Value]) -> Mapping[str, Any]:
+        """``state`` with keys under a sub-module's old parameter names (``renamed_parameters``)
+        given their current names; a state holding both names of one parameter is refused."""
+        current: dict[str, str] = {}
+        for prefix, module in self.named_modules():
+            for old, new in module.renamed_parameters.items():
+                dot = f"{prefix}." if prefix else ""
+                current[dot + old] = dot + new
+        renamed = {key: current[key] for key in state if key in current and current[key] in own}
+        if not renamed:
+            return state
+        both = [f"{old} and {new}" for old, new in renamed.items() if new in state]
+        if both:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state names one parameter twice, under its "
+                f"old and its current name: {', '.join(both)}; keep only the current one "
+                "(nothing was changed)"
+            )
+        return {renamed.get(key, key): array for key, array in state.items()}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters to an ``.npz`` file at ``path`` (the exact name given).

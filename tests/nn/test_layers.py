@@ -83,6 +83,55 @@ def test_neuron_by_size_draws_reproducible_random_weights():
     assert a([1.0, 2.0, 3.0]).item() == pytest.approx(math.tanh(float(a.w.data @ [1.0, 2.0, 3.0])))
 
 
+class TwoTwoOne(Module):
+    """The classic tutorial's network: neurons h1, h2 and o1."""
+
+    def __init__(self, w, b):
+        self.h1 = Neuron(w[0:2], b[0])
+        self.h2 = Neuron(w[2:4], b[1])
+        self.o1 = Neuron(w[4:6], b[2])
+
+    def forward(self, x):
+        return self.o1([self.h1(x), self.h2(x)])
+
+
+def test_neuron_parameters_are_weights_and_bias_as_the_classic_tutorial_reads_them():
+    network = TwoTwoOne(np.arange(6.0), np.array([0.5, -0.5, 0.25]))
+    assert network.h1.weights[0].item() == 0.0 and network.h2.weights[1].item() == 3.0
+    assert network.o1.bias.item() == 0.25
+    names = [name for name, _ in network.named_parameters()]
+    assert names == ["h1.weights", "h1.bias", "h2.weights", "h2.bias", "o1.weights", "o1.bias"]
+    assert list(network.state_dict()) == names
+    assert network.h1.weights.label == "h1.weights"  # drawings show this name
+    network(np.array([1.0, 2.0])).backward()
+    assert network.h1.weights.grad[0] == network.h1.w.grad[0] != 0
+    assert repr(network.o1.weights[1]).startswith("Value(")
+
+
+def test_neuron_w_and_b_are_aliases_of_weights_and_bias():
+    neuron = Neuron(np.array([1.0, 2.0]), 3.0)
+    assert neuron.w is neuron.weights and neuron.b is neuron.bias
+    replacement = Value(np.array([5.0, 6.0]))
+    neuron.w = replacement  # assigning through the alias replaces the real parameter
+    assert neuron.weights is replacement and replacement.label == "weights"
+    assert [name for name, _ in neuron.named_parameters()] == ["weights", "bias"]
+    assert neuron([1.0, 1.0]).item() == pytest.approx(1 / (1 + math.exp(-14.0)))
+
+
+def test_a_state_saved_under_the_old_names_w_and_b_still_loads(tmp_path):
+    source = TwoTwoOne(np.arange(6.0), np.array([0.5, -0.5, 0.25]))
+    old = {name.replace("weights", "w").replace("bias", "b"): a for name, a in source.state_dict().items()}
+    target = TwoTwoOne(np.zeros(6), np.zeros(3))
+    target.load_state_dict(old)
+    assert target.h2.weights.tolist() == [2.0, 3.0] and target.o1.bias.item() == 0.25
+    np.savez(tmp_path / "old.npz", **old)  # a file written before the rename
+    assert TwoTwoOne(np.zeros(6), np.zeros(3)).load(tmp_path / "old.npz").h1.bias.item() == 0.5
+    with pytest.raises(ValueError, match=r"twice.*h1\.w and h1\.weights.*nothing was changed"):
+        target.load_state_dict({**source.state_dict(), "h1.w": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"missing: o1\.bias"):
+        target.load_state_dict({k: v for k, v in old.items() if k != "o1.b"})
+
+
 def test_neuron_rejects_an_input_of_the_wrong_length_naming_both_lengths():
     neuron = Neuron(np.array([0.0, 1.0]), 4.0)
     with pytest.raises(ValueError, match=r"expected 2 inputs per sample, got 3"):

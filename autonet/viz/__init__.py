@@ -22,18 +22,33 @@ True
 
 from __future__ import annotations
 
-import contextlib
+import inspect
 import os
 import secrets
 import warnings
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engine import Value, stored_gradient
+from ..engine import Value, stored_gradient
+from . import classroom, scalars
+from .common import (
+    GraphvizNotFoundError,
+    Roots,
+    array_lines,
+    as_roots,
+    digraph_class,
+    escape,
+    explain_missing_dot,
+    nohtml,
+    op_text,
+    record_field,
+    too_large,
+    value_kind,
+    walk,
+)
 
 if TYPE_CHECKING:  # graphviz is imported when something is drawn, never at import time
     import graphviz
@@ -42,18 +57,6 @@ __all__ = ["FORMATS", "GraphvizNotFoundError", "draw_graph", "save_graph"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 """The file formats ``save_graph`` writes (``dot`` is the Graphviz source and needs no program)."""
-
-Roots = Value | Sequence[Value]
-
-_INSTALL_HINT = (
-    "install Graphviz, which provides the `dot` program: `sudo apt-get install graphviz` (Debian/Ubuntu), "
-    "`brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, or see "
-    "https://graphviz.org/download/ ; without it, save the DOT source with a .dot file name instead"
-)
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Drawing needs Graphviz's ``dot`` program and it is missing (the message says how to get it)."""
 
 
 # --------------------------------------------------------------------------- styles
@@ -68,180 +71,6 @@ _STYLE = {
 _ROOT_STYLE = {"fillcolor": "#fce5cd", "style": "filled,bold", "penwidth": "2"}
 _OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#fff2cc", "fontsize": "10", "class": "op"}
 _MODULE_STYLE = {"shape": "Mrecord", "style": "filled", "fillcolor": "#d9d2e9", "class": "module"}
-
-
-# --------------------------------------------------------------------------- text helpers
-
-
-def _escape(text: str) -> str:
-    """Make ``text`` literal inside a record label: backslash first, then the record syntax."""
-    text = text.replace("\\", "\\\\")
-    for char in '{}|<>"':
-        text = text.replace(char, "\\" + char)
-    return text.replace("\n", "\\n")
-
-
-def _number(x: Any, precision: int) -> str:
-    x = float(x)
-    return format(0.0 if x == 0 else x, f".{precision}g")  # -0 would only puzzle a reader
-
-
-def _array_lines(array: np.ndarray, max_elements: int, precision: int) -> list[str]:
-    """The elements of a small array, one line per row, or a min/mean/max summary of a large one."""
-    array = np.asarray(array)
-    if array.size == 0:
-        return ["(empty)"]
-    if array.size > max_elements:
-        values = array.astype(np.float64, copy=False)
-        return [
-            f"min {_number(values.min(), precision)} mean {_number(values.mean(), precision)} "
-            f"max {_number(values.max(), precision)}"
-        ]
-    if array.ndim == 0:
-        return [_number(array, precision)]
-    text = np.array2string(
-        array,
-        separator=", ",
-        threshold=max(max_elements, 1),
-        max_line_width=10_000,
-        formatter={"float_kind": lambda v: _number(v, precision)},
-    )
-    return text.split("\n")
-
-
-def _field(name: str, lines: list[str]) -> str:
-    """One record field; several lines are left-justified (``\\l``) so matrix rows line up."""
-    if len(lines) == 1:
-        return _escape(f"{name} {lines[0]}")
-    return "".join(_escape(line) + "\\l" for line in [f"{name} {lines[0]}", *lines[1:]])
-
-
-def _literal(value: Any, precision: int) -> str:
-    """A parameter written as Python source would write it (arrays summarised)."""
-    if isinstance(value, np.ndarray):
-        if value.size <= 6:
-            return repr(value.tolist())
-        return f"{value.dtype}[{'x'.join(str(n) for n in value.shape)}]"
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (float, np.floating)):
-        return _number(value, precision)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, tuple):
-        inner = ", ".join(_literal(v, precision) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    return repr(value)
-
-
-def _index_part(part: Any) -> str:
-    if part is Ellipsis:
-        return "..."
-    if part is None:
-        return "None"
-    if isinstance(part, slice):
-        start = "" if part.start is None else str(part.start)
-        stop = "" if part.stop is None else str(part.stop)
-        text = f"{start}:{stop}"
-        return text if part.step is None else f"{text}:{part.step}"
-    return _literal(part, 6)
-
-
-def _index_text(index: Any) -> str:
-    """An index as it is written between brackets in Python source.
-
-    >>> _index_text((slice(None), 0))
-    ':, 0'
-    >>> _index_text((Ellipsis, slice(1, None, 2), None))
-    '..., 1::2, None'
-    """
-    if isinstance(index, tuple):
-        return ", ".join(_index_part(p) for p in index) if index else "()"
-    return _index_part(index)
-
-
-def _op_text(value: Value, precision: int) -> str:
-    """The op that made ``value``, with its parameters: ``sum(axis=1)``, ``getitem[:, 0]``, ``reshape(2, 3)``.
-
-    Parameters are written as Python source would write them; index and condition arrays are summarised.
-    """
-    name = value.op.name
-    params = value.params
-    if not params:
-        return name
-    if "index" in params:
-        rest = {k: v for k, v in params.items() if k != "index"}
-        text = f"{name}[{_index_text(params['index'])}]"
-        return text + (f" -> {_literal(tuple(rest['shape']), precision)}" if "shape" in rest else "")
-    for key in ("shape", "axes"):
-        if key in params and len(params) == 1 and params[key] is not None:
-            return f"{name}({', '.join(str(int(n)) for n in params[key]) or '()'})"
-    parts = []
-    for key, param in params.items():
-        if key == "keepdims" and not param:
-            continue
-        if param is None and key in ("axis", "low", "high"):
-            continue
-        if key == "axis" and isinstance(param, tuple) and len(param) == 1:
-            param = param[0]
-        parts.append(f"{key}={_literal(param, precision)}")
-    return f"{name}({', '.join(parts)})" if parts else name
-
-
-# --------------------------------------------------------------------------- walking the graph
-
-
-def _recorded_input_count(value: Value) -> int:
-    # A released node keeps one weak reference per input: their number says how many there were.
-    record = value.record
-    return 0 if record is None else len(record.inputs)
-
-
-def _parents(value: Value) -> tuple[Value, ...]:
-    parents = value.parents
-    if value.graph_released and len(parents) != _recorded_input_count(value):
-        raise RuntimeError(
-            f"draw_graph: the graph behind this {value.op.name} (shape {value.shape}) was released by "
-            f"backward(), which freed {_recorded_input_count(value) - len(parents)} of the op's "
-            f"{_recorded_input_count(value)} input(s); call backward(retain_graph=True), or draw the graph "
-            "before calling backward()"
-        )
-    return parents
-
-
-def _walk(roots: list[Value], limit: int | None) -> list[Value]:
-    """Every Value behind ``roots``, inputs before their users, each once (an explicit stack).
-
-    Raises the size error as soon as more than ``limit`` nodes would be drawn.
-    """
-    order: list[Value] = []
-    seen: set[int] = set()
-    drawn = 0
-    stack: list[tuple[Value, bool]] = [(root, False) for root in reversed(roots)]
-    while stack:
-        value, expanded = stack.pop()
-        if expanded:
-            order.append(value)
-            continue
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        drawn += 1 if value.op is None else 2
-        if limit is not None and drawn > limit:
-            raise _too_large(limit, f"more than {limit}")
-        stack.append((value, True))
-        for parent in reversed(_parents(value)):
-            if id(parent) not in seen:
-                stack.append((parent, False))
-    return order
-
-
-def _too_large(limit: int, count: str) -> ValueError:
-    return ValueError(
-        f"draw_graph: the graph has {count} nodes, over the limit max_nodes={limit}; an unreadable picture "
-        "would help nobody. Draw it with collapse='modules' (one node per module call), draw a smaller "
-        "part (a single layer or loss), or raise max_nodes"
-    )
 
 
 def _scope_of(value: Value) -> str | None:
@@ -348,25 +177,17 @@ class _Clusters:
 # --------------------------------------------------------------------------- drawing
 
 
-def _kind(value: Value) -> str:
-    if value.op is not None:
-        return "intermediate"
-    if not value.requires_grad:
-        return "constant"
-    return "parameter" if value.label else "leaf"
-
-
 def _value_label(value: Value, *, show_data: bool, show_grad: bool, max_elements: int, precision: int) -> str:
     fields = []
     if value.label:
-        fields.append(_escape(value.label))
+        fields.append(escape(value.label))
     shape = f"shape {value.shape}" if value.shape else "scalar"
-    fields.append(_escape(f"{shape} {value.dtype}"))
+    fields.append(escape(f"{shape} {value.dtype}"))
     if show_data:
-        fields.append(_field("data", _array_lines(np.asarray(value), max_elements, precision)))
+        fields.append(record_field("data", array_lines(np.asarray(value), max_elements, precision)))
     grad = stored_gradient(value)
     if show_grad and grad is not None:
-        fields.append(_field("grad", _array_lines(np.asarray(grad), max_elements, precision)))
+        fields.append(record_field("grad", array_lines(np.asarray(grad), max_elements, precision)))
     return "|".join(fields)
 
 
@@ -384,32 +205,32 @@ def _module_label(module: _Module) -> str:
         f"{len(module.ops)} ops: {shown}",
         f"out {outputs}",
     ]
-    return "|".join(_escape(f) for f in fields)
+    return "|".join(escape(f) for f in fields)
 
 
-def _as_roots(root: Roots) -> list[Value]:
-    roots = [root] if isinstance(root, Value) else list(root) if isinstance(root, (list, tuple)) else None
-    if roots is None or not all(isinstance(r, Value) for r in roots):
-        bad = root if roots is None else next(r for r in roots if not isinstance(r, Value))
-        raise TypeError(f"draw_graph: expected a Value or a list of Values, got {type(bad).__name__}")
-    if not roots:
-        raise ValueError("draw_graph: the list of roots is empty; pass at least one Value")
-    unique: dict[int, Value] = {}
-    for r in roots:
-        unique.setdefault(id(r), r)
-    return list(unique.values())
+_STYLES = ("default", "class")
+_EXPANSIONS = (None, "scalars")
 
 
-def _check_options(rankdir: str, collapse: str, max_elements: int, precision: int, max_nodes: int) -> None:
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    if collapse not in ("none", "modules"):
-        raise ValueError(f"draw_graph: collapse must be 'none' or 'modules', got {collapse!r}")
-    for name, number, low in (
-        ("max_elements", max_elements, 0),
-        ("precision", precision, 1),
-        ("max_nodes", max_nodes, 1),
-    ):
+def _check_options(options: dict[str, Any]) -> None:
+    """Refuse a bad drawing option with an error naming it (``options`` holds them all)."""
+    rankdir, style, expand = options["rankdir"], options["style"], options["expand"]
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL', 'BT' or None, got {rankdir!r}")
+    if options["collapse"] not in ("none", "modules"):
+        raise ValueError(f"draw_graph: collapse must be 'none' or 'modules', got {options['collapse']!r}")
+    if style not in _STYLES:
+        raise ValueError(f"draw_graph: style must be 'default' or 'class', got {style!r}")
+    if expand not in _EXPANSIONS:
+        raise ValueError(f"draw_graph: expand must be None or 'scalars', got {expand!r}")
+    if expand is not None and style != "class":
+        raise ValueError(
+            f"draw_graph: expand={expand!r} is a view of the class style; pass style='class' too"
+        )
+    if style == "class" and options["collapse"] != "none":
+        raise ValueError("draw_graph: collapse='modules' works in the default style only; drop style='class'")
+    for name, low in (("max_elements", 0), ("max_cells", 0), ("precision", 1), ("max_nodes", 1)):
+        number = options[name]
         if isinstance(number, bool) or not isinstance(number, int) or number < low:
             raise ValueError(f"draw_graph: {name} must be an int >= {low}, got {number!r}")
 
@@ -417,7 +238,7 @@ def _check_options(rankdir: str, collapse: str, max_elements: int, precision: in
 def draw_graph(
     root: Roots,
     *,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     show_data: bool = True,
     show_grad: bool = True,
     max_elements: int = 4,
@@ -425,6 +246,9 @@ def draw_graph(
     title: str | None = None,
     collapse: str = "none",
     max_nodes: int = 500,
+    style: str = "default",
+    expand: str | None = None,
+    max_cells: int = 256,
 ) -> graphviz.Digraph:
     """The graph that produced ``root`` (a Value or a list of Values) as a ``graphviz.Digraph``.
 
@@ -435,22 +259,58 @@ def draw_graph(
     parameters (``matmul``, ``sum(axis=1)``, ``getitem[:, 0]``). Parameters (labelled leaves that
     require grad) are blue, other leaves that require grad green, constants grey and dashed, roots
     orange and bold; a Value used several times is drawn once with several outgoing edges.
+    ``rankdir`` is ``"LR"`` (the default of this style), ``"TB"``, ``"RL"`` or ``"BT"``.
 
     ``collapse="modules"`` draws each module call (Values tagged by ``Module.__call__``) as one node
     with its parameter count and output shapes, hiding its interior ops and its own parameters.
 
+    ``style="class"`` draws a picture for teaching (``autonet.viz.classroom``): top to bottom,
+    module outputs named (``h1``, ``layers.0``), one box per input, arrays of up to
+    ``max_cells`` elements as heat-map cells, and a colour key. With it, ``expand="scalars"``
+    draws each layer neuron by neuron (``autonet.viz.scalars``, one sample, at most 64 neurons).
+
     Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter draw
-    it). Raises ``ValueError`` past ``max_nodes`` nodes, ``RuntimeError`` where a backward freed the graph.
+    it). Raises ``ValueError`` for a bad option (naming it) and past ``max_nodes`` nodes,
+    ``RuntimeError`` where a backward freed the graph.
 
     >>> from autonet import Value
     >>> a, b = Value([1.0, 2.0], label="a"), Value([3.0, 4.0], label="b")
     >>> graph = draw_graph((a * b).sum())
     >>> sum(line.count("->") for line in graph.body)
     5
+    >>> "colour key" in draw_graph((a * b).sum(), style="class").source
+    True
     """
-    _check_options(rankdir, collapse, max_elements, precision, max_nodes)
-    roots = _as_roots(root)
-    order = _walk(roots, None if collapse == "modules" else max_nodes)
+    options = dict(locals())
+    del options["root"]
+    _check_options(options)
+    roots = as_roots(root)
+    if style == "class":
+        return _draw_class(roots, options)
+    return _draw_default(roots, options)
+
+
+def _draw_class(roots: list[Value], options: dict[str, Any]) -> graphviz.Digraph:
+    settings = classroom.ClassOptions(
+        rankdir=options["rankdir"] or "TB",
+        **{k: options[k] for k in ("show_data", "show_grad", "max_elements", "max_cells", "precision")},
+        title=options["title"],
+        max_nodes=options["max_nodes"],
+    )
+    scene = classroom.Scene(roots, settings)
+    if options["expand"] == "scalars":
+        scalars.zoom(scene)
+    return classroom.render(scene)
+
+
+def _draw_default(roots: list[Value], options: dict[str, Any]) -> graphviz.Digraph:
+    rankdir, collapse, max_nodes, precision = (
+        options["rankdir"] or "LR",
+        options["collapse"],
+        options["max_nodes"],
+        options["precision"],
+    )
+    order = walk(roots, None if collapse == "modules" else max_nodes)
     root_ids = {id(r) for r in roots}
     clusters = _Clusters(order, root_ids) if collapse == "modules" else None
     names: dict[int, str] = {id(v): f"v{i}" for i, v in enumerate(order)}
@@ -458,30 +318,23 @@ def draw_graph(
     modules, owned = ({}, {}) if clusters is None else (clusters.modules, clusters.owner)
     total = len(visible) + len(modules) + sum(1 for v in visible if v.op is not None and id(v) not in owned)
     if total > max_nodes:
-        raise _too_large(max_nodes, str(total))
-    graph = _new_digraph(rankdir, title)
+        raise too_large(max_nodes, str(total))
+    graph = _new_digraph(rankdir, options["title"])
     # A record's fields run across the rank direction; braces turn them so they always stack.
     wrap = "{}" if rankdir in ("LR", "RL") else "{{{}}}"
     for key, module in modules.items():
         module.name = f"m{names[key][1:]}"
-        graph.node(module.name, _nohtml(wrap.format(_module_label(module))), **_MODULE_STYLE)
+        graph.node(module.name, nohtml(wrap.format(_module_label(module))), **_MODULE_STYLE)
+    shown = {k: options[k] for k in ("show_data", "show_grad", "max_elements", "precision")}
     for value in visible:
-        label = _value_label(
-            value, show_data=show_data, show_grad=show_grad, max_elements=max_elements, precision=precision
-        )
+        label = _value_label(value, **shown)
         _draw_value(graph, value, names[id(value)], wrap.format(label), id(value) in root_ids)
     _draw_ops(graph, order, names, clusters, precision)
     return graph
 
 
-def _nohtml(text: str) -> Any:
-    import graphviz
-
-    return graphviz.nohtml(text)
-
-
 def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
-    graph = _digraph_class()(name="autonet", comment="drawn by autonet.viz.draw_graph")
+    graph = digraph_class()(name="autonet", comment="drawn by autonet.viz.draw_graph")
     graph.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.25", ranksep="0.35")
     if title:
         graph.attr(label=title, labelloc="t", fontsize="16")
@@ -491,13 +344,13 @@ def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
 
 
 def _draw_value(graph: graphviz.Digraph, value: Value, name: str, label: str, is_root: bool) -> None:
-    kind = _kind(value)
+    kind = value_kind(value)
     style = dict(_STYLE[kind])
     classes = ["value", kind]
     if is_root:
         style.update(_ROOT_STYLE)
         classes.append("root")
-    graph.node(name, _nohtml(label), **style, **{"class": " ".join(classes)})
+    graph.node(name, nohtml(label), **style, **{"class": " ".join(classes)})
 
 
 def _draw_ops(
@@ -523,7 +376,7 @@ def _draw_ops(
         owner = None if clusters is None else clusters.owner.get(id(value))
         if owner is None:
             op_name = f"op{names[id(value)][1:]}"
-            graph.node(op_name, _nohtml(_escape(_op_text(value, precision))), **_OP_STYLE)
+            graph.node(op_name, nohtml(escape(op_text(value, precision))), **_OP_STYLE)
             for parent in value.parents:
                 # Every input is its own edge (x * x shows two), so the drawing follows the graph exactly.
                 graph.edge(node_of(parent), op_name)
@@ -539,46 +392,6 @@ def _draw_ops(
                 graph.edge(tail, module_name)
         if not clusters.hides(value):
             graph.edge(module_name, names[id(value)])
-
-
-_DIGRAPH_CLASS: type | None = None
-
-
-def _digraph_class() -> type:
-    """A ``graphviz.Digraph`` whose rendering errors say how to install Graphviz (made on first use)."""
-    global _DIGRAPH_CLASS
-    if _DIGRAPH_CLASS is None:
-        import graphviz
-
-        class Graph(graphviz.Digraph):
-            """A ``graphviz.Digraph`` drawn by autonet; a missing ``dot`` raises ``GraphvizNotFoundError``."""
-
-            def pipe(self, *args: Any, **kwargs: Any) -> Any:
-                with _explain_missing_dot():
-                    return super().pipe(*args, **kwargs)
-
-            def render(self, *args: Any, **kwargs: Any) -> Any:
-                with _explain_missing_dot():
-                    return super().render(*args, **kwargs)
-
-        Graph.__module__ = __name__
-        Graph.__qualname__ = "Graph"
-        _DIGRAPH_CLASS = Graph
-    return _DIGRAPH_CLASS
-
-
-@contextlib.contextmanager
-def _explain_missing_dot() -> Iterator[None]:
-    """Turn graphviz's "executable not found" into an error that says how to install Graphviz."""
-    import graphviz
-
-    try:
-        yield
-    except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(
-            "rendering the graph needs Graphviz's `dot` program, which was not found on the PATH; "
-            + _INSTALL_HINT
-        ) from error
 
 
 # --------------------------------------------------------------------------- files
@@ -654,7 +467,7 @@ def save_graph(
     if fmt == "dot":
         content = graph.source.encode("utf-8")
     else:
-        with _explain_missing_dot():
+        with explain_missing_dot():
             content = graph.pipe(format=fmt)
     _write_atomically(path, content)
     return path
@@ -663,17 +476,27 @@ def save_graph(
 # --------------------------------------------------------------------------- Jupyter
 
 
-def notebook_bundle(value: Value, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+def notebook_bundle(value: Value, include: Any = None, exclude: Any = None, **options: Any) -> dict[str, Any]:
     """What Jupyter shows for a Value (``Value._repr_mimebundle_`` asks this): the SVG drawing of
     its graph, and its repr as text (the repr alone where the graph cannot be drawn).
+
+    ``options`` go to ``draw_graph`` (``style="class"``, ``rankdir="TB"`` ...); with none, the
+    defaults draw. A bad option raises its ``ValueError`` or ``TypeError`` instead of falling
+    back to the repr, so a typo does not pass unseen.
 
     >>> from autonet import Value
     >>> sorted(notebook_bundle(Value(1.0), include=["text/plain"]))
     ['text/plain']
+    >>> sorted(notebook_bundle(Value(1.0), include=["text/plain"], style="class"))
+    ['text/plain']
     """
+    signature = inspect.signature(draw_graph)
+    signature.bind(value, **options)  # an unknown option is a TypeError that names it
+    defaults = {k: p.default for k, p in signature.parameters.items() if k != "root"}
+    _check_options({**defaults, **options})
     bundle: dict[str, Any] = {}
     try:
-        bundle.update(draw_graph(value)._repr_mimebundle_(include=include, exclude=exclude))
+        bundle.update(draw_graph(value, **options)._repr_mimebundle_(include=include, exclude=exclude))
     except (GraphvizNotFoundError, ValueError, RuntimeError):
         pass  # too large, released, or no Graphviz: the text repr still says what the Value is
     if (include is None or "text/plain" in include) and not (exclude and "text/plain" in exclude):
@@ -694,7 +517,7 @@ def __getattr__(name: str) -> Any:
             stacklevel=2,
         )
         # The command sits above drawing; only this deprecated alias reaches up to it.
-        from .cli.graph import run_graph_command
+        from ..cli.graph import run_graph_command
 
         return run_graph_command
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
