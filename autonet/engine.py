@@ -33,6 +33,7 @@ __all__ = [
     "Record",
     "Value",
     "backward_pass",
+    "backward_walk",
     "lift",
     "run_binary",
     "run_op",
@@ -1028,6 +1029,58 @@ def backward_pass(
             if not retain_graph:
                 _release(node, record)
     return found
+
+
+def backward_walk(
+    root: Value, gradient: Any = None, *, retain_graph: bool = False
+) -> Iterator[tuple[Value, Any, tuple[Any, ...]]]:
+    """``root.backward(gradient, retain_graph)``, one node at a time: a generator that yields
+    ``(node, g, sent)`` for each Value the walk reaches, in the walk's order (``backward_pass``'s).
+
+    ``g`` is the node's whole gradient, already added to its ``.grad``; ``sent`` holds, per input
+    of its op, the gradient that this node passed on to that input (brought to its shape), or
+    None for an input that needs none; a leaf sends nothing, ``()``. The node's ``record`` is
+    still whole while it is yielded, and released (unless ``retain_graph``) when the walk goes on,
+    so a walk run to its end leaves ``.grad`` and the graph exactly as one ``backward()`` does;
+    one stopped early has given gradients only to the nodes it yielded. A plain backward only:
+    no ``create_graph``. Grad mode is the caller's between steps.
+
+    >>> from autonet import Value
+    >>> x = Value(3.0)
+    >>> [(node is x, g) for node, g, sent in backward_walk(x * x)]
+    [(False, 1.0), (True, 6.0)]
+    """
+    seed = _seed(root, gradient, False)
+    counts = _consumer_counts(root)
+    edge = edge_work(False, STATE.anomaly_enabled, _check_unchanged)
+    pending, ready, shared = {root: seed}, [root], set()
+    while ready:
+        node = ready.pop()
+        g = pending.pop(node)
+        record = node._node
+        sent: list[Any] = []
+        with Walking(0, False):  # entered per step: between steps the caller's grad mode holds
+            _accumulate(node, g, node in shared)
+            # backward_pass's inner loop, which stays unshared there to keep that hot loop flat;
+            # tests/test_steps.py checks that the two leave the same gradients, bit for bit.
+            for index, parent in enumerate(() if record is None else record[1]):
+                if not parent.requires_grad:
+                    sent.append(None)
+                    continue
+                grad = edge(record, node, index, g)
+                sent.append(grad)
+                previous = pending.get(parent)
+                pending[parent] = grad if previous is None else previous + grad
+                if grad is g:
+                    shared.add(parent)
+                left = counts.pop(parent) - 1
+                if left:
+                    counts[parent] = left
+                else:
+                    ready.append(parent)
+        yield node, g, tuple(sent)
+        if record is not None and not retain_graph:
+            _release(node, record)
 
 
 def _accumulate(node: Value, g: Any, shared: bool) -> None:
