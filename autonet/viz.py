@@ -26,7 +26,7 @@ import contextlib
 import os
 import secrets
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engine import Value, stored_gradient
+from .explorer import Explorer, explore
 
 if TYPE_CHECKING:  # graphviz is imported when something is drawn, never at import time
     import graphviz
 
-__all__ = ["FORMATS", "GraphvizNotFoundError", "draw_graph", "save_graph"]
+__all__ = ["FORMATS", "Explorer", "GraphvizNotFoundError", "draw_graph", "explore", "save_graph"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 """The file formats ``save_graph`` writes (``dot`` is the Graphviz source and needs no program)."""
@@ -244,11 +245,6 @@ def _too_large(limit: int, count: str) -> ValueError:
     )
 
 
-def _scope_of(value: Value) -> str | None:
-    """The module path a Module tagged this Value with (``MLP.layers.0``), or None."""
-    return value.scope or None
-
-
 @dataclass
 class _Module:
     """One collapsed module call: the ops inside it, its outputs and the leaves only it uses."""
@@ -272,7 +268,7 @@ class _Clusters:
     """
 
     def __init__(self, order: list[Value], keep: set[int]) -> None:
-        tagged = {id(v): scope for v in order if v.op is not None and (scope := _scope_of(v)) is not None}
+        tagged = {id(v): scope for v in order if v.op is not None and (scope := v.scope)}
         self._union: dict[int, int] = {}
         owner: dict[int, int] = {}  # id(value) -> id of a tagged Value of the same call
         for value in order:
@@ -425,6 +421,7 @@ def draw_graph(
     title: str | None = None,
     collapse: str = "none",
     max_nodes: int = 500,
+    node_ids: Mapping[Value, str] | None = None,
 ) -> graphviz.Digraph:
     """The graph that produced ``root`` (a Value or a list of Values) as a ``graphviz.Digraph``.
 
@@ -438,6 +435,7 @@ def draw_graph(
 
     ``collapse="modules"`` draws each module call (Values tagged by ``Module.__call__``) as one node
     with its parameter count and output shapes, hiding its interior ops and its own parameters.
+    ``node_ids`` gives drawn Values an ``id`` attribute (in SVG), so that a page can find them.
 
     Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter draw
     it). Raises ``ValueError`` past ``max_nodes`` nodes, ``RuntimeError`` where a backward freed the graph.
@@ -471,6 +469,9 @@ def draw_graph(
         )
         _draw_value(graph, value, names[id(value)], wrap.format(label), id(value) in root_ids)
     _draw_ops(graph, order, names, clusters, precision)
+    for value, node_id in (node_ids or {}).items():  # DOT adds a repeated node's attributes to it
+        if id(value) in names and not (clusters and clusters.hides(value)):
+            graph.node(names[id(value)], id=node_id)
     return graph
 
 
@@ -507,8 +508,7 @@ def _draw_ops(
     clusters: _Clusters | None,
     precision: int,
 ) -> None:
-    """Each op as a small node between its inputs and its result; inside a collapsed module call,
-    only the edges that cross the call's boundary."""
+    """Each op as a small node between its inputs and its result (collapsed calls: crossing edges only)."""
     modules = {} if clusters is None else clusters.modules
 
     def node_of(value: Value) -> str:
