@@ -19,15 +19,18 @@ from .functional import grad, gradients
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .steps import BackwardStep, backward_steps
 from .surface import FUNCTIONS, apply, call_op
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "BackwardStep",
     "GradcheckError",
     "Value",
     "apply",
+    "backward_steps",
     "call_op",
     "data",
     "detect_anomaly",

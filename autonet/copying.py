@@ -28,8 +28,7 @@ __all__ = ["deep_copy", "leaf", "rebuilt", "reduced", "topological"]
 
 def topological(root: Any) -> list[Any]:
     """Every Value behind ``root`` (itself included), inputs before the Values made from them;
-    an explicit stack, so graph depth costs memory, not recursion. After a release, only the
-    inputs still alive are reached.
+    an explicit stack, so graph depth costs memory, not recursion.
 
     >>> from autonet import Value
     >>> x = Value(2.0, label="x")
@@ -80,9 +79,9 @@ def reduced(value: Any) -> tuple[Any, ...]:
         if v.is_leaf:
             flat.append(v)
             continue
-        record, released = v.record, v.graph_released
-        inputs = () if released else tuple(position[id(p)] for p in record.inputs)
-        flat.append((record.op.name, inputs, *record[2:], released, _state(v), v.scope))
+        record = v.record
+        inputs = tuple(position[id(p)] for p in record.inputs)
+        flat.append((record.op.name, inputs, *record[2:], _state(v), v.scope))
     return rebuilt, (cls, flat)
 
 
@@ -93,21 +92,15 @@ def rebuilt(cls: type, flat: list[Any]) -> Any:
         if isinstance(entry, cls):
             values.append(entry)
             continue
-        name, inputs, params, datas, out, saved, released, state, scope = entry
-        parents = tuple(values[i] for i in inputs)
-        record = (lookup(name), parents, params, datas, out, saved, released)
+        name, inputs, params, datas, out, saved, state, scope = entry
+        record = (lookup(name), tuple(values[i] for i in inputs), params, datas, out, saved)
         values.append(_from_state(cls, record, state, scope))
     return values[-1]
 
 
 def _from_state(cls: type, record: tuple[Any, ...], state: tuple[Any, ...], scope: str | None) -> Any:
     data, grad, requires_grad, label = state
-    op, parents, params, datas, out, saved, released = record
-    if released:
-        parents, datas, out, saved = (), None, None, None
-    value = cls.from_record(
-        data, (op, parents, params, datas, out, saved), grad=grad, requires_grad=requires_grad, label=label
-    )
+    value = cls.from_record(data, record, grad=grad, requires_grad=requires_grad, label=label)
     value.scope = scope
     return value
 
@@ -126,8 +119,7 @@ def _copied(value: Any, memo: dict[int, Any]) -> Any:
     state = (copy.deepcopy(data, memo), copy.deepcopy(grad, memo), requires_grad, label)
     if value.is_leaf:
         return leaf(type(value), *state)
-    record, released = value.record, value.graph_released
-    parents = () if released else tuple(memo[id(p)] for p in record.inputs)
+    record = value.record
+    parents = tuple(memo[id(p)] for p in record.inputs)
     params, datas, out, saved = copy.deepcopy(tuple(record[2:]), memo)
-    rebuilt_record = (record.op, parents, params, datas, out, saved, released)
-    return _from_state(type(value), rebuilt_record, state, value.scope)
+    return _from_state(type(value), (record.op, parents, params, datas, out, saved), state, value.scope)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import operator
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
@@ -21,8 +20,9 @@ import numpy as np
 
 from ._state import STATE
 from .anomaly import AnomalyError, check_finite, user_site
-from .arrays import F64, frozen_params, normalize, retitled, to_data
+from .arrays import F64, frozen_params, to_data
 from .copying import deep_copy, reduced
+from .forward import forward
 from .ops.numpy_api import dispatch_function, dispatch_ufunc
 from .ops.registry import Op
 from .storage import Storage, stored_gradient
@@ -33,6 +33,7 @@ __all__ = [
     "Record",
     "Value",
     "backward_pass",
+    "backward_walk",
     "lift",
     "run_binary",
     "run_op",
@@ -40,14 +41,15 @@ __all__ = [
 ]
 
 ArrayLike = Union["Value", np.ndarray, float, int, Sequence[Any]]
+EdgeHook = Callable[[Callable[..., Any]], Callable[..., Any]]  # wraps the walk's per-edge work
 
 _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
 
 
 class _Released(tuple):
-    """The inputs of a node whose graph a backward() released: weak references only, so the
-    intermediates nobody else holds are freed, while those still held can still be drawn."""
+    """The inputs of a node whose graph a backward() released: the record keeps them (so the
+    graph can still be drawn, data and gradients and all) but not the arrays its vjps needed."""
 
 
 class Record(NamedTuple):
@@ -82,51 +84,23 @@ def _to_data(data: Any, *args: Any, **kwargs: Any) -> float | np.ndarray:
     return to_data(data._data if type(data) is Value else data, *args, **kwargs)
 
 
-def _make(data: Any, requires_grad: bool, node: tuple | None, shared: bool = False) -> Value:
-    """A new Value around ``data``. ``shared`` says that someone else may hold the same array (a
+def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "") -> Value:
+    """A new leaf around ``data``. ``shared`` says that someone else may hold the same array (a
     caller's, or another Value's): recording it then locks it, so that nobody writes into numbers
     a graph still needs."""
     value = _new(Value)
     value._data = data
     value._grad = None
     value.requires_grad = requires_grad
-    value._node = node
+    value._node = None
     value._held = 0
     value._shared = shared
+    if label:
+        value._label = str(label)
     return value
 
 
 # --------------------------------------------------------------------------- applying ops
-
-
-def _forward(op: Op, datas: Sequence[Any], params: dict | None) -> Any:
-    scalar = op.scalar
-    if scalar is not None:
-        for d in datas:
-            if type(d) is not float:
-                break
-        else:
-            try:
-                return scalar(*datas, **params) if params else scalar(*datas)
-            except (ArithmeticError, ValueError, TypeError):
-                # Python raises where numpy returns inf or nan (or where a param is an array);
-                # follow numpy, which also names the op if the params are really wrong.
-                datas = [np.float64(d) for d in datas]
-    elif float in map(type, datas):
-        # A float64 scalar is held as a Python float and promotes like one (float32 arrays stay
-        # float32), as it does in the ops with a scalar path; this op needs arrays, so give it one.
-        arrays = [d for d in datas if type(d) is not float]
-        dtype = np.result_type(*arrays, 0.0) if arrays else F64
-        datas = [np.asarray(d, dtype) if type(d) is float else d for d in datas]
-    try:
-        out = op.forward(*datas, **params) if params else op.forward(*datas)
-    except (ValueError, TypeError, IndexError) as error:
-        shapes = ", ".join(str(np.shape(d)) for d in datas)
-        raise retitled(error, f"{op.name}: {error} (input shapes {shapes})") from None
-    if op.saves:
-        out, saved = out
-        return normalize(out), saved
-    return normalize(out)
 
 
 def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Value:
@@ -143,9 +117,9 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     if STATE.anomaly_enabled:
         # The AnomalyError below says what numpy's overflow warning would, and better.
         with np.errstate(all="ignore"):
-            out = _forward(op, datas, params)
+            out = forward(op, datas, params)
     else:
-        out = _forward(op, datas, params)
+        out = forward(op, datas, params)
     saved = None
     if op.saves:
         out, saved = out
@@ -240,11 +214,9 @@ class Value(Storage):
     def from_numpy(cls, array: np.ndarray, label: str = "", *, requires_grad: bool = True) -> Value:
         """A Value that shares ``array``'s memory instead of copying it (``Value(array)`` copies).
 
-        Writing into ``array`` changes the Value, and the Value's in-place updates (an optimizer
-        step) change ``array``. While a recorded graph needs the numbers for a backward, the array
-        is read-only, so a write from outside fails loudly instead of changing them under the
-        graph. Writeable float arrays are shared as they are; integer and bool arrays are
-        converted to float64 and read-only arrays copied, so those are not shared.
+        Writing into ``array`` changes the Value and its in-place updates change ``array``; while
+        a recorded graph needs the numbers, ``array`` is read-only, so a write from outside fails
+        loudly. Integer and bool arrays are converted, read-only arrays copied: those are not shared.
 
         >>> import numpy as np
         >>> from autonet import Value
@@ -258,10 +230,7 @@ class Value(Storage):
             raise TypeError(f"Value.from_numpy: expected a numpy array, got {type(array).__name__}")
         data = _to_data(array, copy=False)
         shared = data is array and array.flags.writeable  # a read-only array can only be copied
-        value = _make(data if shared else np.array(data), bool(requires_grad), None, shared=shared)
-        if label:
-            value._label = str(label)
-        return value
+        return _make(data if shared else np.array(data), bool(requires_grad), shared, label)
 
     @classmethod
     def from_record(
@@ -285,15 +254,13 @@ class Value(Storage):
         >>> x.grad.item()
         6.0
         """
-        value = _make(data, bool(requires_grad), None)
+        value = _make(data, bool(requires_grad), label=label)
         value._grad = grad
-        if label:
-            value._label = str(label)
         if record is None:
             return value
         op, parents, params, datas, out, saved = record
         if datas is None:
-            value._node = (op, _Released(), params, None, None, None)
+            value._node = (op, _Released(parents), params, None, None, None)
         else:
             value._node = (op, tuple(parents), params, tuple(datas), out, saved)
             _hold(parents, datas)
@@ -357,19 +324,18 @@ class Value(Storage):
 
     @property
     def parents(self) -> tuple[Value, ...]:
-        """The inputs of the op that produced this Value; after a backward() that released the
-        graph, only those still alive elsewhere (use ``graph_released`` to tell)."""
+        """The inputs of the op that produced this Value (after a backward() too: it releases what
+        the vjps needed, not the graph's structure)."""
         node = self._node
         if node is None:
             return ()
         parents = node[1]
-        if type(parents) is _Released:
-            return tuple(p for p in (ref() for ref in parents) if p is not None)
-        return parents
+        return tuple(parents) if type(parents) is _Released else parents
 
     @property
     def graph_released(self) -> bool:
-        """True once a backward() without ``retain_graph`` has freed the graph behind this Value."""
+        """True once a backward() without ``retain_graph`` has released the graph behind this
+        Value: it can still be drawn, but not differentiated again."""
         node = self._node
         return node is not None and type(node[1]) is _Released
 
@@ -392,7 +358,7 @@ class Value(Storage):
         ([7.0, 2.0], False)
         """
         data = self._data
-        twin = _make(data, False, None, shared=type(data) is not float)
+        twin = _make(data, False, shared=type(data) is not float)
         if type(data) is not float:
             twin._held = self._held
             self._shared = True
@@ -539,11 +505,8 @@ def lift(x: Any, other: Any = None) -> Value:
     """
     if isinstance(x, Value):
         return x
-    kind = type(x)
-    if kind is float or kind is int:
-        return _make(_to_data(x), False, None)
     like = other.dtype if isinstance(other, Value) else other
-    return _make(_to_data(x, like=like), False, None)
+    return _make(_to_data(x, like=None if type(x) in (float, int) else like), False)
 
 
 def run_binary(op: Op, a: Any, b: Any) -> Value:
@@ -636,30 +599,71 @@ def backward_pass(
     edge = edge_work(create_graph, STATE.anomaly_enabled)
     found: list[Any] = [None] * len(targets or ())
     deliver = _accumulate if targets is None else collector(targets, found)
-    pending, ready, shared = {root: seed}, [root], set()
     with Walking(len(counts), create_graph):
-        while ready:
-            node = ready.pop()
-            g = pending.pop(node)
-            deliver(node, g, node in shared)
-            record = node._node
-            if record is None:
-                continue
-            for index, parent in enumerate(record[1]):
-                if parent.requires_grad:
-                    grad = edge(record, node, index, g)
-                    previous = pending.get(parent)
-                    pending[parent] = grad if previous is None else previous + grad
-                    if grad is g:  # passed on unchanged: another Value's gradient too
-                        shared.add(parent)
-                    left = counts.pop(parent) - 1
-                    if left:
-                        counts[parent] = left
-                    else:
-                        ready.append(parent)
-            if not retain_graph:
-                _release(node, record)
+        for _ in _walk(root, seed, counts, edge, deliver, retain_graph, stepping=False):
+            pass  # not stepping: the walk runs to its end in one go
     return found
+
+
+def _walk(
+    root: Value, seed: Any, counts: dict, edge: Callable, deliver: Callable, retain: bool, stepping: bool
+) -> Iterator:
+    """The walk: each Value, once all its consumers have passed their gradients on, gets its whole
+    gradient ``g`` (``deliver``) and passes it on through ``edge``; then, ``stepping``, it is
+    yielded with ``g``, and its record released unless ``retain`` keeps it."""
+    pending, ready, shared = {root: seed}, [root], set()
+    while ready:
+        node = ready.pop()
+        g = pending.pop(node)
+        deliver(node, g, node in shared)
+        record = node._node
+        if record is None:
+            if stepping:
+                yield node, g
+            continue
+        for index, parent in enumerate(record[1]):
+            if parent.requires_grad:
+                grad = edge(record, node, index, g)
+                previous = pending.get(parent)
+                pending[parent] = grad if previous is None else previous + grad
+                if grad is g:  # passed on unchanged: another Value's gradient too
+                    shared.add(parent)
+                left = counts.pop(parent) - 1
+                if left:
+                    counts[parent] = left
+                else:
+                    ready.append(parent)
+        if stepping:
+            yield node, g
+        if not retain:
+            _release(node, record)
+
+
+def backward_walk(
+    root: Value, gradient: Any = None, *, retain_graph: bool = False, edge: EdgeHook | None = None
+) -> Iterator[tuple[Value, Any]]:
+    """``root.backward(gradient, retain_graph)`` one node at a time: the walk of ``backward_pass``
+    as a generator of ``(node, g)``, ``g`` the node's whole gradient, already in its ``.grad``
+    (``autonet.backward_steps`` reads it). ``edge`` wraps the per-edge work (``vjp.edge_work``),
+    e.g. to see what each input is sent. A walk run to its end equals one ``backward()``; grad
+    mode is the caller's between steps.
+
+    >>> from autonet import Value
+    >>> x = Value(3.0)
+    >>> [(node is x, g) for node, g in backward_walk(x * x)]
+    [(False, 1.0), (True, 6.0)]
+    """
+    seed = seed_gradient(root, gradient, False)
+    work = edge_work(False, STATE.anomaly_enabled)
+    walk = _walk(
+        root, seed, _consumer_counts(root), edge(work) if edge else work, _accumulate, retain_graph, True
+    )
+    while True:
+        with Walking(0, False):  # entered per step, so that between steps the caller's grad mode holds
+            step = next(walk, None)
+        if step is None:
+            return
+        yield step
 
 
 def _accumulate(node: Value, g: Any, shared: bool) -> None:
@@ -680,14 +684,13 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
 
 
 _GRAD_LOCK = threading.Lock()
-_REF = weakref.ref
 
 
 def _release(node: Value, record: Record) -> None:
-    """Free the graph behind ``node``: its record keeps the op and params, and only weak
-    references to the inputs. The arrays it kept are uncounted on the Values that still have them
-    as their data (a Value whose data was replaced since is not counting them); a node that kept
-    only floats has nothing to uncount."""
+    """Free what the record of ``node`` kept for its vjps (input data, output, saved arrays); it
+    keeps the op, params and inputs, so that the graph can still be drawn. The arrays it kept are
+    uncounted on the Values that still have them as their data (a Value whose data was replaced
+    since is not counting them); a node that kept only floats has nothing to uncount."""
     op, parents, params, datas, out, _ = record
     if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
         for parent, data in zip(parents, datas, strict=True):
@@ -697,4 +700,4 @@ def _release(node: Value, record: Record) -> None:
                     data.setflags(write=True)  # the lock _hold put on a shared array
         if type(out) is not float and node._data is out:
             node._held -= 1
-    node._node = (op, _Released(map(_REF, parents)), params, None, None, None)
+    node._node = (op, _Released(parents), params, None, None, None)

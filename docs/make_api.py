@@ -42,6 +42,7 @@ MODULES = [
     "autonet.cli",
     "autonet.cli.demo",
     "autonet.cli.graph",
+    "autonet.cli.explore",
     "autonet.cli.check",
 ]
 

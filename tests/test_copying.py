@@ -95,10 +95,13 @@ def test_a_released_graph_copies_as_a_released_one() -> None:
     x = Value([1.0, 2.0])
     out = (x * x).sum()
     out.backward()
-    twin = pickle.loads(pickle.dumps(out))
-    assert twin.graph_released and twin.item() == 5.0
-    with pytest.raises(RuntimeError, match="already released"):
-        twin.backward()
+    for twin in (pickle.loads(pickle.dumps(out)), copy.deepcopy(out)):
+        assert twin.graph_released and twin.item() == 5.0
+        (product,) = twin.parents  # the structure travels, to be drawn
+        assert product.op.name == "mul" and product.grad.tolist() == [1.0, 1.0]
+        assert [p.tolist() for p in product.parents] == [[1.0, 2.0], [1.0, 2.0]]
+        with pytest.raises(RuntimeError, match="already released"):
+            twin.backward()
 
 
 def test_values_shared_by_several_pickled_results_stay_one_value() -> None:

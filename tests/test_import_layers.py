@@ -184,7 +184,15 @@ def test_the_engine_never_imports_drawing_networks_checks_testing_or_the_command
 
 
 @pytest.mark.parametrize(
-    "helper", ["autonet.storage", "autonet.copying", "autonet.vjp", "autonet.arrays", "autonet.anomaly"]
+    "helper",
+    [
+        "autonet.storage",
+        "autonet.copying",
+        "autonet.forward",
+        "autonet.vjp",
+        "autonet.arrays",
+        "autonet.anomaly",
+    ],
 )
 def test_the_engines_helpers_sit_below_it(helper: str) -> None:
     # Value's storage half, its copies and pickles, and the walk's per-edge work reach Values

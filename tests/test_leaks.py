@@ -18,7 +18,7 @@ import pytest
 
 import autonet
 from autonet import Value, detect_anomaly, gradients
-from autonet.nn import MLP
+from autonet.nn import MLP, cross_entropy
 from autonet.optim import SGD, Adam
 
 STEPS = 2000
@@ -146,17 +146,31 @@ def _graph(x: Value, w: Value) -> tuple[Value, list[weakref.ref]]:
     return loss, refs
 
 
-def test_backward_frees_the_intermediates_and_their_arrays_while_the_root_lives() -> None:
+def test_backward_keeps_the_graph_while_the_root_lives_and_frees_it_with_the_root() -> None:
     x, w = Value(np.ones((4, 3)), requires_grad=False), Value(np.full((3, 2), 0.1))
     with _no_cyclic_collector():
         loss, refs = _graph(x, w)
-        assert all(ref() is not None for ref in refs)  # held by the graph until backward
         loss.backward()
-        assert [ref() for ref in refs] == [None] * len(refs)
-        assert loss.graph_released and loss.parents == ()
-        assert w.grad.shape == (3, 2) and loss.item() > 0  # root and leaves are untouched
+        assert all(ref() is not None for ref in refs)  # drawable after backward, data and all
+        assert loss.graph_released and [p.op.name for p in loss.parents] == ["mul"]
+        assert all(v.record.datas is None for v in (loss, *loss.parents))
+        assert w.grad.shape == (3, 2) and loss.item() > 0
         with pytest.raises(RuntimeError, match="retain_graph=True"):
             loss.backward()
+        del loss  # reference counting frees the released graph too: no cycle holds it
+        assert [ref() for ref in refs] == [None] * len(refs)
+
+
+def test_backward_frees_what_an_op_saved_for_its_vjp() -> None:
+    logits = Value(np.ones((4, 3)))
+    loss = cross_entropy(logits, np.array([0, 1, 2, 0]))
+    saved = loss.record.saved
+    assert saved is not None
+    refs = [weakref.ref(a) for a in (saved if isinstance(saved, tuple) else (saved,))]
+    del saved
+    with _no_cyclic_collector():
+        loss.backward()
+        assert loss.record.saved is None and [ref() for ref in refs] == [None] * len(refs)
 
 
 def test_retain_graph_keeps_the_intermediates_until_the_root_goes() -> None:
@@ -168,6 +182,8 @@ def test_retain_graph_keeps_the_intermediates_until_the_root_goes() -> None:
         first = w.grad.copy()
         loss.backward()  # the kept graph can be walked again; gradients add up
         np.testing.assert_allclose(w.grad, 2 * first)
+        assert loss.graph_released
+        del loss
         assert [ref() for ref in refs] == [None] * len(refs)
         loss, refs = _graph(x, w)
         loss.backward(retain_graph=True)
@@ -200,7 +216,7 @@ def test_gradients_with_create_graph_make_no_cycle() -> None:
         assert [ref() for ref in refs] == [None, None]
 
 
-def test_a_long_chain_is_freed_by_backward_without_recursion() -> None:
+def test_a_long_chain_is_freed_with_its_root_after_backward_without_recursion() -> None:
     x = Value(1.0)
     with _no_cyclic_collector():
         y = x
@@ -208,4 +224,6 @@ def test_a_long_chain_is_freed_by_backward_without_recursion() -> None:
             y = y * 1.0
         middle = weakref.ref(y.parents[0])
         y.backward()
-        assert middle() is None and x.grad.item() == 1.0
+        assert middle() is not None and x.grad.item() == 1.0
+        del y
+        assert middle() is None

@@ -335,34 +335,18 @@ def test_a_graph_over_the_size_limit_raises_a_clear_error_suggesting_collapse() 
     assert len(parse(draw_graph(y, max_nodes=501)).nodes) == 501
 
 
-def test_a_released_graph_that_lost_values_asks_for_retain_graph() -> None:
+def test_a_graph_draws_after_a_plain_backward_with_data_and_gradients() -> None:
     x = Value(2.0, label="x")
     y = (x * 3).tanh()  # nobody but the graph holds x * 3 (nor the constant 3)
     y.backward()
-    with pytest.raises(RuntimeError, match=r"tanh.*released by backward\(\).*retain_graph=True"):
-        draw_graph(y)
-    # when every Value is still held elsewhere, a released graph still draws
-    w = Value(3.0, label="w")
-    h = x * w
-    z = h.tanh()
-    z.backward()
-    assert z.graph_released
-    assert len(parse(draw_graph(z)).nodes) == 4 + 2
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"rankdir": "XY"}, "rankdir"),
-        ({"collapse": "layers"}, "collapse"),
-        ({"max_elements": -1}, "max_elements"),
-        ({"precision": 0}, "precision"),
-        ({"max_nodes": 0}, "max_nodes"),
-    ],
-)
-def test_bad_options_are_named(kwargs, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        draw_graph(Value(1.0), **kwargs)
+    assert y.graph_released
+    graph = parse(draw_graph(y))
+    assert len(graph.nodes) == 4 + 2  # x, 3, x * 3, y and the two ops
+    source = draw_graph(y).source
+    assert "grad 1" in source  # the root's seed
+    assert f"grad {3 * (1 - np.tanh(6.0) ** 2):.4g}" in source  # x * 3's gradient, kept
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
 
 
 def test_roots_must_be_values() -> None:
@@ -488,6 +472,16 @@ def test_values_and_drawings_show_inline_in_jupyter_as_svg() -> None:
     assert "image/svg+xml" in shown_in_jupyter(draw_graph(out))
     # The hook on Value and the public notebook_bundle are one answer.
     assert notebook_bundle(out) == bundle
+
+
+def test_jupyter_draws_a_value_after_a_plain_backward() -> None:
+    *_, out = micrograd_example()
+    out.backward()
+    bundle = shown_in_jupyter(out)
+    assert out.graph_released and "image/svg+xml" in bundle
+    texts = {t.text for t in ET.fromstring(bundle["image/svg+xml"]).iter(f"{SVG}text")}
+    assert {"a", "b", "c", "out", "tanh"} <= texts
+    assert any(t.startswith("grad") for t in texts)
 
 
 def test_jupyter_falls_back_to_the_repr_when_the_graph_cannot_be_drawn(no_dot: Path) -> None:

@@ -1,8 +1,8 @@
-"""The command line: ``python -m autonet demo | graph | check``, also installed as ``autonet``.
+"""The command line: ``python -m autonet demo | graph | explore | check``, also installed as ``autonet``.
 
 Each command is one module of this package holding its options and its handler
-(``autonet.cli.demo``, ``autonet.cli.graph``, ``autonet.cli.check``); this module only gathers
-them into one parser. The commands use autonet's public API, as any program could: nothing
+(``autonet.cli.demo``, ``autonet.cli.graph``, ``autonet.cli.explore``, ``autonet.cli.check``); this
+module only gathers them into one parser. The commands use autonet's public API, as any program could: nothing
 below this package imports it.
 
 >>> main(["check", "--op", "tanh", "--examples", "1"])
@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import check, demo, graph
+from . import check, demo, explore, graph
 
 __all__ = ["build_parser", "main"]
 
 # The commands in the order ``--help`` lists them.
-_COMMANDS = (demo, graph, check)
+_COMMANDS = (demo, graph, explore, check)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,8 @@ __all__ = [
     "build_expression_graph",
     "build_model_graph",
     "evaluate_expression",
+    "expression_value",
+    "model_loss",
     "run_graph_command",
 ]
 
@@ -89,6 +91,7 @@ def expression_functions() -> dict[str, Callable[..., Value]]:
     }
     found.update(FUNCTIONS)
     return found
+
 
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -205,6 +208,23 @@ def _parse_settings(settings: Sequence[str]) -> dict[str, Value]:
     return variables
 
 
+def expression_value(text: str, settings: Sequence[str]) -> Value:
+    """Evaluate ``text`` with its ``NAME=VALUE`` settings (each a labelled Value): the forward
+    only, its graph recorded. A setting the expression does not use is an ``ExpressionError``
+    (likely a typo).
+
+    >>> out = expression_value("a * b", ["a=2", "b=-3"])
+    >>> out.item(), out.graph_released
+    (-6.0, False)
+    """
+    variables = _parse_settings(settings)
+    out = evaluate_expression(text, variables)
+    unused = sorted(set(variables) - _variable_names(ast.parse(text.strip(), mode="eval")))
+    if unused:
+        raise ExpressionError(f"graph --set: {', '.join(unused)} is set but the expression does not use it")
+    return out
+
+
 def build_expression_graph(text: str, settings: Sequence[str]) -> Value:
     """Evaluate ``text`` with its ``NAME=VALUE`` settings and run backward, keeping the graph.
 
@@ -215,11 +235,7 @@ def build_expression_graph(text: str, settings: Sequence[str]) -> Value:
     >>> round(float(out.data), 4)
     0.9993
     """
-    variables = _parse_settings(settings)
-    out = evaluate_expression(text, variables)
-    unused = sorted(set(variables) - _variable_names(ast.parse(text.strip(), mode="eval")))
-    if unused:
-        raise ExpressionError(f"graph --set: {', '.join(unused)} is set but the expression does not use it")
+    out = expression_value(text, settings)
     if out.requires_grad:
         out.backward(np.ones(out.shape, dtype=out.dtype), retain_graph=True)
     return out
@@ -242,6 +258,30 @@ def _parse_model(spec: str) -> list[int]:
     return numbers
 
 
+def model_loss(spec: str, *, seed: int = 0, batch: int = 1) -> Value:
+    """The loss of a model such as ``mlp:2,2,1`` on ``batch`` random samples: the forward only,
+    its graph recorded. The model is an ``nn.MLP`` with sigmoid activations (the classic teaching
+    network), the loss the mean squared error against random targets; ``seed`` fixes the
+    weights, the samples (``x``, shape ``(batch, inputs)``) and the targets (``y``).
+
+    >>> loss = model_loss("mlp:2,2,1", batch=3)
+    >>> loss.label, loss.shape, loss.graph_released
+    ('loss', (), False)
+    """
+    sizes = _parse_model(spec)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ExpressionError(f"--batch must be a positive number of samples, got {batch!r}")
+    rng = np.random.default_rng(seed)
+    model = nn.MLP(sizes[0], sizes[1:], activation="sigmoid", output_activation="sigmoid", rng=rng)
+    x = Value(rng.uniform(-1.0, 1.0, (batch, sizes[0])), label="x", requires_grad=False)
+    y = Value(rng.uniform(0.0, 1.0, (batch, sizes[-1])), label="y", requires_grad=False)
+    out = model(x)
+    out.label = "out"
+    loss = nn.mse_loss(out, y)
+    loss.label = "loss"
+    return loss
+
+
 def build_model_graph(spec: str, *, seed: int = 0) -> Value:
     """One forward and backward pass of a model such as ``mlp:2,2,1`` on a random sample; returns the loss.
 
@@ -253,15 +293,7 @@ def build_model_graph(spec: str, *, seed: int = 0) -> Value:
     >>> loss.label, loss.shape
     ('loss', ())
     """
-    sizes = _parse_model(spec)
-    rng = np.random.default_rng(seed)
-    model = nn.MLP(sizes[0], sizes[1:], activation="sigmoid", output_activation="sigmoid", rng=rng)
-    x = Value(rng.uniform(-1.0, 1.0, (1, sizes[0])), label="x", requires_grad=False)
-    y = Value(rng.uniform(0.0, 1.0, (1, sizes[-1])), label="y", requires_grad=False)
-    out = model(x)
-    out.label = "out"
-    loss = nn.mse_loss(out, y)
-    loss.label = "loss"
+    loss = model_loss(spec, seed=seed)
     loss.backward(retain_graph=True)
     return loss
 

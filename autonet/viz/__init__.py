@@ -26,6 +26,7 @@ import inspect
 import os
 import secrets
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,11 +50,12 @@ from .common import (
     value_kind,
     walk,
 )
+from .explorer import Explorer, explore
 
 if TYPE_CHECKING:  # graphviz is imported when something is drawn, never at import time
     import graphviz
 
-__all__ = ["FORMATS", "GraphvizNotFoundError", "draw_graph", "save_graph"]
+__all__ = ["FORMATS", "Explorer", "GraphvizNotFoundError", "draw_graph", "explore", "save_graph"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 """The file formats ``save_graph`` writes (``dot`` is the Graphviz source and needs no program)."""
@@ -227,6 +229,8 @@ def _check_options(options: dict[str, Any]) -> None:
         raise ValueError(
             f"draw_graph: expand={expand!r} is a view of the class style; pass style='class' too"
         )
+    if style == "class" and options["node_ids"]:
+        raise ValueError("draw_graph: node_ids works in the default style only; drop style='class'")
     if style == "class" and options["collapse"] != "none":
         raise ValueError("draw_graph: collapse='modules' works in the default style only; drop style='class'")
     for name, low in (("max_elements", 0), ("max_cells", 0), ("precision", 1), ("max_nodes", 1)):
@@ -249,6 +253,7 @@ def draw_graph(
     style: str = "default",
     expand: str | None = None,
     max_cells: int = 256,
+    node_ids: Mapping[Value, str] | None = None,
 ) -> graphviz.Digraph:
     """The graph that produced ``root`` (a Value or a list of Values) as a ``graphviz.Digraph``.
 
@@ -268,6 +273,9 @@ def draw_graph(
     module outputs named (``h1``, ``layers.0``), one box per input, arrays of up to
     ``max_cells`` elements as heat-map cells, and a colour key. With it, ``expand="scalars"``
     draws each layer neuron by neuron (``autonet.viz.scalars``, one sample, at most 64 neurons).
+
+    ``node_ids`` gives drawn Values an ``id`` attribute (in SVG), so that a page can find them
+    (the explorer does); default style only.
 
     Returns the Digraph (``.source`` is the DOT text; ``.render()``, ``save_graph`` and Jupyter draw
     it). Raises ``ValueError`` for a bad option (naming it) and past ``max_nodes`` nodes,
@@ -330,6 +338,9 @@ def _draw_default(roots: list[Value], options: dict[str, Any]) -> graphviz.Digra
         label = _value_label(value, **shown)
         _draw_value(graph, value, names[id(value)], wrap.format(label), id(value) in root_ids)
     _draw_ops(graph, order, names, clusters, precision)
+    for value, node_id in (options["node_ids"] or {}).items():  # DOT adds a repeated node's attributes
+        if id(value) in names and not (clusters and clusters.hides(value)):
+            graph.node(names[id(value)], id=node_id)
     return graph
 
 

@@ -36,7 +36,6 @@ __all__ = [
     "nohtml",
     "number",
     "op_text",
-    "parents",
     "record_field",
     "too_large",
     "value_kind",
@@ -202,30 +201,6 @@ def op_text(value: Value, precision: int) -> str:
 # --------------------------------------------------------------------------- walking the graph
 
 
-def _recorded_input_count(value: Value) -> int:
-    # A released node keeps one weak reference per input: their number says how many there were.
-    record = value.record
-    return 0 if record is None else len(record.inputs)
-
-
-def parents(value: Value) -> tuple[Value, ...]:
-    """The inputs of the op that made ``value``; ``RuntimeError`` if a backward freed some of them.
-
-    >>> from autonet import Value
-    >>> len(parents(Value(2.0) * 3))
-    2
-    """
-    parents = value.parents
-    if value.graph_released and len(parents) != _recorded_input_count(value):
-        raise RuntimeError(
-            f"draw_graph: the graph behind this {value.op.name} (shape {value.shape}) was released by "
-            f"backward(), which freed {_recorded_input_count(value) - len(parents)} of the op's "
-            f"{_recorded_input_count(value)} input(s); call backward(retain_graph=True), or draw the graph "
-            "before calling backward()"
-        )
-    return parents
-
-
 def walk(roots: list[Value], limit: int | None) -> list[Value]:
     """Every Value behind ``roots``, inputs before their users, each once (an explicit stack).
 
@@ -252,7 +227,7 @@ def walk(roots: list[Value], limit: int | None) -> list[Value]:
         if limit is not None and drawn > limit:
             raise too_large(limit, f"more than {limit}")
         stack.append((value, True))
-        for parent in reversed(parents(value)):
+        for parent in reversed(value.parents):
             if id(parent) not in seen:
                 stack.append((parent, False))
     return order

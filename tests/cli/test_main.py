@@ -16,6 +16,7 @@ import autonet.__main__
 from autonet.cli import build_parser, main
 from autonet.cli.check import run_check_command
 from autonet.cli.demo import run_demo
+from autonet.cli.explore import run_explore_command
 from autonet.cli.graph import run_graph_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +50,13 @@ def test_python_dash_m_autonet_passes_the_exit_status_through() -> None:
 
 def test_every_command_is_in_the_parser_with_its_handler() -> None:
     parser = build_parser()
-    expected = {"demo": run_demo, "graph": run_graph_command, "check": run_check_command}
-    required = {"demo": [], "graph": ["--expr", "a", "-o", "g.svg"], "check": []}
+    expected = {
+        "demo": run_demo,
+        "graph": run_graph_command,
+        "explore": run_explore_command,
+        "check": run_check_command,
+    }
+    required = {"demo": [], "graph": ["--expr", "a", "-o", "g.svg"], "explore": ["--expr", "a"], "check": []}
     for command, handler in expected.items():
         assert parser.parse_args([command, *required[command]]).handler is handler
 
