@@ -58,7 +58,9 @@ class Record(NamedTuple):
     ``op`` is the registry entry, ``inputs`` the input Values, ``params`` the non-differentiable
     arguments (None when there are none), ``datas`` the input data exactly as the forward used it
     and ``out`` its output data, ``saved`` what the forward kept for the vjps (``Op.saves``). A
-    backward that releases the graph leaves ``op`` and ``params`` and drops the rest.
+    backward that releases the graph keeps ``op``, ``inputs`` and ``params`` and drops the rest.
+    A Value keeps its record as a plain tuple in this order (a quarter of a NamedTuple's cost to
+    make, once per op on the hot path); ``Value.record`` is the named view.
 
     >>> from autonet import Value
     >>> (Value(2.0) * 3.0).record.op.name
@@ -71,10 +73,6 @@ class Record(NamedTuple):
     datas: tuple[Any, ...] | None
     out: Any
     saved: Any = None
-
-
-# A Value keeps its record as a plain tuple in Record's order: a tuple costs a quarter of a
-# NamedTuple to make, and one is made per op on the hot path. ``Value.record`` is the named view.
 
 
 # --------------------------------------------------------------------------- conversion
@@ -339,10 +337,9 @@ class Value(Storage):
         node = self._node
         return node is not None and type(node[1]) is _Released
 
-    @property
-    def is_leaf(self) -> bool:
-        """True for Values made by the user (not by an op)."""
-        return self._node is None
+    is_leaf = property(
+        lambda self: self._node is None, doc="True for Values made by the user (not by an op)."
+    )
 
     def detach(self) -> Value:
         """A new leaf that shares this Value's data and needs no gradient.
