@@ -35,10 +35,16 @@ def apply(op: Op | str, *args: Any, **params: Any) -> Value:
     >>> apply("sum", Value([[1.0, 2.0], [3.0, 4.0]]), 0).tolist()
     [4.0, 6.0]
     """
-    entry = lookup(op) if type(op) is str else op
-    if type(entry) is not Op:
+    entry = op if type(op) is Op else lookup(op) if type(op) is str else None
+    if entry is None:
         raise TypeError(f"apply: expected an op name or a registry Op, got {type(op).__name__}")
     arity = entry.arity
+    if len(args) == arity and entry.prepare is None and entry.composite is None:
+        for x in args:
+            if type(x) is not Value:
+                break
+        else:  # the common case, Values in and only keyword params: nothing to lift or prepare
+            return run_op(entry, args, params or None)
     inputs, extra = (args, ()) if arity < 0 else (args[:arity], args[arity:])
     if arity >= 0 and len(inputs) < arity:
         raise TypeError(f"{entry.name}: takes {arity} input(s), got {len(inputs)}")

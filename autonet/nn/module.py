@@ -90,7 +90,7 @@ class Module:
         out = self.forward(*args, **kwargs)
         # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
         for item in out if isinstance(out, (tuple, list)) else (out,):
-            if type(item) is Value and item.record is not None and item.scope is None:
+            if type(item) is Value and not item.is_leaf and item.scope is None:
                 item.scope = self._path
         return out
 

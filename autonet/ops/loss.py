@@ -99,9 +99,11 @@ def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _product_gradient(g: Any, x: Any, w: Any) -> Any:
+def _product_gradient(g: Any, x: Any, w: Any, b: Any) -> Any:
     # A bias of more dimensions than x @ w broadcasts the product (a (0, 1) bias on one sample):
     # the product's share of g is g summed back to the product's shape.
+    if getattr(b, "ndim", 0) <= 1:  # (nout,), (1,) or a number: g has the product's shape
+        return g
     shape = (*x.shape[:-1], w.shape[1])
     return g if g.shape == shape else sum_to_shape(g, shape)
 
@@ -109,7 +111,7 @@ def _product_gradient(g: Any, x: Any, w: Any) -> Any:
 def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     # Methods, not np.reshape/np.shape: arrays and Values both have them, and numpy's function
     # wrappers cost more than the product itself on a small layer.
-    g = _product_gradient(g, x, w)
+    g = _product_gradient(g, x, w, b)
     if x.ndim == 2:
         return x.T @ g
     # Fold every leading (batch) axis into one, so 1-d samples and n-d batches share one product.
@@ -118,7 +120,7 @@ def _linear_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 
 
 def _linear_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    if g.ndim == 1 or np.shape(b) != w.shape[1:]:
+    if g.ndim == 1 or getattr(b, "shape", ()) != w.shape[1:]:
         # A bias of another shape than (out,): the engine's broadcasting helper sums g to it.
         return g
     if g.ndim == 2:
@@ -158,7 +160,7 @@ linear = register(
         "linear",
         _linear,
         (
-            lambda g, out, x, w, b: _product_gradient(g, x, w) @ w.T,
+            lambda g, out, x, w, b: _product_gradient(g, x, w, b) @ w.T,
             _linear_vjp_w,
             _linear_vjp_b,
         ),
