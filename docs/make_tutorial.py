@@ -9,7 +9,7 @@ follows a ```python block shows what that block prints; this script writes the r
 (adding the block when missing, removing it when the code prints nothing).
 
 The pictures the code writes whose names start with ``tutorial_`` are copied into docs/img: PNG
-files into docs/img/, SVG files into docs/img/tutorial/ (docs/img/*.svg are the pictures of the
+files into docs/img/, SVG files and the explorer's HTML page into docs/img/tutorial/ (docs/img/*.svg are the pictures of the
 drawing page, which tests/test_viz.py keeps to an exact set). tests/test_api_docs.py runs the page
 the same way and fails when a shown output is stale or a picture the page shows is not written by
 its code.
@@ -31,7 +31,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 TUTORIAL = DOCS / "tutorial.md"
 IMAGES = DOCS / "img"
-PICTURE_DIRECTORIES = {".png": IMAGES, ".svg": IMAGES / "tutorial"}
+PICTURE_DIRECTORIES = {".png": IMAGES, ".svg": IMAGES / "tutorial", ".html": IMAGES / "tutorial"}
 
 # Any fenced block: its language, its body, and the text that follows up to the next fence.
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*\n", re.S | re.M)
@@ -133,8 +133,9 @@ def with_outputs(page: str, outputs: list[str]) -> str:
 
 
 def pictures_shown(page: str) -> list[str]:
-    """The paths (relative to docs/) of the tutorial pictures the page shows: ![...](img/...tutorial_...)."""
-    return re.findall(r"!\[[^\]]*\]\((img/[^)\s]*tutorial_[^)\s]*)\)", page)
+    """The paths (relative to docs/) of the tutorial pictures the page shows, ![...](img/...tutorial_...),
+    and of the pages it links, [...](img/...tutorial_....html) (the backprop explorer)."""
+    return re.findall(r"!?\[[^\]]*\]\((img/[^)\s]*tutorial_[^)\s]*)\)", page)
 
 
 def copy_pictures(directory: Path) -> list[Path]:
