@@ -4,6 +4,9 @@ A module's parameters are the ``Value`` objects among its public attributes (dir
 lists, tuples and dicts), and those of its sub-modules, walked in the order the attributes were
 assigned. Nothing has to be registered: assign and it is found.
 
+Buffers (``register_buffer``: arrays such as a batch norm's running statistics) are saved and
+loaded with the parameters but are no parameters, so optimizers never see them.
+
 Names are dotted paths from the module the walk starts at (``layers.0.w``). Assigning a part to
 a module also labels it, so drawn graphs show the same names: a Value gets ``label`` = its
 dotted name from the root, and a sub-module gets a ``path`` such as ``MLP.layers.0`` that
