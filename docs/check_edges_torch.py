@@ -157,7 +157,24 @@ TORCH: dict[str, Any] = {
         keepdim=keepdims,
     ),
     "tile": lambda x, reps: torch.tile(x, (reps,) if isinstance(reps, int) else tuple(reps)),
+    "batch_norm": lambda x, w, b, running_mean=None, running_var=None, **kw: _functional().batch_norm(
+        x, _buffer(running_mean), _buffer(running_var), w, b, **kw
+    ),
+    "layer_norm": lambda x, w, b, normalized_shape, eps=1e-5: _functional().layer_norm(
+        x, normalized_shape, w, b, eps
+    ),
+    # The op behind F.dropout with its mask given: PyTorch scales what it keeps, zeros the rest.
+    "dropout": lambda x, mask, p=0.5: torch.where(
+        torch.as_tensor(mask), x * (0.0 if p == 1 else 1 / (1 - p)), torch.zeros(())
+    ),
+    "embedding": lambda w, indices, padding_idx=None: _functional().embedding(
+        torch.as_tensor(indices), w, padding_idx
+    ),
 }
+
+
+def _buffer(array: Any) -> Any:
+    return None if array is None else torch.tensor(array)
 
 
 def _product(x: Any, axis: Any, keepdims: bool) -> Any:

@@ -105,6 +105,26 @@ def _cross_entropy(x: np.ndarray, target: Any, reduction: str = "mean") -> np.nd
     return _reduce_losses(logsumexp - np.take_along_axis(x, target[..., None], axis=-1)[..., 0], reduction)
 
 
+def _batch_norm(x, w, b, running_mean=None, running_var=None, training=False, momentum=0.1, eps=1e-5):
+    axes, shape = (0, *range(2, np.ndim(x))), (1, -1) + (1,) * (np.ndim(x) - 2)
+    if training:
+        mean, var = np.mean(x, axis=axes, keepdims=True), np.var(x, axis=axes, keepdims=True)
+    else:  # the running statistics are constants in the input's dtype
+        mean = np.asarray(running_mean).astype(x.dtype).reshape(shape)
+        var = np.asarray(running_var).astype(x.dtype).reshape(shape)
+    return (x - mean) / np.sqrt(var + eps) * np.reshape(w, shape) + np.reshape(b, shape)
+
+
+def _layer_norm(x: np.ndarray, w: Any, b: Any, normalized_shape: Any, eps: float = 1e-5) -> np.ndarray:
+    axes = tuple(range(-np.size(normalized_shape), 0))
+    mean, var = np.mean(x, axis=axes, keepdims=True), np.var(x, axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def _dropout(x: np.ndarray, mask: Any, p: float = 0.5) -> np.ndarray:
+    return np.where(mask, x * (0.0 if p == 1 else 1 / (1 - p)), np.zeros((), dtype=x.dtype))
+
+
 NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "add": np.add,
     "sub": np.subtract,
@@ -174,6 +194,10 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
         x, order.get("ord"), _np_axis(axis), keepdims
     ),
     "tile": lambda x, reps: np.tile(x, reps),
+    "batch_norm": _batch_norm,
+    "layer_norm": _layer_norm,
+    "dropout": _dropout,
+    "embedding": lambda weight, indices, padding_idx=None: weight[np.asarray(indices)],
 }
 
 

@@ -1,4 +1,5 @@
-"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, initializers and losses.
+"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, normalisation, dropout
+and embedding layers, initializers and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -19,11 +20,17 @@ from .losses import (
     mse_loss,
 )
 from .module import Module
+from .norm import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout",
+    "Embedding",
     "Layer",
+    "LayerNorm",
     "Module",
     "Neuron",
     "binary_cross_entropy",

@@ -4,6 +4,9 @@ A module's parameters are the ``Value`` objects among its public attributes (dir
 lists, tuples and dicts), and those of its sub-modules, walked in the order the attributes were
 assigned. Nothing has to be registered: assign and it is found.
 
+Buffers (``register_buffer``: arrays such as a batch norm's running statistics) are saved and
+loaded with the parameters but are no parameters, so optimizers never see them.
+
 Names are dotted paths from the module the walk starts at (``layers.0.w``). Assigning a part to
 a module also labels it, so drawn graphs show the same names: a Value gets ``label`` = its
 dotted name from the root, and a sub-module gets a ``path`` such as ``MLP.layers.0`` that
@@ -196,6 +199,59 @@ class Module:
         """
         return [p for _, p in self.named_parameters()]
 
+    def register_buffer(self, name: str, array: np.ndarray | None) -> None:
+        """Keep ``array`` as the attribute ``name``, a buffer: state that ``state_dict``, ``save``
+        and ``load`` keep with the parameters, but no parameter (``parameters()`` and so the
+        optimizers never see it), such as a batch norm's running statistics. None is allowed
+        (nothing is saved for it); assigning the attribute later replaces the buffer's array.
+
+        >>> import numpy as np
+        >>> from autonet.nn import Module
+        >>> class Counter(Module):
+        ...     def __init__(self):
+        ...         self.register_buffer("count", np.zeros((), dtype=np.int64))
+        >>> Counter().state_dict(), Counter().parameters()
+        ({'count': array(0)}, [])
+        """
+        who = f"{type(self).__name__}.register_buffer"
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"{who}: a buffer's name is a public attribute name, got {name!r}")
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(f"{who}: {name!r} must be a numpy array or None, got {type(array).__name__}")
+        names = vars(self).get("_buffer_names", ())
+        object.__setattr__(self, "_buffer_names", names if name in names else (*names, name))
+        setattr(self, name, array)
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` for every buffer of the module tree (None ones left out), in
+        the order of ``named_modules()``.
+
+        >>> from autonet.nn import BatchNorm1d
+        >>> [name for name, _ in BatchNorm1d(3).named_buffers()]
+        ['running_mean', 'running_var', 'num_batches_tracked']
+        """
+        found = []
+        for prefix, module in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for name in vars(module).get("_buffer_names", ()):
+                array = getattr(module, name)
+                if array is not None:
+                    found.append((dot + name, array))
+        return found
+
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set ``requires_grad`` on every parameter (False freezes them: no gradient reaches
+        them, and optimizers, which skip parameters without one, leave them alone); returns self.
+
+        >>> from autonet.nn import MLP
+        >>> model = MLP(2, [3, 1], rng=0)
+        >>> model.layers[0].requires_grad_(False).w.requires_grad, model.layers[1].w.requires_grad
+        (False, True)
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def num_parameters(self) -> int:
         """The number of scalar parameters (the sum of the parameters' sizes).
 
@@ -261,16 +317,23 @@ class Module:
     # ----------------------------------------------------------------- state
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data, keyed by dotted name (0-d arrays for scalars).
+        """A copy of every parameter's data and every buffer, keyed by dotted name (0-d arrays
+        for scalars).
 
         >>> from autonet.nn import Layer
         >>> {name: a.shape for name, a in Layer(2, 3, rng=0).state_dict().items()}
         {'w': (2, 3), 'b': (3,)}
         """
-        return {name: np.array(p) for name, p in self.named_parameters()}
+        return {name: np.array(p) for name, p in self._state_entries().items()}
+
+    def _state_entries(self) -> dict[str, Value | np.ndarray]:
+        """The parameters, then the buffers, by dotted name: what a state holds."""
+        entries: dict[str, Value | np.ndarray] = dict(self.named_parameters())
+        entries.update(self.named_buffers())
+        return entries
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy arrays from ``state`` (name -> array) into the parameters of the same names.
+        """Copy arrays from ``state`` (name -> array) into the parameters and buffers of the same names.
 
         Everything is checked before anything changes: with ``strict`` (the default) the names
         must match exactly, and shapes must always match. On any problem a ``ValueError``
@@ -287,7 +350,7 @@ class Module:
         ValueError: Layer.load_state_dict: the state does not fit this module (nothing was changed)
           missing: b
         """
-        own = dict(self.named_parameters())
+        own = self._state_entries()
         state = self._renamed_state(state, own)
         missing = [name for name in own if name not in state]
         unexpected = [name for name in state if name not in own]
@@ -318,9 +381,13 @@ class Module:
                 f"(nothing was changed)\n{details}"
             )
         for name, array in ready.items():
-            own[name].copy_(array)
+            target = own[name]
+            if isinstance(target, Value):
+                target.copy_(array)
+            else:
+                target[...] = array  # a buffer: its array stays the one the module holds
 
-    def _renamed_state(self, state: Mapping[str, Any], own: Mapping[str, Value]) -> Mapping[str, Any]:
+    def _renamed_state(self, state: Mapping[str, Any], own: Mapping[str, Any]) -> Mapping[str, Any]:
         """``state`` with keys under a sub-module's old parameter names (``renamed_parameters``)
         given their current names; a state holding both names of one parameter is refused."""
         current: dict[str, str] = {}

@@ -512,6 +512,62 @@ KNOWN: dict[str, list[Case]] = {
             [[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]],
         ),
     ],
+    "batch_norm": [
+        # One channel of mean 1 and variance 1: x_hat = [-1, -1, 1, 1]; for g = [1, 0, 0, 0] the
+        # slope is w / sigma (g - mean(g) - x_hat mean(g x_hat)) = 2 [0.5, -0.5, 0, 0].
+        Case(
+            "training: the batch statistics",
+            ([[0.0], [0.0], [2.0], [2.0]], [2.0], [0.5]),
+            [[-1.5], [-1.5], [2.5], [2.5]],
+            ([[1.0], [-1.0], [0.0], [0.0]], [-1.0], [1.0]),
+            {"running_mean": None, "running_var": None, "training": True, "eps": 0.0},
+            [[1.0], [0.0], [0.0], [0.0]],
+        ),
+        # (x - running_mean) / sqrt(running_var) * w + b, per channel of an (N, C, L) input.
+        Case(
+            "evaluation: the running statistics",
+            ([[[3.0, 1.0], [0.0, -1.5]]], [1.0, 2.0], [0.0, 1.0]),
+            [[[1.0, 0.0], [5.0, -1.0]]],
+            ([[[0.5, 0.5], [4.0, 4.0]]], [1.0, 1.0], [2.0, 2.0]),
+            {"running_mean": np.array([1.0, -1.0]), "running_var": np.array([4.0, 0.25]), "eps": 0.0},
+        ),
+    ],
+    "layer_norm": [
+        # x_hat = [-1, -1, 1, 1]; g * w = [2, 0, 0, 0]: the slope is [2 - 0.5 - 0.5, -0.5 - 0.5, 0, 0].
+        Case(
+            "one row",
+            ([[0.0, 0.0, 2.0, 2.0]], [2.0, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]),
+            [[-1.5, -1.0, 1.0, 1.0]],
+            ([[1.0, -1.0, 0.0, 0.0]], [-1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]),
+            {"normalized_shape": (4,), "eps": 0.0},
+            [[1.0, 0.0, 0.0, 0.0]],
+        )
+    ],
+    "dropout": [
+        Case(
+            "kept elements scaled by 1 / (1 - p)",
+            ([1.0, 2.0, 3.0],),
+            [2.0, 0.0, 6.0],
+            ([2.0, 0.0, 2.0],),
+            {"mask": np.array([True, False, True]), "p": 0.5},
+        )
+    ],
+    "embedding": [
+        Case(
+            "repeated indices add up",
+            ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],),
+            [[[1.0, 2.0], [5.0, 6.0]], [[5.0, 6.0], [5.0, 6.0]]],
+            ([[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]],),
+            {"indices": np.array([[0, 2], [2, 2]])},
+        ),
+        Case(
+            "the padding row gets no gradient",
+            ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],),
+            [[1.0, 2.0], [3.0, 4.0], [3.0, 4.0]],
+            ([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]],),
+            {"indices": np.array([0, 1, 1]), "padding_idx": 1},
+        ),
+    ],
     "stack": [
         Case(
             "gradient split",
