@@ -255,7 +255,7 @@ def test_state_dict_is_a_copy_and_a_mismatched_state_is_refused_unchanged():
         Adam([p]).load_state_dict(state)
     with pytest.raises(ValueError, match="has 1 parameters, this optimizer has 2"):
         SGD([p, Value(1.0)], lr=0.1).load_state_dict(state)
-    with pytest.raises(ValueError, match=r"lacks 'hyperparameters' and 'state'.*state_dict"):
+    with pytest.raises(ValueError, match=r"lacks 'param_groups' and 'state'.*state_dict"):
         SGD([p], lr=0.1).load_state_dict({"type": "SGD"})
     with pytest.raises(TypeError, match="expected the dict that state_dict"):
         SGD([p], lr=0.1).load_state_dict([("type", "SGD")])
