@@ -9,7 +9,7 @@
 [(2, 16), (16,)]
 """
 
-from . import init
+from . import init, utils
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -32,4 +32,5 @@ __all__ = [
     "hinge_loss",
     "init",
     "mse_loss",
+    "utils",
 ]
