@@ -31,6 +31,7 @@ MODULES = [
     "autonet",
     "autonet.nn",
     "autonet.nn.init",
+    "autonet.nn.utils",
     "autonet.optim",
     "autonet.data",
     "autonet.viz",

@@ -255,7 +255,7 @@ def test_state_dict_is_a_copy_and_a_mismatched_state_is_refused_unchanged():
         Adam([p]).load_state_dict(state)
     with pytest.raises(ValueError, match="has 1 parameters, this optimizer has 2"):
         SGD([p, Value(1.0)], lr=0.1).load_state_dict(state)
-    with pytest.raises(ValueError, match=r"lacks 'hyperparameters' and 'state'.*state_dict"):
+    with pytest.raises(ValueError, match=r"lacks 'param_groups' and 'state'.*state_dict"):
         SGD([p], lr=0.1).load_state_dict({"type": "SGD"})
     with pytest.raises(TypeError, match="expected the dict that state_dict"):
         SGD([p], lr=0.1).load_state_dict([("type", "SGD")])
@@ -286,3 +286,128 @@ def test_a_parameter_listed_twice_is_refused():
     p = Value(1.0)
     with pytest.raises(ValueError, match="more than once"):
         SGD([p, p], lr=0.1)
+
+
+# --------------------------------------------------------------------------- parameter groups
+
+
+def test_groups_with_different_learning_rates_move_their_parameters_by_different_amounts():
+    body, head = Value(np.zeros(3)), Value(np.zeros(2))
+    optimizer = SGD([{"params": [body]}, {"params": [head], "lr": 1e-2}], lr=1e-3, momentum=0.9)
+    assert [group["lr"] for group in optimizer.param_groups] == [1e-3, 1e-2]
+    assert all(group["momentum"] == 0.9 for group in optimizer.param_groups)  # the defaults fill in
+    for _ in range(2):
+        body.grad, head.grad = np.ones(3), np.ones(2)
+        optimizer.step()
+    # step 1 moves by lr, step 2 by lr * (1 + 0.9): 2.9 lr in all
+    np.testing.assert_allclose(body.data, -2.9e-3, rtol=1e-14)
+    np.testing.assert_allclose(head.data, -2.9e-2, rtol=1e-14)
+
+
+def test_adam_groups_each_follow_the_formula_with_their_own_settings():
+    first, second = Value(START.copy()), Value(START.copy())
+    own = {"lr": 0.1, "betas": [0.8, 0.99], "weight_decay": 0.1}
+    optimizer = Adam([{"params": first}, {"params": [second], **own}], lr=0.01)
+    assert optimizer.param_groups[1]["betas"] == (0.8, 0.99)
+    for g in GRADIENTS:
+        first.grad, second.grad = g, g
+        optimizer.step()
+    np.testing.assert_allclose(first.data, adam_reference(lr=0.01), rtol=1e-13)
+    np.testing.assert_allclose(
+        second.data, adam_reference(lr=0.1, betas=(0.8, 0.99), weight_decay=0.1), rtol=1e-13
+    )
+
+
+def test_add_param_group_steps_the_new_parameters_with_their_settings():
+    old, new = Value(1.0), Value(np.ones(2))
+    optimizer = SGD([old], lr=0.1)
+    optimizer.add_param_group({"params": [new], "lr": 0.5, "momentum": 0.9})
+    assert optimizer.params == [old, new] and len(optimizer.state) == 2
+    old.grad, new.grad = 1.0, np.ones(2)
+    optimizer.step()
+    assert old.item() == pytest.approx(0.9) and new.tolist() == pytest.approx([0.5, 0.5])
+    assert optimizer.state[0] == {} and optimizer.state[1]["momentum_buffer"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"more than once in the list \(parameter group 2\)"):
+        optimizer.add_param_group({"params": [old]})
+    with pytest.raises(ValueError, match=r"lr must be >= 0, got -1 \(parameter group 2\)"):
+        optimizer.add_param_group({"params": [Value(1.0)], "lr": -1})
+    with pytest.raises(TypeError, match="a dict with 'params'"):
+        optimizer.add_param_group({"lr": 0.1})
+    assert len(optimizer.param_groups) == 2 and len(optimizer.state) == 2  # nothing was added
+
+
+def test_a_hyperparameter_attribute_sets_every_group_and_reads_only_when_they_agree():
+    optimizer = SGD([{"params": [Value(1.0)]}, {"params": [Value(2.0)], "lr": 0.5}], lr=0.1)
+    with pytest.raises(AttributeError, match=r"lr: the parameter groups differ \(\[0.1, 0.5\]\)"):
+        _ = optimizer.lr
+    assert "2 parameter groups" in repr(optimizer) and "lr=[0.1, 0.5]" in repr(optimizer)
+    optimizer.lr = 0.2
+    assert [group["lr"] for group in optimizer.param_groups] == [0.2, 0.2] and optimizer.lr == 0.2
+    assert optimizer.momentum == 0.0 and repr(optimizer).startswith("SGD(2 parameter groups, 2 parameters")
+    with pytest.raises(AttributeError, match="no attribute 'learning_rate'"):
+        _ = optimizer.learning_rate
+
+
+def test_groups_resume_exactly_from_saved_state():
+    def make(seed):
+        body, head = Value(np.full(3, float(seed))), Value(np.full(2, float(seed)))
+        groups = [{"params": [body], "lr": 0.01}, {"params": [head], "lr": 0.1, "betas": (0.5, 0.9)}]
+        return [body, head], Adam(groups)
+
+    def train(params, optimizer, steps):
+        for g in GRADIENTS[:steps]:
+            params[0].grad, params[1].grad = g, g[:2]
+            optimizer.step()
+
+    params, optimizer = make(1)
+    train(params, optimizer, 1)
+    saved_params, saved = [p.numpy().copy() for p in params], optimizer.state_dict()
+    assert [group["params"] for group in saved["param_groups"]] == [[0], [1]]
+    train(params, optimizer, 2)
+    resumed, resumed_optimizer = make(7)
+    for p, array in zip(resumed, saved_params, strict=True):
+        p.copy_(array)
+    resumed_optimizer.param_groups[1]["lr"] = 123.0
+    resumed_optimizer.load_state_dict(saved)
+    assert resumed_optimizer.param_groups[1]["lr"] == 0.1
+    train(resumed, resumed_optimizer, 2)
+    for p, q in zip(params, resumed, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_a_state_with_other_groups_is_refused_and_an_old_single_group_state_loads():
+    a, b = Value(1.0), Value(2.0)
+    state = SGD([{"params": [a]}, {"params": [b]}], lr=0.1).state_dict()
+    with pytest.raises(ValueError, match="the state has 2 parameter groups, this optimizer has 1"):
+        SGD([a, b], lr=0.1).load_state_dict(state)
+    state = SGD([{"params": [a]}, {"params": [b, Value(3.0)]}], lr=0.1).state_dict()
+    with pytest.raises(ValueError, match="parameter group 0 has 1 parameters, this optimizer's has 2"):
+        SGD([{"params": [a, b]}, {"params": [Value(1.0)]}], lr=0.1).load_state_dict(state)
+    old_format = {"type": "SGD", "hyperparameters": {"lr": 0.3}, "state": [{}, {}]}
+    optimizer = SGD([{"params": [a]}, {"params": [b], "lr": 0.9}], lr=0.1)
+    optimizer.load_state_dict(old_format)
+    assert optimizer.lr == 0.3
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: SGD([{"params": [Value(1.0)]}, Value(2.0)], lr=0.1), TypeError, "not a mixture"),
+        (lambda: SGD({"params": [Value(1.0)]}, lr=0.1), TypeError, "list of parameter groups"),
+        (lambda: SGD([{"params": []}], lr=0.1), ValueError, "empty parameter list"),
+        (
+            lambda: SGD([{"params": [Value(1.0)]}, {"params": [Value(1.0)], "nesterov": True}], lr=0.1),
+            ValueError,
+            r"Nesterov momentum needs momentum > 0.*\(parameter group 1\)",
+        ),
+        (
+            lambda: Adam([{"params": [Value(1.0)]}, {"params": [np.ones(2)]}]),
+            TypeError,
+            r"parameter 0 \(parameter group 1\) is a ndarray",
+        ),
+        (lambda: Adam([{"params": [Value(1.0)], "betas": (0.9, 1.5)}]), ValueError, "betas must be"),
+    ],
+)
+def test_bad_groups_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -10,7 +10,7 @@ and embedding layers, initializers and losses.
 [(2, 16), (16,)]
 """
 
-from . import init
+from . import init, utils
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -39,4 +39,5 @@ __all__ = [
     "hinge_loss",
     "init",
     "mse_loss",
+    "utils",
 ]
