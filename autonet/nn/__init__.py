@@ -1,4 +1,5 @@
-"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, initializers and losses.
+"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
+(``Conv2d``, ``MaxPool2d``, ``Flatten``, ``Sequential`` ...), initializers and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -10,6 +11,7 @@
 """
 
 from . import init
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -23,9 +25,15 @@ from .module import Module
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "Flatten",
     "Layer",
+    "MaxPool2d",
     "Module",
     "Neuron",
+    "Sequential",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

@@ -298,8 +298,8 @@ def _conv_args(name: str, d: int):
 def _conv_samples(d: int):
     forms: list[tuple[tuple[int, ...], tuple[int, ...], Params]] = [
         ((1, 1, *(3,) * d), (1, 1, *(2,) * d), {}),
-        ((2, 2, *(4,) * d), (2, 2, *(2,) * d), {"stride": 2, "padding": 1}),
-        ((1, 2, *(4,) * d), (2, 1, *(2,) * d), {"groups": 2, "dilation": 2}),
+        ((2, 2, 4) if d == 1 else (1, 2, 3, 4), (2, 2, *(2,) * d), {"stride": 2, "padding": 1}),
+        ((1, 2, *(4,) * d) if d == 1 else (1, 2, 3, 4), (2, 1, *(2,) * d), {"groups": 2, "dilation": 2}),
         ((1, 1, *(2,) * d), (2, 1, *(1,) * d), {"padding": 2}),  # padding wider than the kernel
         ((1, 2, 5) if d == 1 else (1, 1, 3, 4), (1, 2, 3) if d == 1 else (1, 1, 2, 3), {"stride": (2,) * d}),
     ]
@@ -564,6 +564,8 @@ def pool_params(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any, 
     if len(shape) != 4:
         hint = " (add a batch axis: x[None])" if len(shape) == 3 else ""
         raise ValueError(f"{op}: the input must be 4-d (N, C, H, W), got shape {shape}{hint}")
+    if 0 in shape[1:]:
+        raise ValueError(f"{op}: only the batch axis may be empty, got an input of shape {shape}")
     kernel = spatial_ints(kernel_size, 2, op, "kernel_size", 1)
     strides = kernel if stride is None else spatial_ints(stride, 2, op, "stride", 1)
     pads = spatial_ints(padding, 2, op, "padding", 0)
@@ -588,7 +590,7 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
     """The maxima and, saved for the vjp, where each sits in x (flat indices)."""
     n, c, h, w = x.shape
     win = _windows(_padded(x, padding, -np.inf), kernel_size, stride, (1, 1))
-    flat = win.reshape(*win.shape[:4], -1)
+    flat = win.reshape(*win.shape[:4], math.prod(kernel_size))  # not -1: a batch of 0 has no size to divide
     local = np.argmax(flat, axis=-1)  # the first maximum (a nan, if any), as PyTorch
     out = np.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
     kh, kw = np.divmod(local, kernel_size[1])
@@ -623,7 +625,19 @@ def _pool_samples(rng: np.random.Generator, dtype: Any) -> Samples:
         ((1, 2, 3, 4), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
         ((1, 1, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
     ]
-    return [((rng.uniform(-2, 2, shape).astype(dtype),), params) for shape, params in forms]
+    # Values at least 0.06 apart (max_pool2d is distinct: ties are its kinks): a shuffled lattice.
+    lattice = np.arange(-2.95, 2.95, 0.1)
+    return [
+        (
+            (
+                (rng.permutation(lattice)[: math.prod(shape)] + rng.uniform(-0.02, 0.02, math.prod(shape)))
+                .reshape(shape)
+                .astype(dtype),
+            ),
+            params,
+        )
+        for shape, params in forms
+    ]
 
 
 max_pool2d = register(
