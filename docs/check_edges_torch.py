@@ -170,6 +170,20 @@ TORCH: dict[str, Any] = {
     "embedding": lambda w, indices, padding_idx=None: _functional().embedding(
         torch.as_tensor(indices), w, padding_idx
     ),
+    "conv1d": lambda x, w, b, **kw: _functional().conv1d(x, w, b, **kw),
+    "conv2d": lambda x, w, b, **kw: _functional().conv2d(x, w, b, **kw),
+    "conv_input_grad": lambda g, w, input_shape, **kw: getattr(torch.nn.grad, f"conv{w.dim() - 2}d_input")(
+        input_shape, w, g, **kw
+    ),
+    "conv_weight_grad": lambda x, g, weight_shape, **kw: getattr(torch.nn.grad, f"conv{x.dim() - 2}d_weight")(
+        x, weight_shape, g, **kw
+    ),
+    "max_pool2d": lambda x, kernel_size, stride=None, padding=0: _functional().max_pool2d(
+        x, kernel_size, stride, padding
+    ),
+    "avg_pool2d": lambda x, kernel_size, stride=None, padding=0: _functional().avg_pool2d(
+        x, kernel_size, stride, padding
+    ),
 }
 
 

@@ -9,8 +9,9 @@ follows a ```python block shows what that block prints; this script writes the r
 (adding the block when missing, removing it when the code prints nothing).
 
 The pictures the code writes whose names start with ``tutorial_`` are copied into docs/img: PNG
-files into docs/img/, SVG files and the explorer's HTML page into docs/img/tutorial/ (docs/img/*.svg are the pictures of the
-drawing page, which tests/test_viz.py keeps to an exact set). tests/test_api_docs.py runs the page
+files into docs/img/, SVG files and the explorer's HTML page into docs/img/tutorial/
+(docs/img/*.svg are the pictures of the drawing page, which tests/test_viz.py keeps to an exact
+set). tests/test_api_docs.py runs the page
 the same way and fails when a shown output is stale or a picture the page shows is not written by
 its code.
 """

@@ -127,3 +127,95 @@ def check_declared_edge(name: str, edge: autonet.ops.Edge, create_graph: bool = 
         result = autonet.call_op(name, *fresh, **edge.params)
         result.backward(np.full(result.shape, np.inf))
         np.testing.assert_array_equal(fresh[i].grad, 0.0, err_msg=f"{name} at {edge.point}: flat input {i}")
+
+
+# --------------------------------------------------------------------------- convolution by loops
+# Independent of autonet.ops.conv: one Python loop over the output positions and the kernel
+# offsets, each step a small matrix product over the batch and the channels of one group.
+
+
+def _spatial(value, d: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
+
+
+def _conv_geometry(x_shape, w_shape, stride, padding, dilation):
+    d = len(w_shape) - 2
+    s, p, dil = _spatial(stride, d), _spatial(padding, d), _spatial(dilation, d)
+    sizes = [(x_shape[2 + i] + 2 * p[i] - dil[i] * (w_shape[2 + i] - 1) - 1) // s[i] + 1 for i in range(d)]
+    if min(sizes, default=1) < 1:
+        raise ValueError("the kernel is larger than the padded input")
+    return d, s, p, dil, sizes
+
+
+def _taps(sizes, kernel, s, dil):
+    """(output position, kernel offset, padded input position) for every product of a convolution."""
+    for pos in np.ndindex(*sizes):
+        for k in np.ndindex(*kernel):
+            yield pos, k, tuple(pos[i] * s[i] + k[i] * dil[i] for i in range(len(kernel)))
+
+
+def conv_loops(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """conv1d / conv2d as PyTorch defines them, by loops.
+
+    >>> conv_loops(np.ones((1, 1, 3)), np.ones((1, 1, 2)), np.zeros(1)).tolist()
+    [[[2.0, 2.0]]]
+    """
+    d, s, p, dil, sizes = _conv_geometry(x.shape, w.shape, stride, padding, dilation)
+    xp = np.pad(x, [(0, 0), (0, 0), *[(q, q) for q in p]])
+    (n, c), o = x.shape[:2], w.shape[0]
+    cg, og = c // groups, o // groups
+    out = np.zeros((n, o, *sizes), dtype=np.result_type(x, w, b))
+    for pos, k, at in _taps(sizes, w.shape[2:], s, dil):
+        for gi in range(groups):
+            patch = xp[(slice(None), slice(gi * cg, (gi + 1) * cg), *at)]
+            out[(slice(None), slice(gi * og, (gi + 1) * og), *pos)] += (
+                patch @ w[(slice(gi * og, (gi + 1) * og), slice(None), *k)].T
+            )
+    return out + np.reshape(b, (-1, *(1,) * d))
+
+
+def conv_input_grad_loops(g, w, input_shape, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """The adjoint of ``conv_loops`` in x: each product sends g back along its weight."""
+    d, s, p, dil, sizes = _conv_geometry(input_shape, w.shape, stride, padding, dilation)
+    (n, c), o = input_shape[:2], w.shape[0]
+    cg, og = c // groups, o // groups
+    grad = np.zeros((n, c, *(input_shape[2 + i] + 2 * p[i] for i in range(d))), dtype=np.result_type(g, w))
+    for pos, k, at in _taps(sizes, w.shape[2:], s, dil):
+        for gi in range(groups):
+            picked = g[(slice(None), slice(gi * og, (gi + 1) * og), *pos)]
+            grad[(slice(None), slice(gi * cg, (gi + 1) * cg), *at)] += (
+                picked @ w[(slice(gi * og, (gi + 1) * og), slice(None), *k)]
+            )
+    return grad[(slice(None), slice(None), *(slice(p[i], p[i] + input_shape[2 + i]) for i in range(d)))]
+
+
+def conv_weight_grad_loops(x, g, weight_shape, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """The adjoint of ``conv_loops`` in w: each product pairs g with the input it saw."""
+    _, s, p, dil, sizes = _conv_geometry(x.shape, weight_shape, stride, padding, dilation)
+    xp = np.pad(x, [(0, 0), (0, 0), *[(q, q) for q in p]])
+    c, o = x.shape[1], weight_shape[0]
+    cg, og = c // groups, o // groups
+    grad = np.zeros(weight_shape, dtype=np.result_type(x, g))
+    for pos, k, at in _taps(sizes, weight_shape[2:], s, dil):
+        for gi in range(groups):
+            patch = xp[(slice(None), slice(gi * cg, (gi + 1) * cg), *at)]
+            picked = g[(slice(None), slice(gi * og, (gi + 1) * og), *pos)]
+            grad[(slice(gi * og, (gi + 1) * og), slice(None), *k)] += picked.T @ patch
+    return grad
+
+
+def pool_loops(x, kernel_size, stride=None, padding=0, kind="max") -> np.ndarray:
+    """max_pool2d (kind "max") or avg_pool2d (kind "avg", padding counted) by loops."""
+    k = _spatial(kernel_size, 2)
+    s = k if stride is None else _spatial(stride, 2)
+    p = _spatial(padding, 2)
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], constant_values=fill)
+    sizes = [(xp.shape[2 + i] - k[i]) // s[i] + 1 for i in range(2)]
+    if min(sizes) < 1 or any(2 * q > m for q, m in zip(p, k, strict=True)):
+        raise ValueError("the kernel is larger than the padded input, or the padding more than half of it")
+    out = np.zeros((*x.shape[:2], *sizes), dtype=x.dtype)
+    for i, j in np.ndindex(*sizes):
+        window = xp[:, :, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]].reshape(*x.shape[:2], -1)
+        out[:, :, i, j] = window.max(axis=-1) if kind == "max" else window.mean(axis=-1)
+    return out

@@ -20,6 +20,7 @@ from typing import Any
 import hypothesis.extra.numpy as npst
 import numpy as np
 import pytest
+from helpers import conv_input_grad_loops, conv_loops, conv_weight_grad_loops, pool_loops
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
@@ -198,6 +199,14 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "layer_norm": _layer_norm,
     "dropout": _dropout,
     "embedding": lambda weight, indices, padding_idx=None: weight[np.asarray(indices)],
+    "conv1d": conv_loops,
+    "conv2d": conv_loops,
+    "conv_input_grad": conv_input_grad_loops,
+    "conv_weight_grad": conv_weight_grad_loops,
+    "max_pool2d": pool_loops,
+    "avg_pool2d": lambda x, kernel_size, stride=None, padding=0: pool_loops(
+        x, kernel_size, stride, padding, "avg"
+    ),
 }
 
 

@@ -1,5 +1,6 @@
-"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, normalisation, dropout
-and embedding layers, initializers and losses.
+"""Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
+(``Conv2d``, ``MaxPool2d``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and embedding
+layers, initializers and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -11,6 +12,7 @@ and embedding layers, initializers and losses.
 """
 
 from . import init, utils
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -25,14 +27,20 @@ from .norm import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "Dropout",
     "Embedding",
+    "Flatten",
     "Layer",
     "LayerNorm",
+    "MaxPool2d",
     "Module",
     "Neuron",
+    "Sequential",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

@@ -1,12 +1,12 @@
 """Every op autonet knows, in one registry: ``REGISTRY[name]`` is an ``Op``.
 
-The families live side by side: arith, elementwise, reduce, shape, linalg, loss, norm, and the
+The families live side by side: arith, elementwise, reduce, shape, linalg, loss, norm, conv, and the
 composites built from them. Importing this package registers them all; ``numpy_api`` says how
 numpy's functions reach them, and ``cases`` holds the shared ``Cases`` (how the suite builds an
 op's arguments) that the entries name.
 """
 
-from . import arith, cases, composite, elementwise, linalg, loss, norm, numpy_api, reduce, shape
+from . import arith, cases, composite, conv, elementwise, linalg, loss, norm, numpy_api, reduce, shape
 from .registry import REGISTRY, Cases, Domain, Edge, Op, gate, register, sum_to_shape
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "arith",
     "cases",
     "composite",
+    "conv",
     "elementwise",
     "gate",
     "linalg",

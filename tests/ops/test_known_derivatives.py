@@ -49,6 +49,7 @@ GELU_TANH_1, GELU_TANH_SLOPE_1 = _gelu_tanh_and_slope(1.0)
 CONDITION = np.array([True, False, True])
 MATRIX_A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 MATRIX_B = np.array([[1.0, -1.0], [2.0, 0.0], [0.0, 3.0]])
+GRID_3X3 = np.arange(9.0).reshape(1, 1, 3, 3)
 
 KNOWN: dict[str, list[Case]] = {
     "add": [Case("vectors", ([1.0, 2.0], [3.0, 5.0]), [4.0, 7.0], ([1.0, 1.0], [1.0, 1.0]))],
@@ -576,6 +577,64 @@ KNOWN: dict[str, list[Case]] = {
             ([5.0, 7.0], [6.0, 8.0]),
             {"axis": 1},
             [[5.0, 6.0], [7.0, 8.0]],
+        )
+    ],
+    # x = 0..8 in a 3x3 grid; the kernel [[1, 0], [0, -1]] takes x[i, j] - x[i + 1, j + 1] = -4.
+    "conv2d": [
+        Case(
+            "3x3 input, 2x2 kernel",
+            (GRID_3X3, [[[[1.0, 0.0], [0.0, -1.0]]]], [0.5]),
+            np.full((1, 1, 2, 2), -3.5),
+            (
+                [[[[1.0, 1.0, 0.0], [1.0, 0.0, -1.0], [0.0, -1.0, -1.0]]]],  # +1 top-left, -1 bottom-right
+                [[[[8.0, 12.0], [20.0, 24.0]]]],  # the sums of the four windows' corners
+                [4.0],
+            ),
+        )
+    ],
+    "conv1d": [
+        Case(
+            "stride 2: disjoint differences",
+            ([[[1.0, 2.0, 3.0, 4.0]]], [[[1.0, -1.0]]], [0.0]),
+            [[[-1.0, -1.0]]],
+            ([[[1.0, -1.0, 1.0, -1.0]]], [[[4.0, 6.0]]], [2.0]),
+            {"stride": 2},
+        )
+    ],
+    "conv_input_grad": [
+        Case(
+            "ones through a 2x2 kernel: each input counts its windows",
+            (np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2))),
+            [[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]],
+            (np.full((1, 1, 2, 2), 4.0), np.full((1, 1, 2, 2), 4.0)),
+            {"input_shape": (1, 1, 3, 3)},
+        )
+    ],
+    "conv_weight_grad": [
+        Case(
+            "the window sums of a 3x3 grid",
+            (GRID_3X3, np.ones((1, 1, 2, 2))),
+            [[[[8.0, 12.0], [20.0, 24.0]]]],
+            ([[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]], [[[[8.0, 12.0], [20.0, 24.0]]]]),
+            {"weight_shape": (1, 1, 2, 2)},
+        )
+    ],
+    "max_pool2d": [
+        Case(
+            "2x2 windows: the gradient goes to each maximum",
+            ([[[[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 8.0, 7.0], [0.0, 9.0, 1.0, 1.0], [6.0, 2.0, 3.0, 4.0]]]],),
+            [[[[5.0, 8.0], [9.0, 4.0]]]],
+            ([[[[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]]],),
+            {"kernel_size": 2},
+        )
+    ],
+    "avg_pool2d": [
+        Case(
+            "2x2 windows: means, slope 1/4",
+            (np.arange(16.0).reshape(1, 1, 4, 4),),
+            [[[[2.5, 4.5], [10.5, 12.5]]]],
+            (np.full((1, 1, 4, 4), 0.25),),
+            {"kernel_size": 2},
         )
     ],
 }

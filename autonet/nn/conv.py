@@ -1,0 +1,253 @@
+"""Convolutional networks: ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` and
+``Sequential``, with PyTorch's constructor arguments and parameter names.
+
+The parameters are called ``weight`` (out_channels, in_channels / groups, *kernel) and ``bias``
+(out_channels,), and a ``Sequential`` names its parts ``"0"``, ``"1"`` ..., so the keys of
+``state_dict`` are PyTorch's (``"0.weight"``): a PyTorch state dict converted with
+``{k: v.numpy() for k, v in sd.items()}`` loads with ``load_state_dict``.
+
+>>> import numpy as np
+>>> from autonet import nn
+>>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=0), nn.MaxPool2d(2), nn.Flatten())
+>>> model(np.zeros((2, 1, 8, 8))).shape, list(model.state_dict())
+((2, 64), ['0.weight', '0.bias'])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..engine import Value
+from ..ops import conv as _conv
+from ..surface import apply
+from .init import RandomState, as_generator
+from .module import Module
+
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Flatten", "MaxPool2d", "Sequential"]
+
+
+def _positive(n: Any, what: str, who: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def _as_data(x: Any, dtype: np.dtype | None = None) -> Value:
+    """Data as a constant of the module's dtype (float data keeps its own where the module has
+    none, other data becomes float64); a Value passes as it is."""
+    if isinstance(x, Value):
+        return x
+    array = np.asarray(x)
+    if dtype is not None or array.dtype.kind != "f":
+        array = array.astype(dtype or np.float64)
+    return Value(array, requires_grad=False)
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: the arguments, PyTorch's initialisation and the call."""
+
+    dims = 0
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        rng: RandomState = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        who, d = type(self).__name__, self.dims
+        self.in_channels = _positive(in_channels, "in_channels", who)
+        self.out_channels = _positive(out_channels, "out_channels", who)
+        self.groups = _positive(groups, "groups", who)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{who}: groups={groups} must divide in_channels ({in_channels}) "
+                f"and out_channels ({out_channels})"
+            )
+        self.kernel_size = _conv.spatial_ints(kernel_size, d, who, "kernel_size", 1)
+        self.stride = _conv.spatial_ints(stride, d, who, "stride", 1)
+        self.padding = _conv.spatial_ints(padding, d, who, "padding", 0)
+        self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{who}: dtype must be a float type such as float32 or float64, got {dtype}")
+        generator = as_generator(rng)
+        # PyTorch's default: kaiming_uniform with a = sqrt(5), which is uniform(-1/sqrt(fan_in),
+        # 1/sqrt(fan_in)), and the bias from the same range.
+        fan_in = in_channels // groups * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Value(generator.uniform(-bound, bound, shape).astype(dtype))
+        self.bias = Value(generator.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
+
+    def forward(self, x: Any) -> Value:
+        x = _as_data(x, self.weight.dtype)
+        bias = self.bias if self.bias is not None else np.zeros(self.out_channels, dtype=self.weight.dtype)
+        return apply(
+            _conv.CONV_OPS[self.dims],
+            x,
+            self.weight,
+            bias,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+        )
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
+        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            if getattr(self, name) != (default,) * self.dims:
+                parts.append(f"{name}={getattr(self, name)}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        return ", ".join(parts)
+
+
+class Conv1d(_ConvNd):
+    """A 1-d convolution over (N, C, L) inputs, with PyTorch's arguments and initialisation.
+
+    ``weight`` is (out_channels, in_channels / groups, kernel_size) and ``bias`` (out_channels,)
+    (None with ``bias=False``), both drawn from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) by ``rng``.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Conv1d
+    >>> Conv1d(2, 3, 3, padding=1, rng=0)(np.ones((4, 2, 10))).shape
+    (4, 3, 10)
+    """
+
+    dims = 1
+
+
+class Conv2d(_ConvNd):
+    """A 2-d convolution over (N, C, H, W) inputs, with PyTorch's arguments and initialisation.
+
+    ``weight`` is (out_channels, in_channels / groups, kH, kW) and ``bias`` (out_channels,)
+    (None with ``bias=False``), both drawn from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) by ``rng``.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Conv2d
+    >>> conv = Conv2d(1, 8, 3, stride=2, padding=1, rng=0)
+    >>> conv(np.ones((4, 1, 8, 8))).shape, conv.weight.shape
+    ((4, 8, 4, 4), (8, 1, 3, 3))
+    """
+
+    dims = 2
+
+
+class MaxPool2d(Module):
+    """The maximum of each window (``autonet.max_pool2d``); stride is kernel_size by default.
+
+    >>> import numpy as np
+    >>> from autonet.nn import MaxPool2d
+    >>> MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Any) -> Value:
+        return apply(_conv.max_pool2d, _as_data(x), self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """The mean of each window, padding counted (``autonet.avg_pool2d``); stride is kernel_size by default.
+
+    >>> import numpy as np
+    >>> from autonet.nn import AvgPool2d
+    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Any) -> Value:
+        return apply(_conv.avg_pool2d_op, _as_data(x), self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class Flatten(Module):
+    """Axes ``start_dim`` to ``end_dim`` (both included) joined into one, as ``torch.nn.Flatten``.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Flatten
+    >>> Flatten()(np.zeros((2, 3, 4, 5))).shape, Flatten(0, 1)(np.zeros((2, 3, 4))).shape
+    ((2, 60), (6, 4))
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Value:
+        x = _as_data(x)
+        ndim = x.ndim
+        start, end = self.start_dim, self.end_dim
+        if not (-ndim <= start < ndim and -ndim <= end < ndim) or start % ndim > end % ndim:
+            raise ValueError(
+                f"Flatten: start_dim={start}, end_dim={end} do not name a run of axes "
+                f"of an input of shape {x.shape}"
+            )
+        start, end = start % ndim, end % ndim
+        shape = x.shape
+        # The joined length written out: -1 would be ambiguous for an input with a side of 0.
+        return x.reshape((*shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :]))
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Sequential(Module):
+    """Modules applied in turn; the parts are named ``"0"``, ``"1"`` ... as in PyTorch, so
+    parameters are ``"0.weight"``, ``"2.bias"`` ...; indexing gives a part, a slice a new Sequential.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Conv2d, Flatten, Sequential
+    >>> model = Sequential(Conv2d(1, 2, 3, rng=0), Flatten())
+    >>> len(model), type(model[-1]).__name__, [name for name, _ in model.named_parameters()]
+    (2, 'Flatten', ['0.weight', '0.bias'])
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: part {index} is a {type(module).__name__}, not a Module")
+            setattr(self, str(index), module)
+        object.__setattr__(self, "_count", len(modules))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Module]:
+        return (getattr(self, str(i)) for i in range(self._count))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*list(self)[index])
+        if not -self._count <= index < self._count:
+            raise IndexError(f"Sequential: index {index} is out of range for {self._count} parts")
+        return getattr(self, str(index % self._count))
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x

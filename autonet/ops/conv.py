@@ -1,0 +1,756 @@
+"""Convolutions and pooling over batches of (N, C, L) and (N, C, H, W) inputs, as PyTorch has them.
+
+``conv1d`` and ``conv2d`` take a weight (out_channels, in_channels / groups, *kernel) and a bias
+(out_channels,); stride, padding and dilation are an int or one int per spatial axis. The forward
+pads, takes strided windows of the input (``sliding_window_view``, no copy) and contracts them
+with the weight by ``tensordot`` (BLAS), or ``einsum`` per group.
+
+The gradients are convolutions again, and each has an op of its own so that it can be
+differentiated once more: ``conv_input_grad`` (the transposed convolution: each kernel offset
+adds its share of the output gradient back into the input) and ``conv_weight_grad`` (windows of
+the input against the output gradient). With the convolution C(x, w) bilinear, the three close
+under differentiation: X(g, w) = C_x^T g and W(x, g) = C_w^T g have vjps C(h, w), W(h, g) and
+X(g, k), C(x, k).
+
+``max_pool2d`` gives each window's gradient to its first maximum in row-major window order (as
+PyTorch's CPU kernel does): ties are kinks, marked ``distinct``; a nan is the maximum of its window.
+Its vjp scatters the output gradient to those positions, through ``scatter_add`` on Values, so it
+differentiates again. ``avg_pool2d`` (padding counted in the mean, PyTorch's default) is a
+depthwise convolution with a constant kernel: a composite.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .registry import REAL, Cases, Edge, Op, apply, is_value, register
+from .shape import scatter_add
+
+Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
+Params = dict[str, Any]
+
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+_WEIGHT_LAYOUT = {
+    1: "(out_channels, in_channels / groups, kL)",
+    2: "(out_channels, in_channels / groups, kH, kW)",
+}
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def spatial_ints(value: Any, d: int, op: str, what: str, low: int) -> tuple[int, ...]:
+    """An int or a tuple of ``d`` ints, each at least ``low``, as a tuple of ``d`` ints.
+
+    >>> spatial_ints(2, 2, "conv2d", "stride", 1)
+    (2, 2)
+    >>> spatial_ints((1, 0), 2, "conv2d", "stride", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: conv2d: stride must be at least 1 on every axis, got (1, 0)
+    """
+    parts = tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
+    if len(parts) != d or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts):
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {d} ints, got {value!r}")
+    if any(p < low for p in parts):
+        raise ValueError(f"{op}: {what} must be at least {low} on every axis, got {value!r}")
+    return tuple(int(p) for p in parts)
+
+
+def _conv_params(op: str, d: int, stride: Any, padding: Any, dilation: Any, groups: Any) -> Params:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    return {
+        "stride": spatial_ints(stride, d, op, "stride", 1),
+        "padding": spatial_ints(padding, d, op, "padding", 0),
+        "dilation": spatial_ints(dilation, d, op, "dilation", 1),
+        "groups": int(groups),
+    }
+
+
+def conv_output_shape(
+    op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], params: Params
+) -> tuple[int, ...]:
+    """The output shape of a convolution of an input and a weight of these shapes, checked.
+
+    Raises ValueError, naming ``op``, the shapes and the argument at fault, when they do not fit.
+
+    >>> conv_output_shape("conv2d", (1, 2, 5, 5), (4, 2, 3, 3), {"stride": (2, 2), "padding": (1, 1),
+    ...     "dilation": (1, 1), "groups": 1})
+    (1, 4, 3, 3)
+    """
+    d = len(params["stride"])
+    if len(x_shape) != d + 2:
+        hint = " (add a batch axis: x[None])" if len(x_shape) == d + 1 else ""
+        raise ValueError(f"{op}: the input must be {d + 2}-d {_LAYOUT[d]}, got shape {x_shape}{hint}")
+    if len(w_shape) != d + 2:
+        raise ValueError(f"{op}: the weight must be {d + 2}-d {_WEIGHT_LAYOUT[d]}, got shape {w_shape}")
+    n, channels, *size = x_shape
+    out_channels, per_group, *kernel = w_shape
+    groups = params["groups"]
+    if channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels ({channels}, input shape {x_shape}) "
+            f"and the output channels ({out_channels}, weight shape {w_shape})"
+        )
+    if per_group * groups != channels:
+        raise ValueError(
+            f"{op}: the weight {w_shape} takes {per_group} channels per group, the input {x_shape} has "
+            f"{channels} channels in {groups} group(s): weight.shape[1] must be {channels // groups}"
+        )
+    if min(kernel) < 1:
+        raise ValueError(f"{op}: the kernel {tuple(kernel)} (weight shape {w_shape}) has a side of 0")
+    out = []
+    for side, k, s, p, dil in zip(
+        size, kernel, params["stride"], params["padding"], params["dilation"], strict=True
+    ):
+        extent = dil * (k - 1) + 1
+        if extent > side + 2 * p:
+            raise ValueError(
+                f"{op}: the kernel {tuple(kernel)} (dilation {params['dilation']}) is larger than the padded "
+                f"input: input shape {x_shape}, padding {params['padding']}"
+            )
+        out.append((side + 2 * p - extent) // s + 1)
+    return (n, out_channels, *out)
+
+
+# --------------------------------------------------------------------------- the arrays
+
+
+def _padded(x: np.ndarray, padding: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
+    if not any(padding):
+        return x
+    shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding, strict=True)))
+    out = np.full(shape, fill, dtype=x.dtype)
+    out[_inner(x.shape[2:], padding)] = x
+    return out
+
+
+def _inner(size: tuple[int, ...], padding: tuple[int, ...]) -> tuple[slice, ...]:
+    return (slice(None), slice(None), *(slice(p, p + n) for n, p in zip(size, padding, strict=True)))
+
+
+def _windows(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]):
+    """Strided windows of the padded input, (N, C, *out, *kernel): a view, nothing copied."""
+    d = len(kernel)
+    extent = tuple(dil * (k - 1) + 1 for k, dil in zip(kernel, dilation, strict=True))
+    view = sliding_window_view(xp, extent, axis=tuple(range(2, 2 + d)))
+    steps = (*(slice(None, None, s) for s in stride), *(slice(None, None, dil) for dil in dilation))
+    return view[(slice(None), slice(None), *steps)]
+
+
+@functools.lru_cache(maxsize=8)
+def _letters(d: int) -> tuple[str, str]:
+    return "hw"[:d] if d <= 2 else "hwv"[:d], "ij"[:d] if d <= 2 else "ijk"[:d]
+
+
+def _conv(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride, padding, dilation, groups
+) -> np.ndarray:
+    d = w.ndim - 2
+    win = _windows(_padded(x, padding), w.shape[2:], stride, dilation)
+    if groups == 1:
+        spatial = list(range(2 + d, 2 + 2 * d))
+        out = np.moveaxis(np.tensordot(win, w, axes=([1, *spatial], list(range(1, 2 + d)))), -1, 1)
+    else:
+        s, k = _letters(d)
+        n, c = x.shape[:2]
+        grouped = win.reshape(n, groups, c // groups, *win.shape[2:])
+        kernels = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+        out = np.einsum(f"ngc{s}{k},goc{k}->ngo{s}", grouped, kernels, optimize=True)
+        out = out.reshape(n, w.shape[0], *out.shape[3:])
+    if b is None:
+        return np.ascontiguousarray(out)
+    return np.add(out, b.reshape(-1, *(1,) * d), order="C")
+
+
+def _conv_input_grad(
+    g: np.ndarray, w: np.ndarray, input_shape, stride, padding, dilation, groups
+) -> np.ndarray:
+    d = w.ndim - 2
+    n, channels = input_shape[:2]
+    kernel = w.shape[2:]
+    if groups == 1:
+        cols = np.tensordot(g, w, axes=([1], [0]))  # (N, *out, C, *kernel)
+    else:
+        s, k = _letters(d)
+        grouped = g.reshape(n, groups, g.shape[1] // groups, *g.shape[2:])
+        kernels = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+        cols = np.einsum(f"ngo{s},goc{k}->n{s}gc{k}", grouped, kernels, optimize=True)
+        cols = cols.reshape(n, *g.shape[2:], channels, *kernel)
+    padded = tuple(m + 2 * p for m, p in zip(input_shape[2:], padding, strict=True))
+    grad = np.zeros((n, channels, *padded), dtype=cols.dtype)
+    out = g.shape[2:]
+    for offset in np.ndindex(*kernel):
+        # Kernel element `offset` saw the input at offset * dilation + stride * (output position).
+        region = tuple(
+            slice(o * dil, o * dil + s * (m - 1) + 1, s)
+            for o, dil, s, m in zip(offset, dilation, stride, out, strict=True)
+        )
+        grad[(slice(None), slice(None), *region)] += np.moveaxis(cols[(Ellipsis, *offset)], -1, 1)
+    return grad if not any(padding) else np.ascontiguousarray(grad[_inner(input_shape[2:], padding)])
+
+
+def _conv_weight_grad(
+    x: np.ndarray, g: np.ndarray, weight_shape, stride, padding, dilation, groups
+) -> np.ndarray:
+    d = x.ndim - 2
+    win = _windows(_padded(x, padding), weight_shape[2:], stride, dilation)
+    if groups == 1:
+        axes = [0, *range(2, 2 + d)]
+        return np.tensordot(g, win, axes=(axes, axes))  # (O, C, *kernel)
+    s, k = _letters(d)
+    n, c = x.shape[:2]
+    grouped = win.reshape(n, groups, c // groups, *win.shape[2:])
+    grads = g.reshape(n, groups, g.shape[1] // groups, *g.shape[2:])
+    return np.einsum(f"ngo{s},ngc{s}{k}->goc{k}", grads, grouped, optimize=True).reshape(weight_shape)
+
+
+# --------------------------------------------------------------------------- arrays or Values
+# A vjp gets arrays in a plain backward and Values under create_graph: the helpers below compute
+# with numpy on arrays and apply the registered op on Values, so that the result records a graph.
+
+
+def _convolve(x: Any, w: Any, stride, padding, dilation, groups) -> Any:
+    """C(x, w) without a bias."""
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if not (is_value(x) or is_value(w)):
+        return _conv(x, w, None, **params)
+    bias = np.zeros(w.shape[0], dtype=np.result_type(x.dtype, w.dtype))
+    return apply(CONV_OPS[len(stride)], x, w, bias, **params)
+
+
+def input_grad(g: Any, w: Any, input_shape: tuple[int, ...], **params: Any) -> Any:
+    """The gradient of a convolution with respect to its input: a transposed convolution.
+
+    >>> g, w, plain = np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), {"dilation": (1, 1), "groups": 1}
+    >>> input_grad(g, w, (1, 1, 3, 3), stride=(1, 1), padding=(0, 0), **plain)[0, 0].tolist()
+    [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
+    if not (is_value(g) or is_value(w)):
+        return _conv_input_grad(g, w, tuple(input_shape), **params)
+    return apply(conv_input_grad_op, g, w, input_shape=tuple(input_shape), **params)
+
+
+def weight_grad(x: Any, g: Any, weight_shape: tuple[int, ...], **params: Any) -> Any:
+    """The gradient of a convolution with respect to its weight: windows of x against g.
+
+    >>> x, g = np.arange(9.0).reshape(1, 1, 3, 3), np.ones((1, 1, 2, 2))
+    >>> plain = {"dilation": (1, 1), "groups": 1}
+    >>> weight_grad(x, g, (1, 1, 2, 2), stride=(1, 1), padding=(0, 0), **plain)[0, 0].tolist()
+    [[8.0, 12.0], [20.0, 24.0]]
+    """
+    if not (is_value(x) or is_value(g)):
+        return _conv_weight_grad(x, g, tuple(weight_shape), **params)
+    return apply(conv_weight_grad_op, x, g, weight_shape=tuple(weight_shape), **params)
+
+
+def _conv_vjp_x(g, out, x, w, b, **params):
+    return input_grad(g, w, x.shape, **params)
+
+
+def _conv_vjp_w(g, out, x, w, b, **params):
+    return weight_grad(x, g, w.shape, **params)
+
+
+def _conv_vjp_b(g, out, x, w, b, **params):
+    return g.sum(axis=(0, *range(2, g.ndim)))
+
+
+def _input_grad_vjp_g(h, out, g, w, input_shape, **params):
+    return _convolve(h, w, **params)
+
+
+def _input_grad_vjp_w(h, out, g, w, input_shape, **params):
+    return weight_grad(h, g, w.shape, **params)
+
+
+def _weight_grad_vjp_x(k, out, x, g, weight_shape, **params):
+    return input_grad(g, k, x.shape, **params)
+
+
+def _weight_grad_vjp_g(k, out, x, g, weight_shape, **params):
+    return _convolve(x, k, **params)
+
+
+# --------------------------------------------------------------------------- conv1d, conv2d
+
+
+def _conv_args(name: str, d: int):
+    def prepare(x, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> tuple[tuple[Any, ...], Params]:
+        params = _conv_params(name, d, stride, padding, dilation, groups)
+        conv_output_shape(name, x.shape, weight.shape, params)
+        if bias.shape != weight.shape[:1]:
+            raise ValueError(
+                f"{name}: the bias must have shape {weight.shape[:1]} (one per output channel of the weight "
+                f"{weight.shape}), got shape {bias.shape}"
+            )
+        return (x, weight, bias), params
+
+    return prepare
+
+
+def _conv_samples(d: int):
+    forms: list[tuple[tuple[int, ...], tuple[int, ...], Params]] = [
+        ((1, 1, *(3,) * d), (1, 1, *(2,) * d), {}),
+        ((2, 2, 4) if d == 1 else (1, 2, 3, 4), (2, 2, *(2,) * d), {"stride": 2, "padding": 1}),
+        ((1, 2, *(4,) * d) if d == 1 else (1, 2, 3, 4), (2, 1, *(2,) * d), {"groups": 2, "dilation": 2}),
+        ((1, 1, *(2,) * d), (2, 1, *(1,) * d), {"padding": 2}),  # padding wider than the kernel
+        ((1, 2, 5) if d == 1 else (1, 1, 3, 4), (1, 2, 3) if d == 1 else (1, 1, 2, 3), {"stride": (2,) * d}),
+    ]
+
+    def samples(rng: np.random.Generator, dtype: Any) -> Samples:
+        return [
+            (
+                (
+                    rng.uniform(-2, 2, xs).astype(dtype),
+                    rng.uniform(-2, 2, ws).astype(dtype),
+                    rng.uniform(-2, 2, ws[:1]).astype(dtype),
+                ),
+                params,
+            )
+            for xs, ws, params in forms
+        ]
+
+    return samples
+
+
+def _conv_edges(d: int) -> tuple[Edge, ...]:
+    one = (1,) * d
+    return (
+        Edge(
+            "a batch of 0: an empty output, zero gradients",
+            (np.zeros((0, 1, *(3,) * d)), np.ones((2, 1, *(2,) * d)), np.ones(2)),
+            grads=(np.zeros((0, 1, *(3,) * d)), np.zeros((2, 1, *(2,) * d)), np.zeros(2)),
+            value=np.zeros((0, 2, *(2,) * d)),
+        ),
+        Edge(
+            "a kernel as large as the input: one output per channel",
+            (np.full((1, 1, *(2,) * d), 2.0), np.full((1, 1, *(2,) * d), 3.0), np.ones(1)),
+            grads=(np.full((1, 1, *(2,) * d), 3.0), np.full((1, 1, *(2,) * d), 2.0), np.ones(1)),
+            value=np.full((1, 1, *one), 6.0 * 2**d + 1),
+        ),
+        Edge(
+            "padding wider than the kernel: the rim sees only the bias",
+            (np.full((1, 1, *one), 2.0), np.full((1, 1, *one), 3.0), np.ones(1)),
+            params={"padding": 2},
+            grads=(np.full((1, 1, *one), 3.0), np.full((1, 1, *one), 2.0), np.full(1, 5.0**d)),
+            value=np.pad(np.full((1, 1, *one), 6.0), [(0, 0), (0, 0), *[(2, 2)] * d]) + 1,
+        ),
+        Edge(
+            "0-d input", (2.0, np.ones((1, 1, *one)), np.ones(1)), raises=ValueError, note="torch raises too"
+        ),
+    )
+
+
+def conv1d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    """1-d convolution (cross-correlation, as PyTorch) of x (N, C, L) with weight (O, C / groups, k)
+    and an optional bias (O,); stride, padding and dilation are ints or 1-tuples.
+
+    Returns (N, O, L_out); raises ValueError naming the shapes and the argument that do not fit.
+
+    >>> from autonet import Value, conv1d
+    >>> conv1d(Value([[[1.0, 2.0, 3.0]]]), Value([[[1.0, -1.0]]])).tolist()
+    [[[-1.0, -1.0]]]
+    """
+    return apply(CONV_OPS[1], x, weight, _bias_for(weight, bias, x), stride, padding, dilation, groups)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Any:
+    """2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with weight
+    (O, C / groups, kH, kW) and an optional bias (O,); stride, padding and dilation are ints or pairs.
+
+    Returns (N, O, H_out, W_out); raises ValueError naming the shapes and the argument that do not fit.
+
+    >>> import numpy as np
+    >>> from autonet import Value, conv2d
+    >>> x = Value(np.arange(9.0).reshape(1, 1, 3, 3))
+    >>> conv2d(x, Value([[[[1.0, 0.0], [0.0, -1.0]]]]), Value([0.5]), stride=1).tolist()
+    [[[[-3.5, -3.5], [-3.5, -3.5]]]]
+    """
+    return apply(CONV_OPS[2], x, weight, _bias_for(weight, bias, x), stride, padding, dilation, groups)
+
+
+def _bias_for(weight: Any, bias: Any, x: Any) -> Any:
+    if bias is not None:
+        return bias
+    # No bias: zeros, a constant that needs no gradient (the vjp of a constant is never run).
+    dtype = np.result_type(getattr(x, "dtype", np.float64), getattr(weight, "dtype", np.float64))
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    return np.zeros(np.shape(weight)[:1], dtype=dtype)
+
+
+def _register_conv(d: int, function: Any) -> Op:
+    name = f"conv{d}d"
+    return register(
+        Op(
+            name,
+            _conv,
+            (_conv_vjp_x, _conv_vjp_w, _conv_vjp_b),
+            (REAL, REAL, REAL),
+            cases=Cases("conv", samples=_conv_samples(d)),
+            doc=f"{d}-d convolution (cross-correlation) with PyTorch's arguments: weight "
+            f"{_WEIGHT_LAYOUT[d]}, bias (out_channels,), stride, padding, dilation, groups.",
+            edges=_conv_edges(d),
+            prepare=_conv_args(name, d),
+            function=function,
+        )
+    )
+
+
+CONV_OPS: dict[int, Op] = {1: _register_conv(1, conv1d), 2: _register_conv(2, conv2d)}
+"""The convolution op for each number of spatial axes."""
+
+
+# --------------------------------------------------------------------------- the gradients' ops
+
+
+def _spatial_dims(name: str, what: str, shape: tuple[int, ...]) -> int:
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{name}: {what} must be 3-d (conv1d) or 4-d (conv2d), got shape {shape}")
+    return len(shape) - 2
+
+
+def _shape_param(name: str, what: str, shape: Any) -> tuple[int, ...]:
+    if not isinstance(shape, (tuple, list)) or any(
+        isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 for n in shape
+    ):
+        raise TypeError(f"{name}: {what} must be a tuple of non-negative ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def _check_gradient(name: str, g_shape: tuple[int, ...], expected: tuple[int, ...], setting: str) -> None:
+    if tuple(g_shape) != expected:
+        raise ValueError(f"{name}: the output gradient has shape {tuple(g_shape)}, {setting} need {expected}")
+
+
+def _input_grad_args(g, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):
+    name = "conv_input_grad"
+    input_shape = _shape_param(name, "input_shape", input_shape)
+    params = _conv_params(
+        name, _spatial_dims(name, "the weight", weight.shape), stride, padding, dilation, groups
+    )
+    expected = conv_output_shape(name, input_shape, weight.shape, params)
+    _check_gradient(name, g.shape, expected, f"input shape {input_shape} and weight {weight.shape}")
+    return (g, weight), {"input_shape": input_shape, **params}
+
+
+def _weight_grad_args(x, g, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+    name = "conv_weight_grad"
+    weight_shape = _shape_param(name, "weight_shape", weight_shape)
+    params = _conv_params(name, _spatial_dims(name, "the input", x.shape), stride, padding, dilation, groups)
+    expected = conv_output_shape(name, x.shape, weight_shape, params)
+    _check_gradient(name, g.shape, expected, f"input {x.shape} and weight shape {weight_shape}")
+    return (x, g), {"weight_shape": weight_shape, **params}
+
+
+def _gradient_samples(which: str):
+    def samples(rng: np.random.Generator, dtype: Any) -> Samples:
+        cases = []
+        for d in (1, 2):
+            for (x, w, _), params in _conv_samples(d)(rng, dtype)[1:4]:
+                full = _conv_params(
+                    "samples", d, **{"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **params}
+                )
+                g = rng.uniform(-2, 2, conv_output_shape("samples", x.shape, w.shape, full)).astype(dtype)
+                if which == "input":
+                    cases.append(((g, w), {"input_shape": x.shape, **params}))
+                else:
+                    cases.append(((x, g), {"weight_shape": w.shape, **params}))
+        return cases
+
+    return samples
+
+
+conv_input_grad_op = register(
+    Op(
+        "conv_input_grad",
+        _conv_input_grad,
+        (_input_grad_vjp_g, _input_grad_vjp_w),
+        (REAL, REAL),
+        cases=Cases("conv_gradient", samples=_gradient_samples("input")),
+        doc="The gradient of conv1d/conv2d for its input (a transposed convolution) from the output "
+        "gradient g and the weight.",
+        edges=(
+            Edge(
+                "a batch of 0",
+                (np.zeros((0, 1, 2, 2)), np.ones((1, 1, 2, 2))),
+                params={"input_shape": (0, 1, 3, 3)},
+                grads=(np.zeros((0, 1, 2, 2)), np.zeros((1, 1, 2, 2))),
+                value=np.zeros((0, 1, 3, 3)),
+            ),
+            Edge(
+                "one output: the kernel times its gradient",
+                (np.full((1, 1, 1, 1), 2.0), np.array([[[[1.0, 2.0], [3.0, 4.0]]]])),
+                params={"input_shape": (1, 1, 2, 2)},
+                grads=(np.full((1, 1, 1, 1), 10.0), np.full((1, 1, 2, 2), 2.0)),
+                value=np.array([[[[2.0, 4.0], [6.0, 8.0]]]]),
+            ),
+            Edge(
+                "0-d g", (2.0, np.ones((1, 1, 1, 1))), params={"input_shape": (1, 1, 1, 1)}, raises=ValueError
+            ),
+        ),
+        prepare=_input_grad_args,
+    )
+)
+
+conv_weight_grad_op = register(
+    Op(
+        "conv_weight_grad",
+        _conv_weight_grad,
+        (_weight_grad_vjp_x, _weight_grad_vjp_g),
+        (REAL, REAL),
+        cases=Cases("conv_gradient", samples=_gradient_samples("weight")),
+        doc="The gradient of conv1d/conv2d for its weight, from the input and the output gradient g.",
+        edges=(
+            Edge(
+                "a batch of 0: zero weight gradient",
+                (np.zeros((0, 1, 3, 3)), np.zeros((0, 1, 2, 2))),
+                params={"weight_shape": (1, 1, 2, 2)},
+                grads=(np.zeros((0, 1, 3, 3)), np.zeros((0, 1, 2, 2))),
+                value=np.zeros((1, 1, 2, 2)),
+            ),
+            Edge(
+                "one output: the input times its gradient",
+                (np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), np.full((1, 1, 1, 1), 2.0)),
+                params={"weight_shape": (1, 1, 2, 2)},
+                grads=(np.full((1, 1, 2, 2), 2.0), np.full((1, 1, 1, 1), 10.0)),
+                value=np.array([[[[2.0, 4.0], [6.0, 8.0]]]]),
+            ),
+            Edge(
+                "0-d x",
+                (2.0, np.ones((1, 1, 1, 1))),
+                params={"weight_shape": (1, 1, 1, 1)},
+                raises=ValueError,
+            ),
+        ),
+        prepare=_weight_grad_args,
+    )
+)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def pool_params(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any) -> Params:
+    """``kernel_size``, ``stride`` (None: the kernel size) and ``padding`` of a 2-d pooling, checked
+    against an input of ``shape``: padding at most half the kernel, the kernel within the padded input.
+
+    >>> pool_params("max_pool2d", (1, 1, 4, 4), 2, None, 0)
+    {'kernel_size': (2, 2), 'stride': (2, 2), 'padding': (0, 0)}
+    """
+    if len(shape) != 4:
+        hint = " (add a batch axis: x[None])" if len(shape) == 3 else ""
+        raise ValueError(f"{op}: the input must be 4-d (N, C, H, W), got shape {shape}{hint}")
+    if 0 in shape[1:]:
+        raise ValueError(f"{op}: only the batch axis may be empty, got an input of shape {shape}")
+    kernel = spatial_ints(kernel_size, 2, op, "kernel_size", 1)
+    strides = kernel if stride is None else spatial_ints(stride, 2, op, "stride", 1)
+    pads = spatial_ints(padding, 2, op, "padding", 0)
+    if any(2 * p > k for p, k in zip(pads, kernel, strict=True)):
+        raise ValueError(f"{op}: padding {pads} must be at most half the kernel_size {kernel}")
+    if any(k > n + 2 * p for k, n, p in zip(kernel, shape[2:], pads, strict=True)):
+        raise ValueError(
+            f"{op}: the kernel_size {kernel} is larger than the padded input: input shape {shape}, "
+            f"padding {pads}"
+        )
+    return {"kernel_size": kernel, "stride": strides, "padding": pads}
+
+
+def _pool_args(op: str):
+    def prepare(x, kernel_size, stride=None, padding=0) -> tuple[tuple[Any, ...], Params]:
+        return (x,), pool_params(op, x.shape, kernel_size, stride, padding)
+
+    return prepare
+
+
+def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, np.ndarray]:
+    """The maxima and, saved for the vjp, where each sits in x (flat indices)."""
+    n, c, h, w = x.shape
+    win = _windows(_padded(x, padding, -np.inf), kernel_size, stride, (1, 1))
+    flat = win.reshape(*win.shape[:4], math.prod(kernel_size))  # not -1: a batch of 0 has no size to divide
+    local = np.argmax(flat, axis=-1)  # the first maximum (a nan, if any), as PyTorch
+    out = np.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
+    kh, kw = np.divmod(local, kernel_size[1])
+    rows = np.arange(win.shape[2])[:, None] * stride[0] - padding[0] + kh
+    cols = np.arange(win.shape[3]) * stride[1] - padding[1] + kw
+    planes = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+    return out, planes + rows * w + cols
+
+
+def _max_pool_vjp(g, out, x, kernel_size, stride, padding, saved=None):
+    # The positions of the maxima are integers, constant under create_graph too; recomputed from
+    # the data when the forward's are not at hand.
+    index = (
+        saved
+        if saved is not None
+        else _max_pool(np.asarray(x.data if is_value(x) else x), kernel_size, stride, padding)[1]
+    )
+    if is_value(g):
+        # scatter_add's own vjp gathers: the gradient differentiates again.
+        return scatter_add(g.reshape(-1), index=index.reshape(-1), shape=(math.prod(x.shape),)).reshape(
+            x.shape
+        )
+    # bincount adds the gradients of windows that share a maximum; elsewhere exactly 0.
+    grad = np.bincount(index.ravel(), weights=np.ravel(g), minlength=math.prod(x.shape))
+    return grad.astype(g.dtype, copy=False).reshape(x.shape)
+
+
+def _pool_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    forms: list[tuple[tuple[int, ...], Params]] = [
+        ((1, 1, 4, 4), {"kernel_size": 2}),
+        ((2, 1, 3, 3), {"kernel_size": 2, "stride": 1}),  # overlapping windows
+        ((1, 2, 3, 4), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
+        ((1, 1, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ]
+    # Values at least 0.06 apart (max_pool2d is distinct: ties are its kinks): a shuffled lattice.
+    lattice = np.arange(-2.95, 2.95, 0.1)
+    return [
+        (
+            (
+                (rng.permutation(lattice)[: math.prod(shape)] + rng.uniform(-0.02, 0.02, math.prod(shape)))
+                .reshape(shape)
+                .astype(dtype),
+            ),
+            params,
+        )
+        for shape, params in forms
+    ]
+
+
+max_pool2d = register(
+    Op(
+        "max_pool2d",
+        _max_pool,
+        (_max_pool_vjp,),
+        (REAL,),
+        cases=Cases("pool", samples=_pool_samples),
+        saves=True,
+        smooth=False,
+        distinct=True,
+        doc="The maximum of each kernel_size window of x (N, C, H, W) (stride: the kernel size by default; "
+        "padding never wins); the gradient goes to the first maximum of a window.",
+        edges=(
+            Edge(
+                "a batch of 0",
+                (np.zeros((0, 1, 2, 2)),),
+                params={"kernel_size": 2},
+                grads=(np.zeros((0, 1, 2, 2)),),
+                value=np.zeros((0, 1, 1, 1)),
+            ),
+            Edge(
+                "a tie: the first maximum takes the gradient",
+                (np.array([[[[1.0, 1.0], [0.0, 1.0]]]]),),
+                params={"kernel_size": 2},
+                grads=(np.array([[[[1.0, 0.0], [0.0, 0.0]]]]),),
+                value=np.ones((1, 1, 1, 1)),
+                flat=(0,),
+            ),
+            Edge(
+                "padding: the -inf rim never wins",
+                (np.full((1, 1, 1, 1), -5.0),),
+                params={"kernel_size": 2, "padding": 1},
+                grads=(np.ones((1, 1, 1, 1)),),
+                value=np.full((1, 1, 1, 1), -5.0),
+            ),
+            Edge(
+                "a nan is the maximum",
+                (np.array([[[[1.0, np.nan], [3.0, 2.0]]]]),),
+                params={"kernel_size": 2},
+                grads=(np.array([[[[0.0, 1.0], [0.0, 0.0]]]]),),
+                value=np.full((1, 1, 1, 1), np.nan),
+            ),
+            Edge("0-d input", (2.0,), params={"kernel_size": 1}, raises=ValueError, note="torch raises too"),
+        ),
+        prepare=_pool_args("max_pool2d"),
+        function="max_pool2d",
+        example=(
+            ">>> import numpy as np\n>>> from autonet import Value, max_pool2d\n"
+            ">>> max_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()\n"
+            "[[[[5.0, 7.0], [13.0, 15.0]]]]"
+        ),
+    )
+)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
+    """The mean of each kernel_size window of x (N, C, H, W), padding counted as zeros (PyTorch's
+    count_include_pad=True); stride is the kernel size by default.
+
+    >>> import numpy as np
+    >>> from autonet import Value, avg_pool2d
+    >>> avg_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    params = pool_params("avg_pool2d", x.shape, kernel_size, stride, padding)
+    n, c, h, w = x.shape
+    kernel = params["kernel_size"]
+    # Every channel on its own, against one constant kernel of 1 / (kH kW).
+    mean = np.full((1, 1, *kernel), 1.0 / math.prod(kernel), dtype=x.dtype)
+    out = apply(
+        CONV_OPS[2],
+        x.reshape(n * c, 1, h, w),
+        mean,
+        np.zeros(1, dtype=x.dtype),
+        stride=params["stride"],
+        padding=params["padding"],
+    )
+    return out.reshape(n, c, *out.shape[2:])
+
+
+avg_pool2d_op = register(
+    Op(
+        "avg_pool2d",
+        None,
+        (),
+        (REAL,),
+        composite=avg_pool2d,
+        cases=Cases("pool", samples=_pool_samples),
+        doc="The mean of each kernel_size window of x (N, C, H, W), the padding counted as zeros.",
+        edges=(
+            Edge(
+                "a batch of 0",
+                (np.zeros((0, 1, 2, 2)),),
+                params={"kernel_size": 2},
+                grads=(np.zeros((0, 1, 2, 2)),),
+                value=np.zeros((0, 1, 1, 1)),
+            ),
+            Edge(
+                "padding counts in the mean",
+                (np.full((1, 1, 1, 1), 4.0),),
+                params={"kernel_size": 2, "padding": 1},
+                grads=(np.full((1, 1, 1, 1), 0.25),),
+                value=np.ones((1, 1, 1, 1)),
+            ),
+            Edge("0-d input", (2.0,), params={"kernel_size": 1}, raises=ValueError, note="torch raises too"),
+        ),
+        function="avg_pool2d",
+        example=(
+            ">>> import numpy as np\n>>> from autonet import Value, avg_pool2d\n"
+            ">>> avg_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()\n"
+            "[[[[2.5, 4.5], [10.5, 12.5]]]]"
+        ),
+    )
+)

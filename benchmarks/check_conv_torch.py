@@ -1,0 +1,90 @@
+"""Compare autonet's convolutions and pooling with PyTorch (float64): python benchmarks/check_conv_torch.py
+
+For random inputs over many stride / padding / dilation / groups combinations this checks the
+outputs, the first gradients of every input, and a second-order product (the gradient of
+<grad_x, v> with respect to the weight) against torch.nn.functional. It needs PyTorch; the test
+suite never imports it. Exit status 1 on any disagreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import autonet  # noqa: E402
+from autonet import Value  # noqa: E402
+
+RTOL, ATOL = 1e-9, 1e-10
+
+
+def _close(name: str, ours: np.ndarray, theirs: np.ndarray) -> bool:
+    if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=RTOL, atol=ATOL, equal_nan=True):
+        print(f"DISAGREE {name}: shapes {ours.shape} {theirs.shape}")
+        return False
+    return True
+
+
+def check_conv(torch, d: int, rng: np.random.Generator) -> int:
+    functional = torch.nn.functional
+    bad = 0
+    for stride, padding, dilation, groups in itertools.product((1, 2), (0, 1, 3), (1, 2), (1, 2)):
+        size = (7, 6)[:d] if d == 2 else (9,)
+        x = rng.standard_normal((2, 4, *size))
+        w = rng.standard_normal((6, 4 // groups, *(3, 2)[:d]))
+        b = rng.standard_normal(6)
+        params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+        ours = [Value(a) for a in (x, w, b)]
+        out = getattr(autonet, f"conv{d}d")(*ours, **params)
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        reference = getattr(functional, f"conv{d}d")(*theirs, **params)
+        label = f"conv{d}d {params}"
+        bad += not _close(label, out.data, reference.detach().numpy())
+        seed = rng.standard_normal(out.shape)
+        grads = autonet.gradients((out * seed).sum(), ours, create_graph=True)
+        expected = torch.autograd.grad((reference * torch.tensor(seed)).sum(), theirs, create_graph=True)
+        for i in range(3):
+            bad += not _close(f"{label} grad {i}", np.asarray(grads[i].data), expected[i].detach().numpy())
+        v = rng.standard_normal(x.shape)
+        (second,) = autonet.gradients((grads[0] * v).sum(), [ours[1]])
+        (expected_second,) = torch.autograd.grad((expected[0] * torch.tensor(v)).sum(), [theirs[1]])
+        bad += not _close(f"{label} second order", np.asarray(second), expected_second.numpy())
+    return bad
+
+
+def check_pools(torch, rng: np.random.Generator) -> int:
+    functional = torch.nn.functional
+    bad = 0
+    for kernel, stride, padding in [(2, None, 0), (3, 1, 1), ((2, 3), (1, 2), (1, 1)), (3, 2, 1), (2, 1, 0)]:
+        x = rng.standard_normal((2, 3, 7, 6))
+        x[0, 0, :2, :2] = 1.5  # a tie
+        for name in ("max_pool2d", "avg_pool2d"):
+            ours = Value(x)
+            out = getattr(autonet, name)(ours, kernel, stride, padding)
+            theirs = torch.tensor(x, requires_grad=True)
+            reference = getattr(functional, name)(theirs, kernel, stride, padding)
+            label = f"{name} {kernel, stride, padding}"
+            bad += not _close(label, out.data, reference.detach().numpy())
+            seed = rng.standard_normal(out.shape)
+            (out * seed).sum().backward()
+            (reference * torch.tensor(seed)).sum().backward()
+            bad += not _close(f"{label} grad", ours.grad, theirs.grad.numpy())
+    return bad
+
+
+def main() -> int:
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    rng = np.random.default_rng(0)
+    bad = check_conv(torch, 1, rng) + check_conv(torch, 2, rng) + check_pools(torch, rng)
+    print("all agree with PyTorch" if not bad else f"{bad} disagreements")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
