@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..viz import GraphvizNotFoundError, explore
-from .graph import expression_value, model_loss
+from .graph import add_source_arguments, expression_value, model_loss
 
 __all__ = ["add_command", "run_explore_command"]
 
@@ -26,12 +26,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     'backprop.html'
     """
     page = commands.add_parser("explore", help="write a page that steps through forward and backward")
-    source = page.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="a model such as mlp:2,2,1 (inputs, hidden sizes..., outputs)")
-    source.add_argument("--expr", help='an expression such as "tanh(a*b + c)"')
-    page.add_argument(
-        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs"
-    )
+    add_source_arguments(page)
     page.add_argument("--batch", type=int, default=1, help="samples in --model's batch (default 1)")
     page.add_argument("--seed", type=int, default=0, help="random seed of --model's weights and samples")
     page.add_argument("--title", help="a title shown on the page")

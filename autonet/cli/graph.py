@@ -35,6 +35,22 @@ __all__ = [
 ]
 
 
+def add_source_arguments(command: argparse.ArgumentParser) -> None:
+    """What a command draws: ``--model`` or ``--expr`` with its ``--set`` values (graph, explore).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_source_arguments(parser)
+    >>> parser.parse_args(["--expr", "a*a", "--set", "a=2"]).set
+    ['a=2']
+    """
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a model such as mlp:2,4,1 (inputs, hidden sizes..., outputs)")
+    source.add_argument("--expr", help='an expression such as "tanh(a*b + c)"')
+    command.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs"
+    )
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add ``graph`` and its options to ``commands`` (what ``ArgumentParser.add_subparsers`` returns).
 
@@ -44,12 +60,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     ['a=2']
     """
     graph = commands.add_parser("graph", help="run one forward and backward pass and draw its graph")
-    source = graph.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="a model such as mlp:2,4,1 (inputs, hidden sizes..., outputs)")
-    source.add_argument("--expr", help='an expression such as "tanh(a*b + c)"')
-    graph.add_argument(
-        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="values of the expression's inputs"
-    )
+    add_source_arguments(graph)
     graph.add_argument(
         "-o", "--output", required=True, help="the picture to write (.svg, .png, .pdf or .dot)"
     )
