@@ -1,12 +1,14 @@
 """``python -m autonet demo``: train two small networks in front of the user.
 
-1. XOR with the classic tutorial's 2-2-1 sigmoid network: mean squared error, plain gradient
-   descent at learning rate 0.1, one sample at a time, 1000 epochs.
+1. XOR with the classic tutorial's 2-2-1 sigmoid network: mean squared error, one sample at a
+   time, 1000 epochs, twenty initialisations side by side, first with the classic settings
+   (gradient descent at learning rate 0.1), then with momentum 0.9: how many learn XOR, and
+   the outputs of the first one, so that "hyperparameters matter" is seen.
 2. Two moons with an MLP 2-16-16-1: hinge loss (micrograd's demo), Adam, full batch.
 
 The loss is shown as it falls (one line rewritten in place on a terminal, a few lines
 otherwise), then the final accuracy and the training time. The training itself is library
-code, ``autonet.demo.train_xor`` and ``train_moons``; this module only shows it.
+code, ``autonet.demo.xor_seed_sweep`` and ``train_moons``; this module only shows it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TextIO
 import numpy as np
 
 from .. import data, nn
-from ..demo import XOR_SEED, train_moons, train_xor
+from ..demo import XOR_MOMENTUM, train_moons, xor_seed_sweep
 
 __all__ = ["add_command", "run_demo"]
 
@@ -38,7 +40,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     demo.add_argument("--epochs", type=int, default=None, help="XOR epochs (default 1000)")
     demo.add_argument("--steps", type=int, default=None, help="moons training steps (default 100)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument(
+        "--seed", type=int, default=0, help="random seed (the first XOR seed, the moons data and weights)"
+    )
     demo.add_argument("--quiet", action="store_true", help="print only the final results")
     demo.set_defaults(handler=run_demo)
     return demo
@@ -106,20 +110,37 @@ def _positive(value: int | None, default: int, option: str) -> int:
 Say = Callable[..., None]
 
 
-def _show_xor(epochs: int, say: Say, out: TextIO, quiet: bool) -> None:
+XOR_SEEDS = 20
+"""How many initialisations the demo's XOR comparison trains for each setting."""
+
+
+def _show_xor(epochs: int, seed: int, say: Say, out: TextIO, quiet: bool) -> None:
+    seeds = list(range(seed, seed + XOR_SEEDS))
     say("1. XOR with a 2-2-1 sigmoid network (the classic tutorial)")
-    say(f"   mean squared error, plain gradient descent at lr 0.1, one sample at a time, {epochs} epochs")
-    say(f"   weights from a standard normal, seed {XOR_SEED} (most seeds stall at 0.5 with these settings)")
-    xor = train_xor(epochs, seed=XOR_SEED, progress=None if quiet else _ProgressLine(out, "epoch"))
+    say(f"   mean squared error, one sample at a time, {epochs} epochs, weights from a standard normal;")
+    say(f"   {XOR_SEEDS} networks at once, seeds {seeds[0]}-{seeds[-1]}; the loss shown is seed {seed}'s")
+    settings = {
+        "classic": ("plain gradient descent at lr 0.1 (the classic settings)", 0.0),
+        "momentum": (f"the same lr 0.1 with momentum {XOR_MOMENTUM} (a better choice)", XOR_MOMENTUM),
+    }
+    sweeps = {}
+    for name, (words, momentum) in settings.items():
+        say(f"   {name}: {words}")
+        progress = None if quiet else _ProgressLine(out, "epoch")
+        sweeps[name] = xor_seed_sweep(seeds, epochs, lr=0.1, momentum=momentum, progress=progress)
     inputs, targets = data.xor()
-    outputs = xor.model(inputs).data[:, 0]
-    for x, target, output in zip(inputs, targets, outputs, strict=True):
-        verdict = "right" if (output > 0.5) == (target > 0.5) else "wrong"
-        say(f"   {x.astype(int).tolist()} -> {output:.3f}   (target {int(target)}: {verdict})")
-    out.write(
-        f"XOR: accuracy {xor.accuracy:.0%} ({round(xor.accuracy * 4)}/4), final loss {xor.losses[-1]:.4f}, "
-        f"{epochs} epochs in {xor.seconds:.2f} s\n"
-    )
+    say(f"   seed {seed}:  input   target   classic   momentum")
+    for case, (x, target) in enumerate(zip(inputs, targets, strict=True)):
+        cells = "".join(f"   {sweeps[name].outputs[0, case]:7.3f}" for name in settings)
+        say(f"            {x.astype(int).tolist()}   {int(target)}     {cells}")
+    for name, sweep in sweeps.items():
+        learned = int(np.sum(sweep.accuracies == 1.0))
+        out.write(
+            f"XOR {name}: seed {seed} accuracy {sweep.accuracies[0]:.0%} "
+            f"({round(sweep.accuracies[0] * 4)}/4), learned by {learned}/{XOR_SEEDS} seeds, "
+            f"{epochs} epochs in {sweep.seconds:.2f} s\n"
+        )
+    say("   hyperparameters matter: the same network and data, one setting changed")
 
 
 def _show_moons(steps: int, seed: int, say: Say, out: TextIO, quiet: bool) -> None:
@@ -139,7 +160,8 @@ def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = Non
     accuracies to ``stream`` (default stdout); returns the exit status (0, or 2 for an invalid option).
 
     ``args`` carries ``epochs`` (XOR, default 1000), ``steps`` (moons, default 100), ``seed``
-    (moons data and weights, default 0) and ``quiet`` (print only the results).
+    (the first of the XOR seeds, and the moons data and weights; default 0) and ``quiet``
+    (print only the results).
 
     >>> import argparse, io
     >>> out = io.StringIO()
@@ -165,7 +187,7 @@ def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = Non
 
     say("autonet demo: two small networks trained on gradients from backward()")
     say()
-    _show_xor(epochs, say, out, quiet)
+    _show_xor(epochs, seed, say, out, quiet)
     say()
     _show_moons(steps, seed, say, out, quiet)
     out.flush()
