@@ -45,7 +45,7 @@ from .module import Module
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
-State = tuple[Value, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
+_State = tuple[Value, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
 
 
 # --------------------------------------------------------------------------- arguments
@@ -107,8 +107,8 @@ def _time_steps(x: Value) -> list[Value]:
     return _time_steps(x[:half]) + _time_steps(x[half:])
 
 
-def _rnn_step(nonlinearity: str) -> Callable[[Value, State, Value, Value | None], State]:
-    def step(gi: Value, state: State, w_hh_t: Value, b_hh: Value | None) -> State:
+def _rnn_step(nonlinearity: str) -> Callable[[Value, _State, Value, Value | None], _State]:
+    def step(gi: Value, state: _State, w_hh_t: Value, b_hh: Value | None) -> _State:
         # b_hh is in gi already (_Recurrence.folds_bias): h' = act(W_ih x + b_ih + W_hh h + b_hh).
         pre = gi + state[0] @ w_hh_t
         return (pre.tanh() if nonlinearity == "tanh" else pre.relu(),)
@@ -116,7 +116,7 @@ def _rnn_step(nonlinearity: str) -> Callable[[Value, State, Value, Value | None]
     return step
 
 
-def _lstm_step(gi: Value, state: State, w_hh_t: Value, b_hh: Value | None) -> State:
+def _lstm_step(gi: Value, state: _State, w_hh_t: Value, b_hh: Value | None) -> _State:
     h, c = state
     n = h.shape[-1]
     gates = gi + h @ w_hh_t  # i, f, g, o
@@ -128,7 +128,7 @@ def _lstm_step(gi: Value, state: State, w_hh_t: Value, b_hh: Value | None) -> St
     return o * c.tanh(), c
 
 
-def _gru_step(gi: Value, state: State, w_hh_t: Value, b_hh: Value | None) -> State:
+def _gru_step(gi: Value, state: _State, w_hh_t: Value, b_hh: Value | None) -> _State:
     (h,) = state
     n = h.shape[-1]
     # b_hh stays out of gi: its n part is scaled by r, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
@@ -145,7 +145,7 @@ class _Recurrence:
 
     gates: int
     state_names: tuple[str, ...]
-    step: Callable[[Value, State, Value, Value | None], State]
+    step: Callable[[Value, _State, Value, Value | None], _State]
     # Where b_hh is added straight to W_hh h (RNN, LSTM, not GRU), it can join b_ih in the
     # all-steps projection, and the step is given no b_hh.
     folds_bias: bool
@@ -258,8 +258,9 @@ class _RecurrentBase(Module):
             getattr(self, f"{name}_l{k}", None) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         )
 
-    def _run(self, x: Value, hx: Any) -> tuple[Value, list[Value]]:
+    def _run(self, input: Any, hx: Any) -> tuple[Value, list[Value]]:  # noqa: A002
         who = type(self).__name__
+        x = _as_input(input, self._dtype)
         recurrence = self._recurrence
         n = self.input_size
         layout = f"(N, L, {n})" if self.batch_first else f"(L, N, {n})"
@@ -280,7 +281,7 @@ class _RecurrentBase(Module):
         axes = ("num_layers", "N", "hidden_size")
         given = _states(hx, recurrence.state_names, shape, axes, batched, self._dtype, who)
         zeros = Value(np.zeros((batch, self.hidden_size), dtype=self._dtype), requires_grad=False)
-        finals: list[State] = []
+        finals: list[_State] = []
         for k in range(self.num_layers):
             if k and self.training and self.dropout > 0:
                 x = dropout(x, self.dropout, True, self._generator)
@@ -370,7 +371,9 @@ class RNN(_RecurrentBase):
         )
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Value, Value]:  # noqa: A002 (PyTorch's name)
-        output, (h_n,) = self._run(_as_input(input, self._dtype), hx)
+        """``(output, h_n)``: the last layer's h_t for every step t, and every layer's last h (the
+        shapes are in the class docstring)."""
+        output, (h_n,) = self._run(input, hx)
         return output, h_n
 
 
@@ -418,7 +421,9 @@ class GRU(_RecurrentBase):
         )
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Value, Value]:  # noqa: A002 (PyTorch's name)
-        output, (h_n,) = self._run(_as_input(input, self._dtype), hx)
+        """``(output, h_n)``: the last layer's h_t for every step t, and every layer's last h (the
+        shapes are in the class docstring)."""
+        output, (h_n,) = self._run(input, hx)
         return output, h_n
 
 
@@ -467,7 +472,9 @@ class LSTM(_RecurrentBase):
         )
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Value, tuple[Value, Value]]:  # noqa: A002
-        output, (h_n, c_n) = self._run(_as_input(input, self._dtype), hx)
+        """``(output, (h_n, c_n))``: the last layer's h_t for every step t, and every layer's last
+        h and c (the shapes are in ``RNN``'s docstring)."""
+        output, (h_n, c_n) = self._run(input, hx)
         return output, (h_n, c_n)
 
 
@@ -562,6 +569,7 @@ class RNNCell(_CellBase):
         super().__init__(recurrence, input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> Value:  # noqa: A002 (PyTorch's name)
+        """The next hidden state h' from ``input`` and the hidden state ``hx`` (None: zeros)."""
         (h,) = self._run(input, hx)
         return h
 
@@ -595,6 +603,7 @@ class GRUCell(_CellBase):
         super().__init__(_recurrence("GRU"), input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> Value:  # noqa: A002 (PyTorch's name)
+        """The next hidden state h' from ``input`` and the hidden state ``hx`` (None: zeros)."""
         (h,) = self._run(input, hx)
         return h
 
@@ -626,5 +635,6 @@ class LSTMCell(_CellBase):
         super().__init__(_recurrence("LSTM"), input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Value, Value]:  # noqa: A002 (PyTorch's name)
+        """The next ``(h, c)`` from ``input`` and the state ``hx = (h_0, c_0)`` (None: zeros)."""
         h, c = self._run(input, hx)
         return h, c
