@@ -65,7 +65,15 @@ def percent(output: str, pattern: str) -> float:
 
 
 def test_every_example_is_run_by_this_file() -> None:
-    tested = {"neuron.py", "xor.py", "moons.py", "spirals.py", "draw_graph.py", "gradcheck_my_function.py"}
+    tested = {
+        "neuron.py",
+        "xor.py",
+        "moons.py",
+        "spirals.py",
+        "sequence_lstm.py",
+        "draw_graph.py",
+        "gradcheck_my_function.py",
+    }
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -124,6 +132,15 @@ def test_spirals_linear_softmax_fails_where_the_mlp_succeeds(tmp_path: Path) -> 
     assert percent(output, "MLP 2-32-32-3") >= 90
     assert written(output) == [tmp_path / "spirals_boundary.png"]
     assert_picture(tmp_path / "spirals_boundary.png")
+
+
+def test_sequence_lstm_learns_binary_addition_and_carries_into_longer_numbers(tmp_path: Path) -> None:
+    output = run_example("sequence_lstm.py", cwd=tmp_path)
+    assert "150 steps" in output  # the quick run
+    losses = [float(x) for x in re.findall(r"step\s+\d+\s+loss (\S+)", output)]
+    assert losses[-1] < losses[0] / 10
+    assert percent(output, "test accuracy") >= 95  # whole 8-bit sums, every bit right
+    assert percent(output, "longer numbers") >= 90  # 16-bit sums: twice the training length
 
 
 def test_draw_graph_writes_three_svg_pictures_with_values_and_gradients(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
 (``Conv2d``, ``MaxPool2d``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and embedding
-layers, initializers and losses.
+layers, recurrent networks and cells (``RNN``, ``GRU``, ``LSTM``, ``LSTMCell`` ...), initializers
+and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -23,10 +24,14 @@ from .losses import (
 )
 from .module import Module
 from .norm import BatchNorm1d, BatchNorm2d, Dropout, Embedding, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ACTIVATIONS",
+    "GRU",
+    "LSTM",
     "MLP",
+    "RNN",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -35,11 +40,14 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
+    "LSTMCell",
     "Layer",
     "LayerNorm",
     "MaxPool2d",
     "Module",
     "Neuron",
+    "RNNCell",
     "Sequential",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
