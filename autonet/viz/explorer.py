@@ -247,7 +247,9 @@ def _svg(root: Value, order: list[Value], title: str | None, max_nodes: int) -> 
     from . import draw_graph  # the package imports this module before it defines draw_graph
 
     ids = {value: f"n{i}" for i, value in enumerate(order)}
-    graph = draw_graph(root, show_grad=False, title=title, max_nodes=max_nodes, node_ids=ids)
+    # Top to bottom: the page gives the drawing about 60% of its width, and a chain of ops drawn
+    # left to right would shrink its text to a few pixels there.
+    graph = draw_graph(root, show_grad=False, title=title, max_nodes=max_nodes, node_ids=ids, rankdir="TB")
     svg = graph.pipe(format="svg").decode("utf-8")
     return svg[svg.index("<svg") :]  # no XML declaration or doctype inside an HTML page
 
