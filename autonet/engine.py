@@ -128,16 +128,15 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     result._data = out
     result._grad = None
     result._shared = False
+    result._held = 0
     if state.grad_enabled:
         for v in inputs:
             if v.requires_grad:
                 for u in inputs:  # _hold, spelled out for the same reason
-                    if type(u._data) is not float:
-                        if u._shared:
-                            u._data.setflags(write=False)
+                    if type(u._data) is not float and u._shared:
+                        u._data.setflags(write=False)
                         u._held += 1
                 result.requires_grad = True
-                result._held = 1
                 if params:
                     params = frozen_params(params)
                 result._node = (op, inputs, params, datas, out, saved)
@@ -145,22 +144,20 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                     result._site = user_site()
                 return result
     result.requires_grad = False
-    result._held = 0
     result._node = None
     return result
 
 
 def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
-    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward: count it on each
-    Value (so its own in-place updates copy first), and lock an array someone else may also
-    hold, so that no write from outside can change numbers the forward used. Floats are
-    immutable and need neither."""
+    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward. An array a Value
+    alone refers to needs nothing (the reference count shows the record); one that someone
+    else may also hold is counted and locked, so that no write from outside can change numbers
+    the forward used. Floats are immutable and need neither."""
     for v, d in zip(inputs, datas, strict=True):
-        if type(d) is not float:
-            if v._shared:
-                # A shared array was writeable when it became the data (see Value.from_numpy),
-                # so for a shared Value read-only means locked here.
-                d.setflags(write=False)
+        if v._shared and type(d) is not float and v._data is d:
+            # A shared array was writeable when it became the data (see Value.from_numpy),
+            # so for a shared Value read-only means locked here.
+            d.setflags(write=False)
             v._held += 1
 
 
@@ -262,7 +259,6 @@ class Value(Storage):
         else:
             value._node = (op, tuple(parents), params, tuple(datas), out, saved)
             _hold(parents, datas)
-            value._held = 1 if data is out and type(out) is not float else 0
         return value
 
     @property
@@ -345,7 +341,8 @@ class Value(Storage):
         """A new leaf that shares this Value's data and needs no gradient.
 
         Writing into one's ``data`` changes the other, as with PyTorch's ``detach``, but never
-        numbers that a recorded graph still needs (see ``data``).
+        numbers that a recorded graph still needs (see ``data``): while one does, the new leaf
+        gets a copy.
 
         >>> from autonet import Value
         >>> x = Value([1.0, 2.0])
@@ -354,12 +351,12 @@ class Value(Storage):
         >>> x.tolist(), d.requires_grad
         ([7.0, 2.0], False)
         """
-        data = self._data
-        twin = _make(data, False, shared=type(data) is not float)
-        if type(data) is not float:
-            twin._held = self._held
-            self._shared = True
-        return twin
+        if type(self._data) is float:
+            return _make(self._data, False)
+        if not self._private():
+            return _make(self._data.copy(), False)
+        self._shared = True
+        return _make(self._data, False, shared=True)
 
     def requires_grad_(self, requires_grad: bool = True) -> Value:
         """Set ``requires_grad`` on a leaf in place and return it."""
@@ -686,15 +683,14 @@ _GRAD_LOCK = threading.Lock()
 def _release(node: Value, record: Record) -> None:
     """Free what the record of ``node`` kept for its vjps (input data, output, saved arrays); it
     keeps the op, params and inputs, so that the graph can still be drawn. The arrays it kept are
-    uncounted on the Values that still have them as their data (a Value whose data was replaced
-    since is not counting them); a node that kept only floats has nothing to uncount."""
+    uncounted on the shared Values that still have them as their data (a Value whose data was
+    replaced since is not counting them), and unlocked when no record keeps them any more; a
+    node that kept only floats has nothing to uncount."""
     op, parents, params, datas, out, _ = record
     if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
         for parent, data in zip(parents, datas, strict=True):
-            if type(data) is not float and parent._data is data:
+            if type(data) is not float and parent._shared and parent._data is data:
                 parent._held -= 1
-                if not parent._held and parent._shared:
+                if not parent._held:
                     data.setflags(write=True)  # the lock _hold put on a shared array
-        if type(out) is not float and node._data is out:
-            node._held -= 1
     node._node = (op, _Released(parents), params, None, None, None)

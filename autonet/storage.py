@@ -6,11 +6,13 @@ the backward use numbers the forward never saw, so every in-place path here (``d
 ``numpy()``, ``add_``, ``mul_``, ``copy_``) first asks whether a live record still keeps the
 array and moves to a fresh copy if one does: copy on write, with no copy in the common case.
 
-Two counts say so. ``_held`` counts the records that keep the current array; ``_shared`` says
-that someone outside may hold it too (``Value.from_numpy``, ``detach``, an exposed ``data``), in
-which case recording locks the array read-only, so that a write from outside fails loudly
-instead. A record that dies without a backward leaves its count behind, so a count is trusted
-only while the array is referred to from elsewhere (``sys.getrefcount``).
+An array that only this Value refers to needs no bookkeeping: any other reference to it is a
+record's (or a view's), and ``sys.getrefcount`` says whether there is one, so recording an op
+costs nothing here. ``_shared`` says that someone outside may hold the array too
+(``Value.from_numpy``, ``detach``, an exposed ``data``, an assigned array the caller keeps);
+then the reference count cannot tell, so recording counts the records in ``_held`` and locks
+the array read-only, so that a write from outside fails loudly instead; the backward that
+releases the last of them unlocks it.
 
 ``Storage`` is mixed into ``Value`` only: ``autonet.engine`` declares the slots (``_data``,
 ``_grad``, ``_held``, ``_shared``), which it writes on the hot path as it makes Values.
@@ -74,12 +76,17 @@ class Storage:
     @data.setter
     def data(self, new: ArrayLike) -> None:
         if new is self._data:
-            # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data.
+            # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data,
+            # and if nobody kept it meanwhile (+ 1: this Value's own reference), its own again.
             if type(new) is np.ndarray and new.ndim == 0 and new.dtype == F64:
                 self._data = float(new)  # back to the lean scalar path
+            elif self._shared and not self._held and sys.getrefcount(new) <= _ASSIGNED_ALONE + 1:
+                self._shared = False
             return
+        # An array the caller keeps is shared; a temporary (``v.data = a.copy()``, ``v.data = w -
+        # step``) nobody else refers to becomes this Value's own, with no copy.
         converted = _to_data(new, copy=False)
-        shared = converted is new
+        shared = converted is new and sys.getrefcount(new) > _ASSIGNED_ALONE + 1  # + 1: ``converted``
         if shared and not converted.flags.writeable:
             converted, shared = converted.copy(), False  # a shared array must be ours to lock
         self._data = converted
@@ -87,32 +94,33 @@ class Storage:
         self._shared = shared
 
     def _expose(self) -> np.ndarray:
-        data = self._data
-        if type(data) is float:
+        if type(self._data) is float:
             # A 0-d array kept as the data, so that writing into it changes this Value.
-            data = self._data = np.array(data)
+            self._data = np.array(self._data)
             self._held = 0
-        elif (self._held or not data.flags.writeable) and not self._private():
-            data = self._data = data.copy()
+        elif not self._private():
+            self._data = self._data.copy()
             self._held = 0
         self._shared = True
-        return data
+        return self._data
 
     def _private(self) -> bool:
         """Whether this Value may write into its data array in place: no live graph record keeps
-        it. A record that died without a backward leaves its count behind, so a count is trusted
-        only while something besides this Value still refers to the array; a lock the engine set
-        on a shared array (see ``_hold``) is lifted once no record keeps it."""
+        it. For an array of its own that is what the reference count says (callers hold no other
+        reference while they ask); for a shared one, what ``_held`` counts. A count that a record
+        left behind when it died without a backward is trusted only while something besides this
+        Value still refers to the array; a lock the engine set on a shared array (see ``_hold``) is
+        lifted once no record keeps it."""
+        if not self._shared:
+            return sys.getrefcount(self._data) <= _ALONE and self._data.flags.writeable
         data = self._data
         writeable = data.flags.writeable
         if not self._held and writeable:
             return True
-        if self._held and sys.getrefcount(self._data) > _ALONE:
+        if self._held and sys.getrefcount(data) > _ALONE + 1:  # + 1: the name ``data``
             return False
         self._held = 0
         if not writeable:
-            if not self._shared:
-                return False  # read-only for its own reasons (a broadcast view, say)
             data.setflags(write=True)  # the lock _hold put on a shared array
         return True
 
@@ -184,16 +192,15 @@ class Storage:
         >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
         [0.5, 1.5]
         """
-        data = self._data
         delta = other._data if isinstance(other, Storage) else other
-        if type(data) is float:
-            self._data = data + alpha * float(np.asarray(delta))
+        if type(self._data) is float:
+            self._data = self._data + alpha * float(np.asarray(delta))
             return self
         if alpha == -1.0:
-            return self._assign(np.subtract, data, delta)
+            return self._assign(np.subtract, delta)
         if alpha != 1.0:
-            delta = np.multiply(delta, alpha, dtype=data.dtype)
-        return self._assign(np.add, data, delta)
+            delta = np.multiply(delta, alpha, dtype=self._data.dtype)
+        return self._assign(np.add, delta)
 
     def mul_(self, factor: ArrayLike) -> Storage:
         """Multiply the data by ``factor`` in place, recording nothing; returns self.
@@ -202,12 +209,11 @@ class Storage:
         >>> Value([1.0, -2.0]).mul_(0.5).tolist()
         [0.5, -1.0]
         """
-        data = self._data
         factor = factor._data if isinstance(factor, Storage) else factor
-        if type(data) is float:
-            self._data = data * float(np.asarray(factor))
+        if type(self._data) is float:
+            self._data = self._data * float(np.asarray(factor))
             return self
-        return self._assign(np.multiply, data, factor)
+        return self._assign(np.multiply, factor)
 
     def copy_(self, source: ArrayLike) -> Storage:
         """Overwrite the data with ``source`` (same shape, converted to this Value's dtype) in
@@ -222,25 +228,26 @@ class Storage:
             raise ValueError(
                 f"copy_: source shape {shape_of(array)} does not match the Value's shape {self.shape}"
             )
-        data = self._data
-        if type(data) is float or type(array) is float:
-            self._data = float(array) if type(data) is float else np.array(array, dtype=data.dtype)
+        if type(self._data) is float or type(array) is float:
+            kept = self._data
+            self._data = float(array) if type(kept) is float else np.array(array, dtype=kept.dtype)
             self._held = 0
             return self
         if self._private():
-            np.copyto(data, array, casting="unsafe")
+            np.copyto(self._data, array, casting="unsafe")
         else:
-            self._data = np.array(array, dtype=data.dtype)
+            self._data = np.array(array, dtype=self._data.dtype)
             self._held = 0
             self._shared = False
         return self
 
-    def _assign(self, ufunc: np.ufunc, data: np.ndarray, operand: Any) -> Storage:
-        """``data = ufunc(data, operand)``: in place when no graph keeps ``data``, else into a new array."""
+    def _assign(self, ufunc: np.ufunc, operand: Any) -> Storage:
+        """``data = ufunc(data, operand)``: in place when no graph keeps the data, else into a new array."""
         if self._private():
+            data = self._data
             ufunc(data, operand, out=data, dtype=data.dtype)
         else:
-            self._data = ufunc(data, operand, dtype=data.dtype)
+            self._data = ufunc(self._data, operand, dtype=self._data.dtype)
             self._held = 0
             self._shared = False
         return self
@@ -368,3 +375,25 @@ def _refcount_alone() -> int:
 
 
 _ALONE = _refcount_alone()
+
+
+def _refcount_assigned() -> int:
+    # What sys.getrefcount reports, in the ``data`` setter, for a temporary assigned to the
+    # property (``v.data = np.empty(1)``): nothing but the assignment refers to it.
+    class Probe:
+        __slots__ = ("seen",)
+
+        @property
+        def data(self) -> None:
+            return None
+
+        @data.setter
+        def data(self, new: Any) -> None:
+            self.seen = sys.getrefcount(new)
+
+    probe = Probe()
+    probe.data = np.empty(1)
+    return probe.seen
+
+
+_ASSIGNED_ALONE = _refcount_assigned()

@@ -139,12 +139,16 @@ def test_gradients_returns_arrays_of_their_own_even_for_the_same_input_twice() -
 def test_np_asarray_reads_without_copying_and_refuses_writes() -> None:
     v = Value(np.array([1.0, 2.0]))
     view = np.asarray(v)
-    assert np.shares_memory(view, v.data)
+    assert np.shares_memory(view, np.asarray(v))  # both read the Value's own array
     with pytest.raises(ValueError, match="read-only"):
         view[0] = 3.0
     copy = np.array(v)
     copy[0] = 3.0
     assert v.tolist() == [1.0, 2.0]
+    # Writing through .data while such a view is alive moves the Value to fresh numbers first:
+    # whoever holds the view (a record, a plot) keeps what it read.
+    v.data[0] = 5.0
+    assert view.tolist() == [1.0, 2.0] and v.tolist() == [5.0, 2.0]
 
 
 def test_the_grad_setter_keeps_the_values_dtype() -> None:
@@ -171,3 +175,42 @@ def test_wide_int_constants_follow_numpy_promotion() -> None:
     w = Value(np.ones(2, dtype=np.float32))
     constant = np.array([1, 2], dtype=np.int64)
     assert (w * constant).dtype == (w.data * constant).dtype == np.float64
+
+
+def test_an_assigned_array_the_caller_keeps_is_shared_and_locked_while_recorded() -> None:
+    kept = np.array([1.0, 2.0])
+    w = Value([0.0, 0.0])
+    w.data = kept
+    kept[0] = 3.0
+    assert w.tolist() == [3.0, 2.0]  # shared, as assigned
+    loss = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        kept[1] = 9.0  # a graph needs these numbers
+    loss.backward()
+    assert w.grad.tolist() == [6.0, 4.0]
+    kept[1] = 9.0  # released: writeable again, still the Value's numbers
+    assert w.tolist() == [3.0, 9.0]
+
+
+def test_the_update_idiom_keeps_the_array_a_caller_holds() -> None:
+    w = Value([1.0, 2.0])
+    held = w.data
+    w.data -= 1.0
+    assert held is w.data and held.tolist() == [0.0, 1.0]
+    loss = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        held[0] = 5.0  # the caller's array is locked while the graph needs it
+    loss.backward()
+    assert w.grad.tolist() == [0.0, 2.0]
+
+
+def test_detaching_a_recorded_value_never_lets_its_twin_change_the_graph() -> None:
+    w = Value([1.0, 2.0])
+    loss = (w * w).sum()
+    twin = w.detach()
+    twin.data[0] = 10.0
+    loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+    free = w.detach()  # nothing recorded keeps w now: the twin shares it
+    free.data[1] = 7.0
+    assert w.tolist()[1] == 7.0
