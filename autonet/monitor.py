@@ -327,8 +327,8 @@ def _norm(values: np.ndarray) -> float:
 class _EventFile:
     """A TensorBoard event file in ``logdir``, written through tensorboardX: one event per
     recorded step, holding all of that step's scalars and histograms. (One ``add_scalar`` per
-    scalar, through a ``SummaryWriter``, costs ten times as much: each is an event of its own
-    passed to the writer's thread.)"""
+    scalar, through a ``SummaryWriter``, costs three to six times as much: each is an event of
+    its own, passed to the writer's thread.)"""
 
     def __init__(self, logdir: Path) -> None:
         try:

@@ -7,14 +7,13 @@ these tests keep it out, since the Monitor hands tensorboardX numpy arrays."""
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
+from helpers import import_tensorboardx_without_torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from autonet import Value, data, nn, optim
@@ -22,12 +21,8 @@ from autonet.monitor import Monitor
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tensorboardx_without_torch() -> Iterator[None]:
-    if "tensorboardX" not in sys.modules and "torch" not in sys.modules:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
-            importlib.import_module("tensorboardX")
-    yield
+def tensorboardx_without_torch() -> None:
+    import_tensorboardx_without_torch()
 
 
 def moons_training(
