@@ -46,12 +46,10 @@ from .storage import stored_data, stored_gradient
 
 __all__ = ["Monitor"]
 
-Parameters = Module | Iterable[tuple[str, Value]]
-"""What a Monitor watches: a module (its ``named_parameters()``) or ``(name, Value)`` pairs."""
-
-WEIGHT_NORM = "weight_norm/"
-GRAD_NORM = "grad_norm/"
-_PARAMETER_SCALARS = (WEIGHT_NORM, GRAD_NORM)
+# The prefixes of the per-parameter scalars; histograms are "weights/<name>" and "grads/<name>".
+_WEIGHT_NORM = "weight_norm/"
+_GRAD_NORM = "grad_norm/"
+_PARAMETER_SCALARS = (_WEIGHT_NORM, _GRAD_NORM)
 
 # How often tensorboardX writes pending events to disk: often enough for a TensorBoard that
 # watches a run as it trains (its own default is two minutes); close() writes the rest.
@@ -92,14 +90,9 @@ class Monitor:
     ([(0, 5.0)], [(0, 10.0)])
     """
 
-    history: dict[str, list[tuple[int, float]]]
-    """Every scalar recorded: name -> ``(step, value)`` pairs in the order they were recorded.
-    The metrics go under their keyword names (``"loss"``), each parameter's norms under
-    ``"weight_norm/<name>"`` and ``"grad_norm/<name>"``."""
-
     def __init__(
         self,
-        model: Parameters,
+        model: Module | Iterable[tuple[str, Value]],
         logdir: str | os.PathLike[str] | None = None,
         *,
         histogram_every: int | None = 10,
@@ -116,7 +109,24 @@ class Monitor:
         self._logdir = None if logdir is None else Path(logdir)
         self._events = None if self._logdir is None else _EventFile(self._logdir)
         self._closed = False
-        self.history = {}
+        self._history: dict[str, list[tuple[int, float]]] = {}
+
+    @property
+    def history(self) -> dict[str, list[tuple[int, float]]]:
+        """Every scalar recorded: name -> its ``(step, value)`` pairs, in the order recorded.
+
+        The metrics are under their keyword names (``"loss"``), each parameter's norms under
+        ``"weight_norm/<name>"`` and ``"grad_norm/<name>"``; a name appears once it has a value
+        (a parameter that never had a gradient has no ``grad_norm``). Values are Python floats.
+
+        >>> from autonet import Value
+        >>> from autonet.monitor import Monitor
+        >>> monitor = Monitor([("w", Value(2.0))])
+        >>> monitor.record(0, loss=0.5)
+        >>> monitor.history
+        {'loss': [(0, 0.5)], 'weight_norm/w': [(0, 2.0)]}
+        """
+        return self._history
 
     @property
     def logdir(self) -> Path | None:
@@ -167,15 +177,15 @@ class Monitor:
         for name, p in self._parameters:
             weights = np.asarray(stored_data(p))
             gradient = _gradient(p)
-            scalars[WEIGHT_NORM + name] = _norm(weights)
+            scalars[_WEIGHT_NORM + name] = _norm(weights)
             if gradient is not None:
-                scalars[GRAD_NORM + name] = _norm(gradient)
+                scalars[_GRAD_NORM + name] = _norm(gradient)
             if with_histograms:
                 histograms[f"weights/{name}"] = weights
                 if gradient is not None:
                     histograms[f"grads/{name}"] = gradient
         for name, value in scalars.items():
-            self.history.setdefault(name, []).append((step, value))
+            self._history.setdefault(name, []).append((step, value))
         if self._events is not None:
             self._events.write(step, scalars, histograms)
 
@@ -205,13 +215,13 @@ class Monitor:
         self.close()
 
     def save_plots(self, directory: str | os.PathLike[str], *, title: str | None = None) -> list[Path]:
-        """Draw the history as PNG files in ``directory`` (created if needed) and return their
-        paths: ``metrics.png``, one curve per metric over the steps, and ``grad_norms.png``, each
+        """Draw the history as PNG files in ``directory`` (created if needed); return their paths.
+
+        ``metrics.png`` has one curve per metric over the steps; ``grad_norms.png`` has each
         parameter's gradient norm over the steps (log scale, one colour per parameter from the
         first to the last) beside the last recorded norm of each, in the model's order: a
-        profile across the depth, whose labels name the colours.
-        A picture with nothing to show (no metric, no gradient yet) is not written. ``title``
-        heads both pictures (a run's name).
+        profile across the depth, whose labels name the colours. A picture with nothing to show
+        (no metric, no gradient yet) is not written. ``title`` heads both pictures (a run's name).
 
         Raises ``ImportError`` (naming ``pip install "autonet[plot]"``) if matplotlib is not
         installed.
@@ -232,9 +242,9 @@ class Monitor:
         out.mkdir(parents=True, exist_ok=True)
         metrics = {n: v for n, v in self.history.items() if not n.startswith(_PARAMETER_SCALARS)}
         gradients = {  # in the model's order, from the input side to the output
-            name: self.history[GRAD_NORM + name]
+            name: self.history[_GRAD_NORM + name]
             for name, _ in self._parameters
-            if GRAD_NORM + name in self.history
+            if _GRAD_NORM + name in self.history
         }
         written = []
         if metrics:
