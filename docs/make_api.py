@@ -35,6 +35,7 @@ MODULES = [
     "autonet.optim",
     "autonet.data",
     "autonet.viz",
+    "autonet.monitor",
     "autonet.gradcheck",
     "autonet.ops",
     "autonet.ops.cases",

@@ -7,9 +7,12 @@ element and every input (a vector-Jacobian product, compared entry by entry).
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pytest
 
 import autonet
 from autonet import Value
@@ -219,3 +222,17 @@ def pool_loops(x, kernel_size, stride=None, padding=0, kind="max") -> np.ndarray
         window = xp[:, :, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]].reshape(*x.shape[:2], -1)
         out[:, :, i, j] = window.max(axis=-1) if kind == "max" else window.mean(axis=-1)
     return out
+
+
+def import_tensorboardx_without_torch() -> None:
+    """Import tensorboardX, unless it or PyTorch is loaded already, with PyTorch kept out.
+
+    tensorboardX imports torch whenever it can (several seconds), only to accept torch tensors;
+    autonet.monitor hands it numpy arrays. Once imported, tensorboardX stays as it is, so the
+    tests that write event files (tests/test_monitor.py, docs/monitor.md) need no torch.
+    """
+    if "tensorboardX" in sys.modules or "torch" in sys.modules:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+        importlib.import_module("tensorboardX")

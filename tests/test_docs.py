@@ -8,12 +8,18 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from helpers import import_tensorboardx_without_torch
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tensorboardx_without_torch() -> None:
+    import_tensorboardx_without_torch()  # docs/monitor.md writes event files
 
 
 def python_blocks(page: Path) -> list[str]:

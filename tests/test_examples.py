@@ -73,6 +73,7 @@ def test_every_example_is_run_by_this_file() -> None:
         "sequence_lstm.py",
         "draw_graph.py",
         "gradcheck_my_function.py",
+        "vanishing_gradients.py",
     }
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
 
@@ -177,6 +178,59 @@ def test_gradcheck_example_passes_good_gradients_and_catches_the_bad_ones(tmp_pa
     assert "softsign (right derivative): gradcheck passed, gradgradcheck passed" in output
     assert "softsign (forgotten square): gradcheck failed" in output
     assert output.rstrip().endswith("every check behaved as expected")
+
+
+def gradient_ratios(output: str) -> dict[str, float]:
+    """activation -> the first layer's gradient norm over the last layer's, as printed."""
+    return {m[0]: float(m[1]) for m in re.findall(r"^\s*(\w+): first step .*?\(ratio (\S+)\)", output, re.M)}
+
+
+def test_vanishing_gradients_shows_the_sigmoid_networks_first_layer_starved_and_draws_both(
+    tmp_path: Path,
+) -> None:
+    output = run_example("vanishing_gradients.py", "--out", "pictures", cwd=tmp_path)
+    assert "8 layers" in output and "30 steps" in output
+    ratios = gradient_ratios(output)
+    assert ratios.keys() == {"sigmoid", "relu"}
+    assert ratios["sigmoid"] < 1e-3 < 1e-2 < ratios["relu"]
+    assert percent(output, r"relu: .*accuracy") > percent(output, r"sigmoid: .*accuracy")
+    pictures = written(output)
+    assert [p.as_posix() for p in pictures] == [
+        f"pictures/{net}/{name}.png" for net in ("sigmoid", "relu") for name in ("metrics", "grad_norms")
+    ]
+    for picture in pictures:
+        assert_picture(tmp_path / picture)
+
+
+def test_vanishing_gradients_writes_tensorboard_event_files_and_trains_without_matplotlib(
+    tmp_path: Path,
+) -> None:
+    # Packages that fail to import stand in for a missing matplotlib, and keep tensorboardX from
+    # loading PyTorch (which it does whenever it can, for seconds).
+    blockers = tmp_path / "blockers"
+    for package in ("matplotlib", "torch"):
+        (blockers / package).mkdir(parents=True)
+        (blockers / package / "__init__.py").write_text(f"raise ImportError('{package} is blocked')\n")
+    output = run_example(
+        "vanishing_gradients.py",
+        "--logdir",
+        "runs",
+        "--steps",
+        "3",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(blockers)},
+    )
+    assert "matplotlib is not installed" in output and written(output) == []
+    assert gradient_ratios(output)["sigmoid"] < 1e-3
+    assert "tensorboard --logdir runs" in output
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for net in ("sigmoid", "relu"):
+        events = EventAccumulator(str(tmp_path / "runs" / net))
+        events.Reload()
+        assert [e.step for e in events.Scalars("loss")] == [0, 1, 2]
+        assert "grad_norm/layers.7.w" in events.Tags()["scalars"]
+        assert [h.step for h in events.Histograms("grads/layers.0.w")] == [0]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))

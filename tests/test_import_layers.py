@@ -1,5 +1,5 @@
 """Imports flow one way (issue 13): ops and state at the bottom, then the engine, then nn, optim,
-gradcheck and testing, then viz, then the command line.
+gradcheck and testing, then viz and the training monitor, then the command line.
 
 Every module of autonet/ is parsed with ``ast`` (nothing is imported), and every import is
 counted wherever it is written: at module level, under ``if TYPE_CHECKING:``, or lazily inside a
@@ -219,6 +219,23 @@ def test_nn_never_imports_drawing_or_the_command_line() -> None:
 def test_optim_takes_parameters_not_modules() -> None:
     wrong = _forbidden("autonet.optim", ["autonet.nn", "autonet.viz", "autonet.cli"])
     assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_the_monitor_sits_above_nn_and_optim_and_nothing_below_imports_it() -> None:
+    # The monitor watches a model (it may import nn and optim); only the command line, above
+    # everything, may use it, and the package's __init__ does not load it.
+    users = [
+        i
+        for i in IMPORTS
+        if inside(i.target, "autonet.monitor")
+        and not inside(i.importer, "autonet.monitor")
+        and not inside(i.importer, "autonet.cli")
+    ]
+    assert not users, "nothing below the monitor imports it:\n" + "\n".join(map(str, users))
+    beside_or_above = ["autonet.viz", "autonet.cli", "autonet.gradcheck", "autonet.testing"]
+    wrong = _forbidden("autonet.monitor", beside_or_above)
+    assert not wrong, "the monitor sits beside viz, below the command line:\n" + "\n".join(map(str, wrong))
+    assert any(i.importer == "autonet.monitor" and inside(i.target, "autonet.nn") for i in IMPORTS)
 
 
 def test_only_the_command_line_imports_the_command_line() -> None:
