@@ -293,13 +293,19 @@ def test_max_pool_ties_the_first_maximum_takes_the_gradient() -> None:
     assert y.grad.tolist() == [[[[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]]
 
 
-def test_max_pool_a_nan_is_the_maximum_and_padding_never_wins() -> None:
+def test_max_pool_a_nan_is_the_maximum_and_padding_never_wins_even_against_minus_inf() -> None:
     x = Value(np.array([[[[1.0, np.nan], [3.0, 2.0]]]]))
     out = max_pool2d(x, 2)
     out.sum().backward()
     assert np.isnan(out.item()) and x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
     negative = Value(np.full((1, 1, 3, 3), -5.0))
     assert max_pool2d(negative, 3, stride=1, padding=1).tolist() == np.full((1, 1, 3, 3), -5.0).tolist()
+    # Even an input of -inf beats the -inf rim: each window's gradient goes to its first real element.
+    lowest = Value(np.array([[[[-np.inf, 1.0], [-np.inf, -np.inf]]]]))
+    out = max_pool2d(lowest, 2, stride=1, padding=1)
+    out.backward(np.arange(1.0, 10.0).reshape(1, 1, 3, 3))
+    assert out.tolist() == [[[[-np.inf, 1.0, 1.0], [-np.inf, 1.0, 1.0], [-np.inf, -np.inf, -np.inf]]]]
+    assert lowest.grad.tolist() == [[[[1.0 + 4.0, 2.0 + 3.0 + 5.0 + 6.0], [7.0 + 8.0, 9.0]]]]  # as PyTorch
 
 
 @pytest.mark.parametrize(
