@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import autonet  # noqa: E402
-from autonet import Value  # noqa: E402
+import autonet
+from autonet import Value
 
 RTOL, ATOL = 1e-9, 1e-10
 

@@ -3,7 +3,7 @@
     pip install -e ".[bench]"
     python benchmarks/run.py                 # all workloads (a few minutes)
     python benchmarks/run.py --quick         # fewer steps, chain up to 100,000
-    python benchmarks/run.py --only small    # one workload: big, small, scalar, chain
+    python benchmarks/run.py --only small    # one workload: big, small, scalar, chain, cnn
     python benchmarks/run.py --baseline main # also the autonet of a git revision, side by side
 
 Threads are pinned to one (OMP/OPENBLAS/MKL and torch) before numpy loads. Peers that are not
@@ -19,15 +19,18 @@ import importlib.util
 import os
 import platform
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import _harness  # pins the thread counts: keep it the first import that can load numpy
 import baseline
 import chain
+import cnn
 import mlp
 import numpy as np
 import scalar_mlp
 
-WORKLOADS = ("big", "small", "scalar", "chain")
+WORKLOADS = ("big", "small", "scalar", "chain", "cnn")
 
 
 def installed(module: str | None) -> bool:
@@ -93,10 +96,14 @@ def with_baseline(frameworks: dict, args: argparse.Namespace) -> dict:
     return widened
 
 
-def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
+def build_contenders(
+    frameworks: dict, build: Callable[[Callable[..., Any]], Callable[[], float]], args: argparse.Namespace
+) -> tuple[list[_harness.Contender], list[str]]:
+    """A contender for each framework that is installed and picked by ``--frameworks`` (with the
+    baseline's autonet beside each autonet entry), and why the others were skipped."""
     contenders = []
     skipped = []
-    for name, (builder, module, traced) in with_baseline(mlp.FRAMEWORKS, args).items():
+    for name, (builder, module, traced) in with_baseline(frameworks, args).items():
         if name == "autonet (nn.MLP)" and not mlp.autonet_nn_available():
             skipped.append(f"{name}: autonet.nn / autonet.optim not available")
             continue
@@ -106,17 +113,46 @@ def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
         if args.frameworks and not any(f.lower() in name.lower() for f in args.frameworks):
             continue
         try:
-            step = builder(problem, _harness.SEED)
+            step = build(builder)
         except Exception as error:  # a peer that cannot build the workload is reported, not fatal
             skipped.append(f"{name}: {type(error).__name__}: {error}")
             continue
         contenders.append(_harness.Contender(name, step, traced=traced))
+    return contenders, skipped
+
+
+def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
+    contenders, skipped = build_contenders(
+        mlp.FRAMEWORKS, lambda builder: builder(problem, _harness.SEED), args
+    )
     print(f"running {problem.title}: {', '.join(c.name for c in contenders)}", file=sys.stderr)
     _harness.run_workload(contenders, args.warmup, args.steps, memory=not args.no_memory)
     reference = contenders[0]
     rtol = 1e-3 if problem.dtype == np.float32 else 1e-8
     _harness.check_losses(contenders, reference, rtol)
     text = _harness.table(problem.title, contenders, reference)
+    if skipped:
+        text += "\nskipped: " + "; ".join(skipped)
+    return text
+
+
+def cnn_workload(args: argparse.Namespace) -> str:
+    contenders, skipped = build_contenders(cnn.FRAMEWORKS, lambda builder: builder(_harness.SEED), args)
+    if not contenders:
+        return f"### {cnn.TITLE}\n\nnothing to run: " + "; ".join(skipped)
+    reference = contenders[0]
+    # The first step's losses must agree before anything is timed (same weights, same batch);
+    # every contender takes this step, so the last losses stay comparable too.
+    for contender in contenders:
+        contender.losses.append(contender.step())
+    _harness.check_losses(contenders, reference, 1e-5)
+    differing = [f"{c.name}: first-step {c.error}" for c in contenders if c.error]
+    if differing:
+        return f"### {cnn.TITLE}\n\nnot timed: " + "; ".join(differing)
+    print(f"running CNN: {', '.join(c.name for c in contenders)}", file=sys.stderr)
+    _harness.run_workload(contenders, args.warmup, args.steps, memory=not args.no_memory)
+    _harness.check_losses(contenders, reference, 1e-3)
+    text = _harness.table(cnn.TITLE, contenders, reference)
     if skipped:
         text += "\nskipped: " + "; ".join(skipped)
     return text
@@ -162,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="+", choices=WORKLOADS, default=list(WORKLOADS), help="workloads")
     parser.add_argument(
-        "--frameworks", nargs="+", help="MLP workloads: only frameworks whose name has one of these"
+        "--frameworks", nargs="+", help="MLP and CNN workloads: only frameworks whose name has one of these"
     )
     parser.add_argument("--steps", type=int, default=30, help="timed steps per framework (default 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
@@ -203,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(scalar_workload(args))
         elif workload == "chain":
             sections.append(chain_workload(args))
+        elif workload == "cnn":
+            sections.append(cnn_workload(args))
         print(sections[-1] + "\n", flush=True)
     if args.output:
         with open(args.output, "w") as out:

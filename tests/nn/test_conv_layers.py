@@ -1,0 +1,202 @@
+"""Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten and Sequential: PyTorch's parameter names, shapes
+and initial range, the state dict round trip, the modules equal to the functions, and a small CNN
+that learns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
+from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, Sequential
+
+RNG = np.random.default_rng(0)
+
+
+def small_cnn(rng: int = 0) -> Sequential:
+    """conv 1->4 3x3 pad 1, relu, max pool 2, conv 4->8 3x3 pad 1, relu, max pool 2, flatten, linear."""
+    return Sequential(
+        Conv2d(1, 4, 3, padding=1, rng=rng),
+        Relu(),
+        MaxPool2d(2),
+        Conv2d(4, 8, 3, padding=1, rng=rng + 1),
+        Relu(),
+        MaxPool2d(2),
+        Flatten(),
+        Layer(8 * 2 * 2, 3, activation=None, rng=rng + 2),
+    )
+
+
+class Relu(nn.Module):
+    def forward(self, x: Value) -> Value:
+        return x.relu()
+
+
+# --------------------------------------------------------------------------- names and shapes
+
+
+@pytest.mark.parametrize(
+    "module, weight",
+    [
+        (Conv1d(4, 6, 3), (6, 4, 3)),
+        (Conv1d(4, 6, 5, groups=2), (6, 2, 5)),
+        (Conv2d(3, 8, 3), (8, 3, 3, 3)),
+        (Conv2d(4, 6, (2, 3), groups=2), (6, 2, 2, 3)),
+        (Conv2d(4, 4, 3, groups=4), (4, 1, 3, 3)),
+    ],
+    ids=["conv1d", "conv1d groups", "conv2d", "conv2d groups, 2x3", "depthwise"],
+)
+def test_parameters_have_pytorchs_names_and_shapes(module: Any, weight: tuple[int, ...]) -> None:
+    assert [(name, p.shape) for name, p in module.named_parameters()] == [
+        ("weight", weight),
+        ("bias", weight[:1]),
+    ]
+    assert list(module.state_dict()) == ["weight", "bias"]
+
+
+def test_without_bias_there_is_only_a_weight() -> None:
+    conv = Conv2d(2, 3, 2, bias=False)
+    assert [name for name, _ in conv.named_parameters()] == ["weight"] and conv.bias is None
+    x = RNG.normal(size=(1, 2, 4, 4))
+    np.testing.assert_allclose(conv(x).data, conv2d(Value(x), conv.weight).data)
+
+
+def test_initial_weights_and_biases_lie_within_pytorchs_bound() -> None:
+    conv = Conv2d(6, 16, 5, groups=2, rng=0)
+    bound = 1 / np.sqrt(3 * 5 * 5)  # fan_in = in_channels / groups * kH * kW
+    for p in (conv.weight, conv.bias):
+        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.9 * bound
+    assert Conv2d(1, 2, 3, rng=7).weight.tolist() == Conv2d(1, 2, 3, rng=7).weight.tolist()
+
+
+def test_a_float32_conv_keeps_float32_data_and_gradients() -> None:
+    conv = Conv1d(2, 3, 3, padding=1, dtype=np.float32, rng=0)
+    out = conv(RNG.normal(size=(4, 2, 7)))  # float64 data becomes the module's dtype
+    out.sum().backward()
+    assert out.dtype == np.float32 and conv.weight.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "make, call",
+    [
+        (lambda: Conv1d(2, 4, 3, stride=2, padding=1, dilation=2, rng=0), conv1d),
+        (lambda: Conv2d(2, 4, (3, 2), stride=(2, 1), padding=1, groups=2, rng=0), conv2d),
+    ],
+    ids=["Conv1d", "Conv2d"],
+)
+def test_conv_modules_call_the_convolution_with_their_own_arguments(make: Any, call: Any) -> None:
+    conv = make()
+    x = RNG.normal(size=(2, 2, *(9,) * (conv.weight.ndim - 2)))
+    expected = call(
+        Value(x),
+        conv.weight,
+        conv.bias,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+    )
+    np.testing.assert_array_equal(conv(x).data, expected.data)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: Conv2d(3, 4, 3, groups=2), r"Conv2d: groups=2 must divide in_channels \(3\)"),
+        (lambda: Conv1d(0, 4, 3), r"Conv1d: in_channels must be a positive int, got 0"),
+        (lambda: Conv2d(1, 4, 0), r"Conv2d: kernel_size must be at least 1"),
+        (lambda: Conv2d(1, 4, 3, dtype=np.int64), r"Conv2d: dtype must be a float type"),
+        (lambda: Sequential(Conv2d(1, 1, 1), "relu"), r"Sequential: part 1 is a str, not a Module"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_module(call: Any, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+# --------------------------------------------------------------------------- state and Sequential
+
+
+def test_sequential_names_its_parts_as_pytorch() -> None:
+    model = small_cnn()
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias", "7.w", "7.b"]
+    assert len(model) == 8 and isinstance(model[0], Conv2d) and isinstance(model[-1], Layer)
+    head = model[:3]
+    assert isinstance(head, Sequential) and len(head) == 3 and head[0] is model[0]
+    with pytest.raises(IndexError, match="Sequential: index 8 is out of range for 8 parts"):
+        model[8]
+
+
+def test_state_dict_round_trip_gives_the_same_network() -> None:
+    source, target = small_cnn(rng=0), small_cnn(rng=10)
+    x = RNG.normal(size=(2, 1, 8, 8))
+    assert not np.allclose(source(x).data, target(x).data)
+    state = source.state_dict()
+    target.load_state_dict(state)
+    np.testing.assert_array_equal(source(x).data, target(x).data)
+    # The state holds copies: training the source afterwards leaves the loaded target as it was.
+    source[0].weight.data += 1.0
+    np.testing.assert_array_equal(target[0].weight.data, state["0.weight"])
+
+
+def test_a_state_of_the_wrong_shape_is_refused() -> None:
+    model = small_cnn()
+    state = model.state_dict()
+    state["0.weight"] = np.zeros((4, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"0\.weight"):
+        model.load_state_dict(state)
+
+
+# --------------------------------------------------------------------------- Flatten and pools
+
+
+@pytest.mark.parametrize(
+    "start, end, shape",
+    [(1, -1, (2, 60)), (0, 1, (6, 4, 5)), (2, 3, (2, 3, 20)), (0, -1, (120,)), (1, 1, (2, 3, 4, 5))],
+)
+def test_flatten_joins_the_axes_from_start_to_end(start: int, end: int, shape: tuple[int, ...]) -> None:
+    x = np.arange(120.0).reshape(2, 3, 4, 5)
+    out = Flatten(start, end)(x)
+    assert out.shape == shape and out.data.ravel().tolist() == x.ravel().tolist()
+
+
+def test_flatten_keeps_an_empty_batch_and_refuses_axes_out_of_order() -> None:
+    assert Flatten()(np.zeros((0, 3, 4))).shape == (0, 12)
+    with pytest.raises(ValueError, match=r"Flatten: start_dim=2, end_dim=1 .* shape \(2, 3, 4\)"):
+        Flatten(2, 1)(np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize(
+    "module, function",
+    [(MaxPool2d, max_pool2d), (AvgPool2d, avg_pool2d)],
+    ids=["MaxPool2d", "AvgPool2d"],
+)
+@pytest.mark.parametrize("args", [(2,), (3, 2, 1), ((2, 3), (1, 2), (1, 1))])
+def test_pool_modules_equal_their_functions(module: Any, function: Any, args: tuple[Any, ...]) -> None:
+    x = RNG.normal(size=(2, 3, 7, 6))
+    pool = module(*args)
+    assert pool.parameters() == [] and pool.state_dict() == {}
+    np.testing.assert_array_equal(pool(x).data, function(Value(x), *args).data)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_a_small_cnn_learns_a_tiny_batch() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(12, 1, 8, 8))
+    labels = np.arange(12) % 3
+    x[np.arange(12), 0, labels * 3, labels * 3] += 3.0  # each class lights its own pixel
+    model = small_cnn()
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = nn.cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert (model(x).data.argmax(axis=1) == labels).mean() >= 0.9

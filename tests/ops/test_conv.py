@@ -1,0 +1,461 @@
+"""conv1d, conv2d, their gradient ops, max_pool2d and avg_pool2d against loop references.
+
+The references (``tests/helpers.py``: one Python loop over output positions and kernel offsets,
+written without ``autonet.ops.conv``) define the ops as PyTorch does. Hypothesis draws stride,
+padding, dilation, groups, bias and shapes; the gradients are compared with the loops' adjoints,
+which a dot-product test here proves adjoint, and with central differences (``gradcheck``);
+second order is checked through ``conv_input_grad`` and ``conv_weight_grad``. The registry-wide
+suites (gradients on the declared samples, edges, fuzzing) cover these ops too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import conv_input_grad_loops, conv_loops, conv_weight_grad_loops, pool_loops
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autonet
+from autonet import Value, avg_pool2d, call_op, conv1d, conv2d, max_pool2d
+from autonet.gradcheck import gradcheck, gradgradcheck
+
+FEW = settings(max_examples=12)
+CONV = {1: conv1d, 2: conv2d}
+
+
+def _axis_param(draw: st.DrawFn, d: int, low: int, high: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(low, high)) for _ in range(d))
+
+
+def _as_given(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """One int when every axis has the same value (as users mostly write it), else the tuple."""
+    return values[0] if len(set(values)) == 1 else values
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn, d: int | None = None) -> dict[str, Any]:
+    """x, w, b (or None) and the parameters of a convolution whose kernel fits the padded input."""
+    d = draw(st.sampled_from((1, 2))) if d is None else d
+    groups = draw(st.integers(1, 2))
+    channels, out_channels = (groups * draw(st.integers(1, 2)) for _ in range(2))
+    kernel = _axis_param(draw, d, 1, 3)
+    stride, padding, dilation = (_axis_param(draw, d, *r) for r in ((1, 2), (0, 2), (1, 2)))
+    size = []
+    for k, p, dil in zip(kernel, padding, dilation, strict=True):
+        least = max(1, dil * (k - 1) + 1 - 2 * p)
+        size.append(draw(st.integers(least, least + 3)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16), label="seed"))
+    x = rng.uniform(-2, 2, (draw(st.integers(1, 2)), channels, *size))
+    w = rng.uniform(-2, 2, (out_channels, channels // groups, *kernel))
+    b = rng.uniform(-2, 2, out_channels) if draw(st.booleans(), label="bias") else None
+    params = {
+        "stride": _as_given(stride),
+        "padding": _as_given(padding),
+        "dilation": _as_given(dilation),
+        "groups": groups,
+    }
+    return {"d": d, "x": x, "w": w, "b": b, "params": params}
+
+
+def _bias(case: dict[str, Any]) -> np.ndarray:
+    return case["b"] if case["b"] is not None else np.zeros(case["w"].shape[0])
+
+
+# --------------------------------------------------------------------------- forward
+
+
+@FEW
+@given(case=conv_cases())
+def test_conv_equals_the_loop_reference(case: dict[str, Any]) -> None:
+    args = [Value(case["x"]), Value(case["w"])] + ([Value(case["b"])] if case["b"] is not None else [])
+    out = CONV[case["d"]](*args, **case["params"])
+    expected = conv_loops(case["x"], case["w"], _bias(case), **case["params"])
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_no_bias_is_a_bias_of_zeros_and_a_bias_shifts_each_output_channel(d: int) -> None:
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 3, *(5,) * d)), rng.normal(size=(4, 3, *(2,) * d))
+    b = np.array([1.0, -2.0, 0.5, 3.0])
+    plain = CONV[d](Value(x), Value(w)).data
+    np.testing.assert_allclose(plain, conv_loops(x, w, np.zeros(4)), rtol=1e-12, atol=1e-12)
+    shifted = CONV[d](Value(x), Value(w), Value(b)).data
+    np.testing.assert_allclose(shifted - plain, np.broadcast_to(b.reshape(-1, *(1,) * d), plain.shape))
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_an_unbatched_input_is_refused_with_the_fix_and_its_batch_of_one_matches(d: int) -> None:
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(2, *(4,) * d)), rng.normal(size=(3, 2, *(2,) * d))
+    with pytest.raises(ValueError, match=rf"conv{d}d: .*shape {re.escape(str(x.shape))}.*x\[None\]"):
+        CONV[d](Value(x), Value(w))
+    out = CONV[d](Value(x[None]), Value(w)).data
+    np.testing.assert_allclose(out[0], conv_loops(x[None], w, np.zeros(3))[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_a_float32_convolution_stays_float32_forward_and_backward(d: int) -> None:
+    rng = np.random.default_rng(2)
+    x = Value(rng.normal(size=(2, 2, *(5,) * d)).astype(np.float32))
+    w = Value(rng.normal(size=(4, 1, *(3,) * d)).astype(np.float32))
+    b = Value(np.zeros(4, dtype=np.float32))
+    out = CONV[d](x, w, b, padding=1, groups=2)
+    out.sum().backward()
+    assert out.dtype == np.float32
+    assert [v.grad.dtype for v in (x, w, b)] == [np.float32] * 3
+    expected = conv_loops(
+        x.data.astype(np.float64), w.data.astype(np.float64), np.zeros(4), padding=1, groups=2
+    )
+    np.testing.assert_allclose(out.data, expected, rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+@FEW
+@given(case=conv_cases(), data=st.data())
+def test_conv_gradients_equal_the_loop_adjoints(case: dict[str, Any], data: st.DataObject) -> None:
+    x, w, b = Value(case["x"]), Value(case["w"]), Value(_bias(case))
+    out = CONV[case["d"]](x, w, b, **case["params"])
+    seed = data.draw(st.integers(0, 2**16), label="cotangent seed")
+    g = np.random.default_rng(seed).uniform(-1, 1, out.shape)
+    out.backward(g)
+    params = case["params"]
+    np.testing.assert_allclose(x.grad, conv_input_grad_loops(g, case["w"], x.shape, **params), atol=1e-12)
+    np.testing.assert_allclose(w.grad, conv_weight_grad_loops(case["x"], g, w.shape, **params), atol=1e-12)
+    np.testing.assert_allclose(b.grad, g.sum(axis=(0, *range(2, g.ndim))), atol=1e-12)
+
+
+@settings(max_examples=6)
+@given(case=conv_cases())
+def test_the_loop_references_are_adjoint(case: dict[str, Any]) -> None:
+    # <C(x, w), g> = <x, X(g, w)> = <w, W(x, g)>: what makes the adjoints above the gradients.
+    x, w, params = case["x"], case["w"], case["params"]
+    out = conv_loops(x, w, np.zeros(w.shape[0]), **params)
+    g = np.random.default_rng(0).uniform(-1, 1, out.shape)
+    total = np.sum(out * g)
+    assert np.sum(x * conv_input_grad_loops(g, w, x.shape, **params)) == pytest.approx(total, abs=1e-10)
+    assert np.sum(w * conv_weight_grad_loops(x, g, w.shape, **params)) == pytest.approx(total, abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    "d, params",
+    [
+        (1, {"stride": 2, "padding": 1}),
+        (1, {"dilation": 2, "groups": 2}),
+        (2, {"stride": (2, 1), "padding": (1, 0)}),
+        (2, {"dilation": 2, "groups": 2, "padding": 1}),
+    ],
+)
+def test_conv_gradients_match_central_differences_to_second_order(d: int, params: dict[str, Any]) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 2, *(4,) * d))
+    w = rng.normal(size=(2, 2 // params.get("groups", 1), *(2,) * d))
+    b = rng.normal(size=2)
+    fn = lambda x, w, b: CONV[d](x, w, b, **params)
+    assert gradcheck(fn, x, w, b, projections=3)
+    assert gradgradcheck(fn, x, w, b, projections=3)
+
+
+@FEW
+@given(case=conv_cases())
+def test_second_order_runs_through_the_gradient_ops_and_equals_their_references(case: dict[str, Any]) -> None:
+    # grad_x = X(u, w) is linear in u and in w: <grad_x, v> = <u, C(v, w)>, so its gradient is
+    # W(v, u) for w and C(v, w) for u, both recorded through the gradient ops' own vjps.
+    x, w = Value(case["x"]), Value(case["w"])
+    out = CONV[case["d"]](x, w, **case["params"])
+    rng = np.random.default_rng(4)
+    u = Value(rng.uniform(-1, 1, out.shape))
+    (grad_x,) = autonet.gradients(out, [x], gradient=u, create_graph=True)
+    v = rng.uniform(-1, 1, x.shape)
+    d_w, d_u = autonet.gradients((grad_x * v).sum(), [w, u])
+    params = case["params"]
+    np.testing.assert_allclose(d_w, conv_weight_grad_loops(v, u.data, w.shape, **params), atol=1e-12)
+    np.testing.assert_allclose(d_u, conv_loops(v, case["w"], np.zeros(w.shape[0]), **params), atol=1e-12)
+
+
+@FEW
+@given(case=conv_cases())
+def test_the_gradient_ops_equal_the_loop_adjoints(case: dict[str, Any]) -> None:
+    x, w, params = case["x"], case["w"], case["params"]
+    g = np.random.default_rng(5).uniform(-1, 1, conv_loops(x, w, np.zeros(w.shape[0]), **params).shape)
+    dx = call_op("conv_input_grad", g, w, input_shape=x.shape, **params)
+    dw = call_op("conv_weight_grad", x, g, weight_shape=w.shape, **params)
+    np.testing.assert_allclose(dx.data, conv_input_grad_loops(g, w, x.shape, **params), atol=1e-12)
+    np.testing.assert_allclose(dw.data, conv_weight_grad_loops(x, g, w.shape, **params), atol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["conv_input_grad", "conv_weight_grad"])
+def test_the_gradient_ops_differentiate_twice(which: str) -> None:
+    rng = np.random.default_rng(6)
+    x, w = rng.normal(size=(1, 2, 4, 3)), rng.normal(size=(2, 1, 2, 2))
+    params = {"stride": 2, "padding": 1, "groups": 2}
+    g = rng.normal(size=conv_loops(x, w, np.zeros(2), **params).shape)
+    if which == "conv_input_grad":
+        fn, inputs = lambda g, w: call_op(which, g, w, input_shape=x.shape, **params), (g, w)
+    else:
+        fn, inputs = lambda x, g: call_op(which, x, g, weight_shape=w.shape, **params), (x, g)
+    assert gradcheck(fn, *inputs, projections=3)
+    assert gradgradcheck(fn, *inputs, projections=3)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """x and the pool parameters: tiling windows (kernel == stride, no padding) as often as not, and
+    values from five integers, so that most windows of a max pool hold a tie."""
+    kernel = _axis_param(draw, 2, 1, 3)
+    if draw(st.booleans(), label="tiling"):
+        stride, padding = None, (0, 0)
+    else:
+        stride = _axis_param(draw, 2, 1, 3)
+        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    size = [draw(st.integers(max(1, k - 2 * p), k - 2 * p + 4)) for k, p in zip(kernel, padding, strict=True)]
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *size)
+    rng = np.random.default_rng(draw(st.integers(0, 2**16), label="seed"))
+    x = rng.integers(-2, 3, shape).astype(float)
+    return {"x": x, "kernel_size": _as_given(kernel), "stride": stride, "padding": _as_given(padding)}
+
+
+def _windows(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, fill: float):
+    """(padded x, [(output row, column, window slices)]) by loops, for the pool references."""
+    k = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
+    s = k if stride is None else ((stride,) * 2 if isinstance(stride, int) else stride)
+    p = (padding,) * 2 if isinstance(padding, int) else padding
+    xp = np.pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], constant_values=fill)
+    rows, cols = ((xp.shape[2 + i] - k[i]) // s[i] + 1 for i in range(2))
+    places = [
+        (i, j, slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1]))
+        for i in range(rows)
+        for j in range(cols)
+    ]
+    return xp, places, p
+
+
+def max_pool_grad_loops(x, g, kernel_size, stride=None, padding=0) -> np.ndarray:
+    """Each window's gradient to its first maximum in row-major order (a nan counts as the maximum)."""
+    xp, places, p = _windows(x, kernel_size, stride, padding, -np.inf)
+    grad = np.zeros_like(xp)
+    for i, j, rows, cols in places:
+        for n, c in np.ndindex(*x.shape[:2]):
+            window = xp[n, c, rows, cols]
+            a, b = np.unravel_index(np.argmax(window), window.shape)
+            grad[n, c, rows.start + a, cols.start + b] += g[n, c, i, j]
+    return grad[:, :, p[0] : p[0] + x.shape[2], p[1] : p[1] + x.shape[3]]
+
+
+def avg_pool_grad_loops(x, g, kernel_size, stride=None, padding=0) -> np.ndarray:
+    """Each window's gradient shared evenly by its kH kW places, padding included."""
+    xp, places, p = _windows(x, kernel_size, stride, padding, 0.0)
+    grad = np.zeros_like(xp)
+    for i, j, rows, cols in places:
+        size = (rows.stop - rows.start) * (cols.stop - cols.start)
+        grad[:, :, rows, cols] += g[:, :, i, j][:, :, None, None] / size
+    return grad[:, :, p[0] : p[0] + x.shape[2], p[1] : p[1] + x.shape[3]]
+
+
+POOLS = {"max": (max_pool2d, max_pool_grad_loops), "avg": (avg_pool2d, avg_pool_grad_loops)}
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@FEW
+@given(case=pool_cases(), data=st.data())
+def test_pools_equal_the_loop_references_forward_and_backward(
+    kind: str, case: dict[str, Any], data: st.DataObject
+) -> None:
+    # With ties in most windows, the max-pool gradient goes to each window's first maximum.
+    pool, grad_loops = POOLS[kind]
+    x, params = Value(case["x"]), {k: case[k] for k in ("kernel_size", "stride", "padding")}
+    out = pool(x, **params)
+    np.testing.assert_allclose(out.data, pool_loops(case["x"], **params, kind=kind), atol=1e-12)
+    g = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed")).uniform(-1, 1, out.shape)
+    out.backward(g)
+    np.testing.assert_allclose(x.grad, grad_loops(case["x"], g, **params), atol=1e-12)
+
+
+def test_max_pool_ties_the_first_maximum_takes_the_gradient() -> None:
+    x = Value(np.array([[[[3.0, 3.0, 1.0, 2.0], [3.0, 0.0, 2.0, 2.0]]]]))
+    out = max_pool2d(x, 2)
+    out.backward(np.array([[[[10.0, 20.0]]]]))
+    assert out.tolist() == [[[[3.0, 2.0]]]]
+    assert x.grad.tolist() == [[[[10.0, 0.0, 0.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]]
+    # Overlapping windows that share their first maximum add their gradients there.
+    y = Value(np.ones((1, 1, 2, 3)))
+    max_pool2d(y, 2, stride=1).sum().backward()
+    assert y.grad.tolist() == [[[[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]]
+
+
+def test_max_pool_a_nan_is_the_maximum_and_padding_never_wins_even_against_minus_inf() -> None:
+    x = Value(np.array([[[[1.0, np.nan], [3.0, 2.0]]]]))
+    out = max_pool2d(x, 2)
+    out.sum().backward()
+    assert np.isnan(out.item()) and x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+    negative = Value(np.full((1, 1, 3, 3), -5.0))
+    assert max_pool2d(negative, 3, stride=1, padding=1).tolist() == np.full((1, 1, 3, 3), -5.0).tolist()
+    # Even an input of -inf beats the -inf rim: each window's gradient goes to its first real element.
+    lowest = Value(np.array([[[[-np.inf, 1.0], [-np.inf, -np.inf]]]]))
+    out = max_pool2d(lowest, 2, stride=1, padding=1)
+    out.backward(np.arange(1.0, 10.0).reshape(1, 1, 3, 3))
+    assert out.tolist() == [[[[-np.inf, 1.0, 1.0], [-np.inf, 1.0, 1.0], [-np.inf, -np.inf, -np.inf]]]]
+    assert lowest.grad.tolist() == [[[[1.0 + 4.0, 2.0 + 3.0 + 5.0 + 6.0], [7.0 + 8.0, 9.0]]]]  # as PyTorch
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 2, "stride": 1},
+        {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)},
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+    ],
+)
+@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
+def test_pool_gradients_match_central_differences_to_second_order(pool: Any, params: dict[str, Any]) -> None:
+    x = np.random.default_rng(7).permutation(30).reshape(1, 2, 3, 5) / 5.0  # no ties
+    assert gradcheck(lambda x: pool(x, **params), x, projections=3)
+    assert gradgradcheck(lambda x: pool(x, **params), x, projections=3)
+
+
+@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
+def test_pools_keep_float32(pool: Any) -> None:
+    x = Value(np.random.default_rng(8).normal(size=(2, 3, 6, 6)).astype(np.float32))
+    out = pool(x, 2)
+    out.sum().backward()
+    assert out.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _zeros(*shape: int) -> Value:
+    return Value(np.zeros(shape))
+
+
+ERRORS = [
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 3, 3), _zeros(1, 1, 4, 2), padding=0),
+        ValueError,
+        [r"conv2d", r"\(4, 2\)", r"larger than the padded input", r"\(1, 1, 3, 3\)", r"padding"],
+        id="conv2d kernel larger than the padded input",
+    ),
+    pytest.param(
+        lambda: conv1d(_zeros(1, 2, 5), _zeros(2, 2, 3), dilation=3),
+        ValueError,
+        [r"conv1d", r"dilation \(3,\)", r"larger than the padded input", r"\(1, 2, 5\)"],
+        id="conv1d dilated kernel larger than the input",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 3, 4, 4), _zeros(2, 1, 2, 2), groups=2),
+        ValueError,
+        [r"conv2d", r"groups=2", r"input channels \(3", r"\(1, 3, 4, 4\)", r"\(2, 1, 2, 2\)"],
+        id="channels not divisible by groups",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 4, 4, 4), _zeros(2, 1, 2, 2), groups=2),
+        ValueError,
+        [r"conv2d", r"\(2, 1, 2, 2\)", r"\(1, 4, 4, 4\)", r"weight.shape\[1\] must be 2"],
+        id="weight channels per group",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(1, 1, 2, 2), stride=1.5),
+        TypeError,
+        [r"conv2d", r"stride", r"1\.5"],
+        id="non-integer stride",
+    ),
+    pytest.param(
+        lambda: conv1d(_zeros(1, 1, 4), _zeros(1, 1, 2), stride=-1),
+        ValueError,
+        [r"conv1d", r"stride must be at least 1", r"-1"],
+        id="negative stride",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(1, 1, 2, 2), padding=-1),
+        ValueError,
+        [r"conv2d", r"padding must be at least 0"],
+        id="negative padding",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(1, 1, 2, 2), groups=0),
+        ValueError,
+        [r"conv2d", r"groups must be a positive int"],
+        id="groups 0",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(4, 4), _zeros(1, 1, 2, 2)),
+        ValueError,
+        [r"conv2d", r"4-d", r"\(4, 4\)"],
+        id="conv2d input of 2 axes",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(1, 2, 2)),
+        ValueError,
+        [r"conv2d", r"weight must be 4-d", r"\(1, 2, 2\)"],
+        id="conv2d weight of 3 axes",
+    ),
+    pytest.param(
+        lambda: conv1d(_zeros(1, 1, 4, 4), _zeros(1, 1, 2)),
+        ValueError,
+        [r"conv1d", r"3-d", r"\(1, 1, 4, 4\)"],
+        id="conv1d input of 4 axes",
+    ),
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(3, 1, 2, 2), _zeros(2)),
+        ValueError,
+        [r"conv2d", r"bias must have shape \(3,\)", r"\(2,\)"],
+        id="bias of the wrong length",
+    ),
+    pytest.param(
+        lambda: call_op(
+            "conv_input_grad", np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), input_shape=(1, 1, 3, 3)
+        ),
+        ValueError,
+        [r"conv_input_grad", r"\(1, 1, 3, 3\)", r"\(1, 1, 2, 2\)"],
+        id="conv_input_grad gradient of the wrong shape",
+    ),
+    pytest.param(
+        lambda: max_pool2d(_zeros(1, 1, 2, 2), 3),
+        ValueError,
+        [r"max_pool2d", r"\(3, 3\)", r"larger than the padded input", r"\(1, 1, 2, 2\)"],
+        id="pool kernel larger than the input",
+    ),
+    pytest.param(
+        lambda: avg_pool2d(_zeros(1, 1, 4, 4), 2, padding=2),
+        ValueError,
+        [r"avg_pool2d", r"padding \(2, 2\)", r"half the kernel_size \(2, 2\)"],
+        id="pool padding over half the kernel",
+    ),
+    pytest.param(
+        lambda: max_pool2d(_zeros(1, 1, 4, 4), 2, stride=0),
+        ValueError,
+        [r"max_pool2d", r"stride must be at least 1"],
+        id="pool stride 0",
+    ),
+    pytest.param(
+        lambda: avg_pool2d(_zeros(1, 1, 4, 4), 2.0),
+        TypeError,
+        [r"avg_pool2d", r"kernel_size", r"2\.0"],
+        id="pool non-integer kernel",
+    ),
+    pytest.param(
+        lambda: max_pool2d(_zeros(1, 4, 4), 2),
+        ValueError,
+        [r"max_pool2d", r"4-d", r"\(1, 4, 4\)", r"x\[None\]"],
+        id="pool unbatched input",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, error, parts", ERRORS)
+def test_errors_name_the_op_the_shapes_and_the_argument(call: Any, error: type, parts: list[str]) -> None:
+    with pytest.raises(error) as info:
+        call()
+    for part in parts:
+        assert re.search(part, str(info.value)), f"{part!r} not in {info.value}"
