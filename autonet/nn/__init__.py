@@ -1,6 +1,6 @@
 """Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
-(``Conv2d``, ``MaxPool2d``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and embedding
-layers, initializers and losses.
+(``Conv2d``, ``MaxPool2d``, ``ReLU``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and
+embedding layers, initializers and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -12,7 +12,7 @@ layers, initializers and losses.
 """
 
 from . import init, utils
-from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, ReLU, Sequential
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -40,6 +40,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "Neuron",
+    "ReLU",
     "Sequential",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
