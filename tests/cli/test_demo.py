@@ -1,11 +1,13 @@
-"""``python -m autonet demo``: it trains both networks in front of the user and reports accuracy."""
+"""``python -m autonet demo``: it trains both networks in front of the user and reports accuracy;
+``demo digits`` trains a small CNN on the 8x8 digits the same way."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import re
 
-from autonet.cli import main
+from autonet.cli import build_parser, main
 from autonet.cli.demo import run_demo
 from autonet.demo import XOR_SEED, train_moons, train_xor
 
@@ -63,3 +65,27 @@ def test_the_training_functions_report_their_runs():
     assert len(xor.losses) == 100 and xor.losses[-1] < xor.losses[0] and xor.seconds > 0
     moons = train_moons(steps=30, seed=0, n=40)
     assert len(moons.losses) == 30 and moons.losses[-1] < moons.losses[0] and 0.5 < moons.accuracy <= 1.0
+
+
+def test_demo_alone_is_xor_and_moons_and_digits_is_a_choice():
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).network == "xor-moons"
+    assert parser.parse_args(["demo", "digits", "--epochs", "3"]).network == "digits"
+
+
+def test_digits_shows_progress_then_the_test_accuracy_and_time():
+    out = io.StringIO()
+    assert run_demo(options(network="digits", epochs=1), stream=out) == 0
+    text = out.getvalue()
+    steps = re.findall(r"^  step +\d+/23  loss ", text, re.M)
+    assert 5 <= len(steps) <= 14 and "step 23/23" in text
+    found = re.search(
+        r"^digits: test accuracy (\d+\.\d)% \((\d+)/360\), .*1 epochs in \d+\.\d s$", text, re.M
+    )
+    assert found, text
+    assert float(found.group(1)) > 60  # one epoch is far above the 10% of guessing
+
+
+def test_digits_refuses_the_moons_option(capsys):
+    assert run_demo(options(network="digits", steps=5)) == 2
+    assert "--steps counts the moons steps" in capsys.readouterr().err
