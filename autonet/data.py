@@ -14,8 +14,10 @@ Every generator takes ``seed`` (an int, a ``numpy.random.Generator`` or None) an
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -219,6 +221,28 @@ _MISSING_SCIKIT_LEARN = (
 )
 
 
+def _digits_table() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as (pixels 0..16, labels). The file it ships is read directly when it
+    is where scikit-learn keeps it: importing scikit-learn (and scipy with it) takes seconds, the
+    file a few milliseconds. Otherwise scikit-learn's own loader reads it."""
+    try:
+        spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(location) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            table = np.loadtxt(path, delimiter=",")
+            if table.shape == (1797, 65):  # 64 pixels and the label per row, as load_digits reads it
+                return table[:, :64], table[:, 64].astype(np.int64)
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError as error:
+        raise ImportError(_MISSING_SCIKIT_LEARN) from error
+    images, labels = sklearn_digits(return_X_y=True)
+    return np.asarray(images, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+
+
 def _stratified_split(
     labels: np.ndarray, test_size: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -263,13 +287,8 @@ def load_digits(
     if isinstance(test_size, bool) or not isinstance(test_size, (float, int)) or not 0 < test_size < 1:
         raise ValueError(f"load_digits: test_size is the test share, a number in (0, 1); got {test_size!r}")
     rng = _generator(seed, "load_digits")
-    try:
-        from sklearn.datasets import load_digits as sklearn_digits
-    except ImportError as error:
-        raise ImportError(_MISSING_SCIKIT_LEARN) from error
-    images, labels = sklearn_digits(return_X_y=True)
-    inputs = (np.asarray(images, dtype=np.float64) / 16.0).astype(dtype)
-    labels = np.asarray(labels, dtype=np.int64)
+    images, labels = _digits_table()
+    inputs = (images / 16.0).astype(dtype)
     if as_images:
         inputs = inputs.reshape(-1, 1, 8, 8)
     train, test = _stratified_split(labels, float(test_size), rng)

@@ -220,6 +220,16 @@ def test_the_digits_split_is_a_partition_of_the_data_set():
     assert len(X_test) == 540  # ceil(0.3 * 1797)
 
 
+def test_the_digits_are_scikit_learns_images_with_their_labels():
+    (X_train, y_train), (X_test, y_test) = load_digits(seed=2)
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    images, labels = sklearn_digits(return_X_y=True)
+    pairs = lambda X, y: sorted(zip(map(bytes, np.ascontiguousarray(X)), y.tolist(), strict=True))
+    ours = pairs(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
+    assert ours == pairs(images / 16.0, labels)
+
+
 def test_the_digits_split_is_seeded_and_images_match_the_flat_rows():
     (a_train, a_labels), _ = load_digits(seed=3)
     (b_train, b_labels), _ = load_digits(seed=3)

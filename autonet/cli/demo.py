@@ -1,4 +1,6 @@
-"""``python -m autonet demo``: train two small networks in front of the user.
+"""``python -m autonet demo [xor-moons | digits]``: train small networks in front of the user.
+
+``xor-moons`` (the default, what ``demo`` alone runs):
 
 1. XOR with the classic tutorial's 2-2-1 sigmoid network: mean squared error, one sample at a
    time, 1000 epochs, twenty initialisations side by side, first with the classic settings
@@ -6,9 +8,13 @@
    the outputs of the first one, so that "hyperparameters matter" is seen.
 2. Two moons with an MLP 2-16-16-1: hinge loss (micrograd's demo), Adam, full batch.
 
+``digits``: a small convolutional network (conv, pool, conv, pool, linear) on scikit-learn's
+8x8 digits, Adam on minibatches, scored on held-out test digits (needs scikit-learn).
+
 The loss is shown as it falls (one line rewritten in place on a terminal, a few lines
 otherwise), then the final accuracy and the training time. The training itself is library
-code, ``autonet.demo.xor_seed_sweep`` and ``train_moons``; this module only shows it.
+code, ``autonet.demo.xor_seed_sweep``, ``train_moons`` and ``train_digits_cnn``; this module only
+shows it.
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ from typing import TextIO
 import numpy as np
 
 from .. import data, nn
-from ..demo import XOR_MOMENTUM, train_moons, xor_seed_sweep
+from ..demo import DIGITS_EPOCHS, XOR_MOMENTUM, train_digits_cnn, train_moons, xor_seed_sweep
 
-__all__ = ["add_command", "run_demo"]
+__all__ = ["NETWORKS", "add_command", "run_demo"]
+
+NETWORKS = ("xor-moons", "digits")
+"""What ``demo`` can train, the default first."""
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -36,12 +45,29 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     3
     """
     demo = commands.add_parser(
-        "demo", help="train the XOR network and a moons MLP, showing the loss as it falls"
+        "demo",
+        help="train small networks (XOR and moons, or a CNN on digits), showing the loss as it falls",
     )
-    demo.add_argument("--epochs", type=int, default=None, help="XOR epochs (default 1000)")
+    demo.add_argument(
+        "network",
+        nargs="?",
+        choices=NETWORKS,
+        default=NETWORKS[0],
+        help="xor-moons: the XOR network, then a moons MLP (the default); "
+        "digits: a small CNN on scikit-learn's 8x8 digits",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"XOR epochs (default 1000), or digits epochs ({DIGITS_EPOCHS})",
+    )
     demo.add_argument("--steps", type=int, default=None, help="moons training steps (default 100)")
     demo.add_argument(
-        "--seed", type=int, default=0, help="random seed (the first XOR seed, the moons data and weights)"
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed (the first XOR seed and the moons data and weights, or the digits CNN's weights)",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the final results")
     demo.set_defaults(handler=run_demo)
@@ -155,13 +181,28 @@ def _show_moons(steps: int, seed: int, say: Say, out: TextIO, quiet: bool) -> No
     )
 
 
-def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = None) -> int:
-    """Train the XOR network and a moons MLP, printing the loss as it falls and the final
-    accuracies to ``stream`` (default stdout); returns the exit status (0, or 2 for an invalid option).
+def _show_digits(epochs: int, seed: int, say: Say, out: TextIO, quiet: bool) -> None:
+    say("A small convolutional network on scikit-learn's 8x8 handwritten digits")
+    say("   conv 3x3 (32 channels), relu, max pool 2, conv 3x3 (64), relu, max pool 2, linear 256 -> 10")
+    say("   1437 training and 360 test digits, cross-entropy, Adam at lr 0.005 falling along a cosine,")
+    say(f"   batches of 64, {epochs} epochs, weights and batch order from seed {seed}")
+    digits = train_digits_cnn(epochs, seed=seed, progress=None if quiet else _ProgressLine(out, "step"))
+    out.write(
+        f"digits: test accuracy {digits.accuracy:.1%} ({round(digits.accuracy * 360)}/360), "
+        f"final loss {digits.losses[-1]:.4f}, {epochs} epochs in {digits.seconds:.1f} s\n"
+    )
 
-    ``args`` carries ``epochs`` (XOR, default 1000), ``steps`` (moons, default 100), ``seed``
-    (the first of the XOR seeds, and the moons data and weights; default 0) and ``quiet``
-    (print only the results).
+
+def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = None) -> int:
+    """Train the XOR network and a moons MLP (or, with ``network="digits"``, a CNN on the
+    digits), printing the loss as it falls and the final accuracies to ``stream`` (default
+    stdout); returns the exit status (0; 2 for an invalid option; 1 when the digits need
+    scikit-learn and it is missing).
+
+    ``args`` carries ``network`` (one of ``NETWORKS``, default ``"xor-moons"``), ``epochs`` (XOR,
+    default 1000; digits, default ``autonet.demo.DIGITS_EPOCHS``), ``steps`` (moons, default 100),
+    ``seed`` (the first of the XOR seeds and the moons data and weights, or the digits CNN's
+    weights and batch order; default 0) and ``quiet`` (print only the results).
 
     >>> import argparse, io
     >>> out = io.StringIO()
@@ -174,8 +215,15 @@ def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = Non
     args = args if args is not None else argparse.Namespace()
     quiet = bool(getattr(args, "quiet", False))
     seed = getattr(args, "seed", 0) or 0
+    network = getattr(args, "network", None) or NETWORKS[0]
     try:
-        epochs = _positive(getattr(args, "epochs", None), 1000, "--epochs")
+        if network not in NETWORKS:
+            raise ValueError(f"demo: unknown network {network!r}; choose one of {', '.join(NETWORKS)}")
+        if network == "digits" and getattr(args, "steps", None) is not None:
+            raise ValueError("demo: --steps counts the moons steps; the digits CNN takes --epochs")
+        epochs = _positive(
+            getattr(args, "epochs", None), DIGITS_EPOCHS if network == "digits" else 1000, "--epochs"
+        )
         steps = _positive(getattr(args, "steps", None), 100, "--steps")
     except ValueError as error:
         print(error, file=sys.stderr)
@@ -185,6 +233,16 @@ def run_demo(args: argparse.Namespace | None = None, stream: TextIO | None = Non
         if not quiet:
             out.write(text + "\n")
 
+    if network == "digits":
+        say("autonet demo digits: a CNN trained on gradients from backward()")
+        say()
+        try:
+            _show_digits(epochs, seed, say, out, quiet)
+        except ImportError as error:
+            print(f"demo digits: {error}", file=sys.stderr)
+            return 1
+        out.flush()
+        return 0
     say("autonet demo: two small networks trained on gradients from backward()")
     say()
     _show_xor(epochs, seed, say, out, quiet)

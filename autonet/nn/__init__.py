@@ -1,7 +1,7 @@
 """Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
-(``Conv2d``, ``MaxPool2d``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and embedding
-layers, recurrent networks and cells (``RNN``, ``GRU``, ``LSTM``, ``LSTMCell`` ...), initializers
-and losses.
+(``Conv2d``, ``MaxPool2d``, ``ReLU``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and
+embedding layers, recurrent networks and cells (``RNN``, ``GRU``, ``LSTM``, ``LSTMCell`` ...),
+initializers and losses.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -13,7 +13,7 @@ and losses.
 """
 
 from . import init, utils
-from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, ReLU, Sequential
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy,
@@ -48,6 +48,7 @@ __all__ = [
     "Module",
     "Neuron",
     "RNNCell",
+    "ReLU",
     "Sequential",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",

@@ -1,5 +1,5 @@
-"""Convolutional networks: ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` and
-``Sequential``, with PyTorch's constructor arguments and parameter names.
+"""Convolutional networks: ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``ReLU``, ``Flatten``
+and ``Sequential``, with PyTorch's constructor arguments and parameter names.
 
 The parameters are called ``weight`` (out_channels, in_channels / groups, *kernel) and ``bias``
 (out_channels,), and a ``Sequential`` names its parts ``"0"``, ``"1"`` ..., so the keys of
@@ -27,7 +27,7 @@ from ..surface import apply
 from .init import RandomState, as_generator
 from .module import Module
 
-__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Flatten", "MaxPool2d", "Sequential"]
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Flatten", "MaxPool2d", "ReLU", "Sequential"]
 
 
 def _positive(n: Any, what: str, who: str) -> int:
@@ -184,6 +184,22 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class ReLU(Module):
+    """``max(x, 0)`` elementwise, as a module for ``Sequential`` (``torch.nn.ReLU``); no parameters.
+
+    >>> import numpy as np
+    >>> from autonet.nn import ReLU
+    >>> ReLU()(np.array([-1.0, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 2.0]
+    """
+
+    def __init__(self) -> None:
+        pass  # nothing to set: written out so that the signature reads ReLU()
+
+    def forward(self, x: Any) -> Value:
+        return _as_data(x).relu()
 
 
 class Flatten(Module):

@@ -1,13 +1,15 @@
-"""``python -m autonet demo``: it trains both networks in front of the user and reports accuracy."""
+"""``python -m autonet demo``: it trains both networks in front of the user and reports accuracy;
+``demo digits`` trains a small CNN on the 8x8 digits the same way."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import re
 
 import numpy as np
 
-from autonet.cli import main
+from autonet.cli import build_parser, main
 from autonet.cli.demo import run_demo
 from autonet.demo import XOR_SEED, train_moons, train_xor, xor_seed_sweep
 
@@ -85,3 +87,27 @@ def test_the_seed_sweep_trains_each_network_as_it_would_alone():
 def test_momentum_changes_the_xor_run():
     plain, heavy = (train_xor(epochs=30, seed=0, momentum=m).losses for m in (0.0, 0.9))
     assert heavy[-1] != plain[-1]
+
+
+def test_demo_alone_is_xor_and_moons_and_digits_is_a_choice():
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).network == "xor-moons"
+    assert parser.parse_args(["demo", "digits", "--epochs", "3"]).network == "digits"
+
+
+def test_digits_shows_progress_then_the_test_accuracy_and_time():
+    out = io.StringIO()
+    assert run_demo(options(network="digits", epochs=1), stream=out) == 0
+    text = out.getvalue()
+    steps = re.findall(r"^  step +\d+/23  loss ", text, re.M)
+    assert 5 <= len(steps) <= 14 and "step 23/23" in text
+    found = re.search(
+        r"^digits: test accuracy (\d+\.\d)% \((\d+)/360\), .*1 epochs in \d+\.\d s$", text, re.M
+    )
+    assert found, text
+    assert float(found.group(1)) > 60  # one epoch is far above the 10% of guessing
+
+
+def test_digits_refuses_the_moons_option(capsys):
+    assert run_demo(options(network="digits", steps=5)) == 2
+    assert "--steps counts the moons steps" in capsys.readouterr().err

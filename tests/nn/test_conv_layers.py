@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
-from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, Sequential
+from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential
 
 RNG = np.random.default_rng(0)
 
@@ -200,3 +200,46 @@ def test_a_small_cnn_learns_a_tiny_batch() -> None:
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert (model(x).data.argmax(axis=1) == labels).mean() >= 0.9
+
+
+# --------------------------------------------------------------------------- ReLU
+
+
+def test_relu_keeps_the_positive_part_and_its_gradient() -> None:
+    x = Value(np.array([[-2.0, 0.5], [3.0, -0.1]]))
+    out = ReLU()(x)
+    out.sum().backward()
+    assert out.tolist() == [[0.0, 0.5], [3.0, 0.0]]
+    assert x.grad.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert ReLU().parameters() == []
+
+
+def test_relu_takes_plain_data_and_keeps_its_dtype() -> None:
+    out = ReLU()(np.array([-1.0, 2.0], dtype=np.float32))
+    assert out.dtype == np.float32 and not out.requires_grad
+
+
+def test_a_small_cnn_maps_8x8_images_to_ten_scores_with_named_parameters() -> None:
+    rng = np.random.default_rng(0)
+    model = Sequential(
+        Conv2d(1, 4, 3, padding=1, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(4, 8, 3, padding=1, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Layer(32, 10, activation=None, rng=rng),
+    )
+    scores = model(rng.random((5, 1, 8, 8)))
+    scores.sum().backward()
+    assert scores.shape == (5, 10)
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.weight",
+        "0.bias",
+        "3.weight",
+        "3.bias",
+        "7.w",
+        "7.b",
+    ]
+    assert all(p.grad is not None and np.abs(p.grad).sum() > 0 for p in model.parameters())
