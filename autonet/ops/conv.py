@@ -22,6 +22,8 @@ depthwise convolution with a constant kernel: a composite.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from typing import Any
 
@@ -54,11 +56,15 @@ def spatial_ints(value: Any, d: int, op: str, what: str, low: int) -> tuple[int,
     ValueError: conv2d: stride must be at least 1 on every axis, got (1, 0)
     """
     parts = tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
-    if len(parts) != d or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts):
+    if len(parts) != d:
         raise TypeError(f"{op}: {what} must be an int or a tuple of {d} ints, got {value!r}")
-    if any(p < low for p in parts):
-        raise ValueError(f"{op}: {what} must be at least {low} on every axis, got {value!r}")
-    return tuple(int(p) for p in parts)
+    # A plain loop: this runs for every argument of every convolution and pooling call.
+    for p in parts:
+        if type(p) is not int and (isinstance(p, bool) or not isinstance(p, (int, np.integer))):
+            raise TypeError(f"{op}: {what} must be an int or a tuple of {d} ints, got {value!r}")
+        if p < low:
+            raise ValueError(f"{op}: {what} must be at least {low} on every axis, got {value!r}")
+    return parts if all(type(p) is int for p in parts) else tuple(int(p) for p in parts)
 
 
 def _conv_params(op: str, d: int, stride: Any, padding: Any, dilation: Any, groups: Any) -> Params:
@@ -125,8 +131,10 @@ def conv_output_shape(
 # The columns are laid out with the channels first and the batch either second (N, *out) or
 # last (*out, N); the copies and adds run along the last axis, so a short output row (a small
 # image late in a network) is better joined with the batch behind it, at the price of moving
-# the batch axis of x, g and the output. Measured on the CNN benchmark: batch last pays from
-# rows shorter than 8.
+# the batch axis of x, g and the output. Measured on the shapes of benchmarks/cnn.py and a few
+# larger ones: batch last is up to three times faster for rows shorter than 8; for longer rows
+# the two come out about even, except with few input channels (a first layer), where batch
+# second is twice as fast.
 _BATCH_LAST_BELOW = 8
 
 
@@ -136,25 +144,32 @@ def _work_axes(d: int, out: tuple[int, ...]) -> tuple[int, ...]:
     return (1, *spatial, 0) if out[-1] < _BATCH_LAST_BELOW else (1, 0, *spatial)
 
 
+# The two helpers below see only the few working layouts above: their answers are kept.
+@functools.cache
 def _spatial_positions(axes: tuple[int, ...]) -> tuple[int, ...]:
     """Where the spatial axes sit in the working layout."""
     return tuple(i for i, axis in enumerate(axes) if axis >= 2)
 
 
+@functools.cache
 def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argsort(axes))
+    return tuple(axes.index(i) for i in range(len(axes)))
 
 
+@functools.lru_cache(maxsize=64)
 def _taps(
     work_shape: tuple[int, ...], positions: tuple[int, ...], out: tuple[int, ...], stride, dilation, kernel
-):
+) -> tuple[tuple[tuple[int, ...], tuple[slice, ...]], ...]:
     """For each kernel offset (row-major), the index of the padded working array that it
-    multiplies: a strided slice per spatial axis."""
-    for offset in np.ndindex(*kernel):
+    multiplies: a strided slice per spatial axis. Cached: a training loop asks for the same
+    shapes at every step, and building the slices costs more than using them on small inputs."""
+    taps = []
+    for offset in itertools.product(*map(range, kernel)):
         index: list[Any] = [slice(None)] * len(work_shape)
         for position, o, m, s, dil in zip(positions, offset, out, stride, dilation, strict=True):
             index[position] = slice(o * dil, o * dil + s * (m - 1) + 1, s)
-        yield offset, tuple(index)
+        taps.append((offset, tuple(index)))
+    return tuple(taps)
 
 
 def _to_work(a: np.ndarray, axes: tuple[int, ...], padding: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -218,11 +233,23 @@ def _conv_forward(x, w, b, stride, padding, dilation, groups) -> tuple[np.ndarra
     cols = _columns(x, kernel, out, stride, padding, dilation, dtype)
     o, size = w.shape[0], cols.shape[1]
     weights = w.reshape(groups, o // groups, -1).astype(dtype, copy=False)
-    product = (weights @ cols.reshape(groups, cols.shape[0] // groups, size)).reshape(o, size)
-    result = _from_work(product, _work_axes(d, out), n, out)
+    axes = _work_axes(d, out)
+    if axes[1] == 0:
+        # Batch second: one product per sample (BLAS takes the strided columns as they are)
+        # writes the output (N, O, *out) in place, with no transposition after.
+        places = math.prod(out)
+        by_sample = cols.reshape(groups, cols.shape[0] // groups, n, places).transpose(2, 0, 1, 3)
+        result = np.matmul(weights, by_sample).reshape(n, o, *out)
+    else:
+        product = (weights @ cols.reshape(groups, cols.shape[0] // groups, size)).reshape(o, size)
+        result = _from_work(product, axes, n, out)
     if b is None:
         return np.ascontiguousarray(result), cols
-    return np.add(result, b.reshape(-1, *(1,) * d), order="C"), cols
+    bias = b.reshape(-1, *(1,) * d)
+    if result.flags.c_contiguous and np.result_type(result, b) == result.dtype:
+        result += bias  # a fresh array of this op's own
+        return result, cols
+    return np.add(result, bias, order="C"), cols
 
 
 def _conv(x, w, b, stride, padding, dilation, groups) -> np.ndarray:
@@ -700,7 +727,7 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
     rows = np.arange(out_size[0], dtype=np.intp)[:, None] * stride[0] - padding[0]
     corners = (rows * w + np.arange(out_size[1], dtype=np.intp) * stride[1] - padding[1]).ravel()
     planes = np.arange(n * c, dtype=np.intp)[:, None] * (h * w)
-    offsets = np.array([a * w + b for a, b in np.ndindex(*kernel_size)], dtype=np.intp)
+    offsets = np.array([a * w + b for a, b in itertools.product(*map(range, kernel_size))], dtype=np.intp)
     return best, (planes + corners).reshape(best.shape) + offsets.take(local)
 
 
