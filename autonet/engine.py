@@ -154,7 +154,7 @@ def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
     else may also hold is counted and locked, so that no write from outside can change numbers
     the forward used. Floats are immutable and need neither."""
     for v, d in zip(inputs, datas, strict=True):
-        if v._shared and type(d) is not float and v._data is d:
+        if type(d) is not float and v._shared and v._data is d:
             # A shared array was writeable when it became the data (see Value.from_numpy),
             # so for a shared Value read-only means locked here.
             d.setflags(write=False)
