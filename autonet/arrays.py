@@ -123,11 +123,16 @@ def frozen_params(params: dict) -> dict:
     >>> frozen_params({"index": np.arange(2)})["index"].flags.writeable
     False
     """
-    for value in params.values():
+    kept = params
+    for key, value in params.items():
         kind = type(value)
-        if (kind is np.ndarray or kind is tuple) and frozen(value) is not value:
-            return {k: frozen(v) for k, v in params.items()}
-    return params
+        if kind is np.ndarray or kind is tuple:
+            held = frozen(value)
+            if held is not value:
+                if kept is params:
+                    kept = dict(params)
+                kept[key] = held
+    return kept
 
 
 def retitled(error: Exception, message: str) -> Exception:

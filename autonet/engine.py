@@ -684,13 +684,13 @@ def _release(node: Value, record: Record) -> None:
     """Free what the record of ``node`` kept for its vjps (input data, output, saved arrays); it
     keeps the op, params and inputs, so that the graph can still be drawn. The arrays it kept are
     uncounted on the shared Values that still have them as their data (a Value whose data was
-    replaced since is not counting them), and unlocked when no record keeps them any more; a
-    node that kept only floats has nothing to uncount."""
-    op, parents, params, datas, out, _ = record
-    if type(out) is not float or type(datas[0]) is not float or type(datas[-1]) is not float:
-        for parent, data in zip(parents, datas, strict=True):
-            if type(data) is not float and parent._shared and parent._data is data:
-                parent._held -= 1
-                if not parent._held:
-                    data.setflags(write=True)  # the lock _hold put on a shared array
+    replaced since is not counting them), and unlocked when no record keeps them any more."""
+    op, parents, params, datas, _, _ = record
+    for index, parent in enumerate(parents):  # not zip(strict=True): its keyword costs here
+        data = datas[index]
+        # A float is tested first: a float Value from the scalar path carries no shared flag.
+        if type(data) is not float and parent._shared and parent._data is data:
+            parent._held -= 1
+            if not parent._held:
+                data.setflags(write=True)  # the lock _hold put on a shared array
     node._node = (op, _Released(parents), params, None, None, None)
