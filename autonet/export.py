@@ -89,7 +89,7 @@ class _Graph:
         array = np.asarray(array.data if isinstance(array, Value) else array)
         if array.dtype.kind == "f":
             array = array.astype(self.dtype)
-        name = self.fresh(hint)
+        name = self.fresh(hint.lstrip("./"))  # a hint of the model's root module starts ".w"
         self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 

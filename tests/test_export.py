@@ -392,3 +392,22 @@ def test_importing_autonet_and_its_export_module_does_not_load_onnx() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("model", "x"),
+    [
+        (nn.LSTM(3, 4, num_layers=2, rng=0, dtype=F32), _normal(6, 3, dtype=F32)),  # (L, H_in)
+        (nn.GRU(3, 4, rng=0, dtype=F32), _normal(6, 3, dtype=F32)),
+        (nn.MLP(3, [4, 2], rng=0, dtype=F32), _normal(3, dtype=F32)),  # one sample
+    ],
+    ids=["LSTM", "GRU", "MLP"],
+)
+def test_an_unbatched_input_exports_with_a_fixed_shape(model: nn.Module, x: np.ndarray) -> None:
+    proto = to_onnx(model, x, None, dynamic_batch=False)
+    theirs = _session(proto).run(None, {"input": x})
+    with no_grad():
+        ours = _flat(model(x))
+    for a, b in zip(theirs, ours, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=2e-6)
