@@ -36,6 +36,7 @@ MODULES = [
     "autonet.data",
     "autonet.viz",
     "autonet.monitor",
+    "autonet.export",
     "autonet.gradcheck",
     "autonet.ops",
     "autonet.ops.cases",

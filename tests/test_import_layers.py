@@ -1,5 +1,5 @@
 """Imports flow one way (issue 13): ops and state at the bottom, then the engine, then nn, optim,
-gradcheck and testing, then viz and the training monitor, then the command line.
+gradcheck and testing, then viz, the training monitor and the export, then the command line.
 
 Every module of autonet/ is parsed with ``ast`` (nothing is imported), and every import is
 counted wherever it is written: at module level, under ``if TYPE_CHECKING:``, or lazily inside a
@@ -236,6 +236,29 @@ def test_the_monitor_sits_above_nn_and_optim_and_nothing_below_imports_it() -> N
     wrong = _forbidden("autonet.monitor", beside_or_above)
     assert not wrong, "the monitor sits beside viz, below the command line:\n" + "\n".join(map(str, wrong))
     assert any(i.importer == "autonet.monitor" and inside(i.target, "autonet.nn") for i in IMPORTS)
+
+
+def test_the_export_sits_above_nn_and_nothing_below_imports_it() -> None:
+    # ONNX files and PyTorch layouts are made from a model (the export may import nn and the
+    # engine); only the command line may use it, and the package's __init__ does not load it.
+    users = [
+        i
+        for i in IMPORTS
+        if inside(i.target, "autonet.export")
+        and not inside(i.importer, "autonet.export")
+        and not inside(i.importer, "autonet.cli")
+    ]
+    assert not users, "nothing below the export imports it:\n" + "\n".join(map(str, users))
+    beside_or_above = [
+        "autonet.viz",
+        "autonet.monitor",
+        "autonet.cli",
+        "autonet.gradcheck",
+        "autonet.testing",
+    ]
+    wrong = _forbidden("autonet.export", beside_or_above)
+    assert not wrong, "the export sits beside viz, below the command line:\n" + "\n".join(map(str, wrong))
+    assert any(i.importer == "autonet.export" and inside(i.target, "autonet.nn") for i in IMPORTS)
 
 
 def test_only_the_command_line_imports_the_command_line() -> None:
