@@ -77,6 +77,7 @@ def broken_op() -> Iterator[str]:
             np.exp,
             (lambda g, out, x: -g * out,),
             (Domain(),),
+            jvps=(lambda t, out, x: t * out,),
             cases=ELEMENTWISE,
             edges=EXP_EDGES,
         )
@@ -116,6 +117,7 @@ def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[
             np.exp,
             (lambda g, out, x: g * out,),
             (Domain(),),
+            jvps=(lambda t, out, x: t * out,),
             # Cases whose written-out samples are none at all: nothing to check the op on.
             cases=Cases("mystery", samples=lambda rng, dtype: []),
             edges=EXP_EDGES,
