@@ -118,11 +118,6 @@ def _topological(outputs: Sequence[Value]) -> list[Value]:
         record = node.record
         if record is None:
             continue
-        if record.datas is None:
-            raise RuntimeError(
-                f"jvp: the graph through this {record.op.name} was released by a backward(); forward "
-                "mode needs the numbers its forward recorded"
-            )
         stack.append((node, True))
         stack.extend((parent, False) for parent in reversed(record.inputs) if id(parent) not in seen)
     return order
@@ -184,6 +179,11 @@ def _push(order: Sequence[Value], seeds: dict[int, np.ndarray]) -> dict[int, np.
                 tangent = tangents.get(id(parent))
                 if tangent is None:
                     continue
+                if record.datas is None:  # a graph of the user's, which a tangent reaches
+                    raise RuntimeError(
+                        f"jvp: the graph through this {record.op.name} was released by a backward(); "
+                        "forward mode needs the numbers its forward recorded (retain_graph=True keeps them)"
+                    )
                 share = _fitted(_share(record.op, record, index, tangent), record.out, record.op, index)
                 total = share if total is None else total + share
             if total is not None:
