@@ -21,6 +21,7 @@ from .functional import grad, gradients
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .steps import BackwardStep, backward_steps
 from .surface import FUNCTIONS, apply, call_op
+from .transforms import hessian, hvp, jacobian, jvp, linearize, vjp
 
 __version__ = "0.1.0"
 
@@ -39,7 +40,12 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "gradients",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
+    "linearize",
     "nn",
     "no_grad",
     "numerical_grad",
@@ -47,6 +53,7 @@ __all__ = [
     "optim",
     "set_grad_enabled",
     "viz",
+    "vjp",
 ]
 
 # autonet.maximum, autonet.where, autonet.einsum ...: each op that declares a function.

@@ -1,8 +1,9 @@
-"""Numerical gradients and the checks that compare them with autonet's reverse mode.
+"""Numerical gradients and the checks that compare them with autonet's reverse and forward modes.
 
-``gradcheck`` compares every entry of the Jacobian that backward() computes with central
-differences in float64; ``gradgradcheck`` does the same for the gradient itself (second
-derivatives, through ``create_graph=True``); ``numerical_grad`` gives the central-difference
+``gradcheck`` compares every entry of the Jacobian that backward() computes (``mode="reverse"``),
+that the jvps compute (``mode="forward"``), or both, with central differences in float64;
+``gradgradcheck`` does the same for the gradient itself (second derivatives, through
+``create_graph=True``); ``numerical_grad`` gives the central-difference
 gradient alone. ``check_op`` checks one registered op on given cases and returns a report
 (``OpCheck``); ``python -m autonet check`` (``autonet.cli.check``) runs it over every op.
 
@@ -29,13 +30,19 @@ from .engine import Value
 from .functional import gradients
 from .ops.registry import REGISTRY, Op
 from .surface import call_op
+from .transforms import linearize
 
 __all__ = ["GradcheckError", "OpCase", "OpCheck", "check_op", "gradcheck", "gradgradcheck", "numerical_grad"]
 
 
 class GradcheckError(AssertionError):
-    """A reverse-mode gradient disagrees with central differences; the message names the input,
-    the element, both values and the tolerance."""
+    """A reverse-mode gradient or a forward-mode derivative disagrees with central differences;
+    the message names the mode, the input, the element, both values and the tolerance."""
+
+
+MODES = ("reverse", "forward", "both")
+"""What ``gradcheck`` compares with central differences: backward passes (vjps), tangent passes
+(jvps), or both."""
 
 
 @dataclass
@@ -217,10 +224,16 @@ def _failure_message(
     atol: float,
     rtol: float,
 ) -> str:
+    headline = f"{who}: {what} with respect to {x.name} at index {element} is wrong"
+    return _mismatch(headline, analytic, numerical, atol, rtol, "reverse")
+
+
+def _mismatch(headline: str, analytic: float, numerical: float, atol: float, rtol: float, mode: str) -> str:
+    """The report of one mismatch; ``mode`` ("reverse" or "forward") says which analytic side."""
     tolerance = atol + rtol * abs(numerical)
     return (
-        f"{who}: {what} with respect to {x.name} at index {element} is wrong\n"
-        f"  analytic (reverse mode):        {analytic!r}\n"
+        f"{headline}\n"
+        f"  analytic ({mode} mode):        {analytic!r}\n"
         f"  numerical (central difference): {numerical!r}\n"
         f"  |difference| {abs(analytic - numerical):.3g} > tolerance atol + rtol * |numerical| = "
         f"{atol:g} + {rtol:g} * {abs(numerical):.3g} = {tolerance:.3g}"
@@ -236,7 +249,11 @@ def _output_place(flat: int, shapes: Sequence[tuple[int, ...]], names: Sequence[
     raise AssertionError("flat output index out of range")
 
 
-def _check_settings(eps: float, atol: float, rtol: float, projections: int | None, who: str) -> None:
+def _check_settings(
+    eps: float, atol: float, rtol: float, projections: int | None, who: str, mode: str = "reverse"
+) -> None:
+    if mode not in MODES:
+        raise ValueError(f"{who}: mode must be one of {MODES}, got {mode!r}")
     if eps <= 0 or atol < 0 or rtol < 0:
         raise ValueError(
             f"{who}: eps must be positive and atol, rtol non-negative (got {eps}, {atol}, {rtol})"
@@ -262,9 +279,11 @@ def _check(
     seed: int,
     who: str,
     output_names: Callable[[int], list[str]] | None = None,
+    mode: str = "reverse",
 ) -> _Report:
-    """Compare reverse mode with central differences for ``fn`` at ``inputs``; never raises on a mismatch."""
-    _check_settings(eps, atol, rtol, projections, who)
+    """Compare reverse mode, forward mode or both with central differences for ``fn`` at
+    ``inputs``; never raises on a mismatch."""
+    _check_settings(eps, atol, rtol, projections, who, mode)
     numerical, size = _numerical_jacobians(fn, inputs, eps, who)
     leaves = _leaves(inputs)
     with set_grad_enabled(True):
@@ -300,17 +319,88 @@ def _check(
                     rtol,
                 )
 
-    rng = np.random.default_rng(seed)
-    if projections is None:
-        for m in range(size):
-            compare_rows(np.eye(1, size, m)[0], f"the gradient of {_output_place(m, shapes, names)}")
-    # A random mix of all outputs also catches a vjp that is not linear in its output gradient.
-    for r in range(1 if projections is None else projections):
-        cotangent = rng.standard_normal(size)
-        compare_rows(
-            cotangent, f"the gradient of the random projection u @ output (projection {r}, seed {seed})"
-        )
+    if mode != "forward":
+        rng = np.random.default_rng(seed)
+        if projections is None:
+            for m in range(size):
+                compare_rows(np.eye(1, size, m)[0], f"the gradient of {_output_place(m, shapes, names)}")
+        # A random mix of all outputs also catches a vjp that is not linear in its output gradient.
+        for r in range(1 if projections is None else projections):
+            cotangent = rng.standard_normal(size)
+            compare_rows(
+                cotangent, f"the gradient of the random projection u @ output (projection {r}, seed {seed})"
+            )
+    if mode != "reverse":
+        _check_forward(fn, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who)
     return report
+
+
+def _check_forward(
+    fn: Callable[..., Any],
+    inputs: list[_Input],
+    numerical: list[np.ndarray | None],
+    shapes: list[tuple[int, ...]],
+    names: list[str],
+    report: _Report,
+    atol: float,
+    rtol: float,
+    projections: int | None,
+    seed: int,
+    who: str,
+) -> None:
+    """Forward mode against central differences: one tangent pass per input element (each a
+    column of the Jacobian), then random tangents along every input at once, which also catch a
+    jvp that is not linear in its tangent. The mismatches go into ``report``."""
+
+    def values_of(*xs: Value) -> tuple[Value, ...]:
+        outputs = _as_outputs(_called(fn, xs, who), who)
+        return tuple(o if isinstance(o, Value) else Value(o, requires_grad=False) for o in outputs)
+
+    _, push = linearize(values_of, *[x.data for x in inputs])
+    checked = [k for k, x in enumerate(inputs) if x.differentiable]
+
+    def compare(
+        tangents: list[np.ndarray | None], expected: np.ndarray, describe: Callable[[int], str]
+    ) -> None:
+        found = np.concatenate([np.asarray(t, dtype=np.float64).ravel() for t in push(*tangents)])
+        result, bad = _compare(found, expected, atol, rtol)
+        report.merge(result)
+        if bad is not None and report.failure is None:
+            m = bad[0]
+            report.failure = _mismatch(
+                describe(m), float(found[m]), float(expected[m]), atol, rtol, "forward"
+            )
+
+    if projections is None:
+        for k in checked:
+            x = inputs[k]
+            for e in range(x.data.size):
+                tangents: list[np.ndarray | None] = [None] * len(inputs)
+                tangents[k] = np.eye(1, x.data.size, e)[0].reshape(x.data.shape)
+                element = _index(e, x.data.shape)
+
+                def column(m: int, x: _Input = x, element: tuple[int, ...] = element) -> str:
+                    return (
+                        f"{who}: the derivative of {_output_place(m, shapes, names)} with respect to "
+                        f"{x.name} at index {element} is wrong"
+                    )
+
+                compare(tangents, numerical[k][:, e], column)
+    rng = np.random.default_rng(seed + 1)
+    for r in range(1 if projections is None else projections):
+        tangents = [None] * len(inputs)
+        expected = np.zeros(sum(math.prod(s) for s in shapes))
+        for k in checked:
+            tangents[k] = rng.standard_normal(inputs[k].data.shape)
+            expected = expected + numerical[k] @ tangents[k].ravel()
+
+        def along(m: int, r: int = r) -> str:
+            return (
+                f"{who}: the derivative of {_output_place(m, shapes, names)} along a random tangent of "
+                f"the inputs (projection {r}, seed {seed}) is wrong"
+            )
+
+        compare(tangents, expected, along)
 
 
 def gradcheck(
@@ -323,6 +413,7 @@ def gradcheck(
     projections: int | None = None,
     allow_float32: bool = False,
     seed: int = 0,
+    mode: str = "reverse",
 ) -> bool:
     """Check the reverse-mode gradient of ``fn`` at ``inputs`` against central differences in float64.
 
@@ -340,17 +431,34 @@ def gradcheck(
     precision; ``allow_float32=True`` converts float32 inputs to float64 for the check. A function
     that writes into its inputs is refused with a ``ValueError``.
 
+    ``mode="forward"`` checks forward mode instead (the ops' jvps, as ``autonet.jvp`` runs them):
+    one tangent pass per input element (a column of the Jacobian each) plus one random tangent
+    of all inputs, or ``projections`` random tangents only; ``mode="both"`` checks both modes
+    against the same central differences. A forward-mode mismatch is reported the same way, as
+    "analytic (forward mode)".
+
     Returns True when every entry matches. On a mismatch raises ``GradcheckError`` naming the
-    input, the element, both values and the tolerance (or returns False when
-    ``raise_exception=False``). Raises TypeError for float32 or non-numeric inputs.
+    mode, the input, the element, both values and the tolerance (or returns False when
+    ``raise_exception=False``). Raises TypeError for float32 or non-numeric inputs, ValueError
+    for an unknown ``mode``.
 
     >>> import numpy as np
     >>> gradcheck(lambda a, b: (a * b).tanh(), np.array([0.5, -1.0]), np.array([[2.0], [0.3]]))
     True
+    >>> gradcheck(lambda x: x.softmax(), np.array([0.5, -1.0, 2.0]), mode="both")
+    True
     """
     prepared = _prepare_inputs(inputs, allow_float32, "gradcheck")
     report = _check(
-        fn, prepared, eps=eps, atol=atol, rtol=rtol, projections=projections, seed=seed, who="gradcheck"
+        fn,
+        prepared,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        projections=projections,
+        seed=seed,
+        who="gradcheck",
+        mode=mode,
     )
     if report.failure is not None:
         if raise_exception:
@@ -416,13 +524,15 @@ def gradgradcheck(
     projections: int | None = None,
     allow_float32: bool = False,
     seed: int = 0,
+    mode: str = "reverse",
 ) -> bool:
     """Check second derivatives: ``gradcheck`` applied to the gradient of ``fn`` itself.
 
     The gradient is ``d(u . fn(*inputs))/d(inputs)`` computed with ``create_graph=True``, where
     ``u`` is ``grad_outputs`` (one array per output; random normal from ``seed`` by default).
     Both the inputs and ``u`` are checked, so a vjp must be right in its output gradient too.
-    Other arguments and the result are as in ``gradcheck``.
+    Other arguments and the result are as in ``gradcheck``; ``mode="forward"`` checks the
+    forward mode of that gradient (forward over reverse, as ``autonet.hvp`` computes).
 
     >>> import numpy as np
     >>> gradgradcheck(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
@@ -445,6 +555,7 @@ def gradgradcheck(
         seed=seed,
         who="gradgradcheck",
         output_names=names,
+        mode=mode,
     )
     if report.failure is not None:
         if raise_exception:
@@ -489,7 +600,8 @@ class OpCheck:
     """What ``check_op`` found for one registered op: how many examples it ran, the largest
     errors over every compared entry, the time it took and, for a failure, what went wrong.
 
-    ``message`` is None when every example passed; otherwise it is the first mismatch (as
+    ``mode`` is what was checked (``"reverse"``, ``"forward"`` or ``"both"``). ``message`` is None
+    when every example passed; otherwise it is the first mismatch (as
     ``GradcheckError`` words it, with the op's parameters and input shapes) or the exception
     that stopped the check. ``passed`` says which.
 
@@ -506,6 +618,7 @@ class OpCheck:
     max_rel_error: float
     seconds: float
     message: str | None = None
+    mode: str = "reverse"
 
     @property
     def passed(self) -> bool:
@@ -531,7 +644,7 @@ def _op_arguments(op: Op, inputs: Sequence[Any]) -> list[Any]:
 
 
 def _check_case(
-    op: Op, case: OpCase, order: int, seed: int, example: int, tolerances: dict[str, float]
+    op: Op, case: OpCase, order: int, seed: int, example: int, tolerances: dict[str, float], mode: str
 ) -> _Report:
     """The ``example``-th case of ``check_op``: the op's Jacobian (order 1) or its gradient's (order 2)."""
     inputs, params = case
@@ -543,7 +656,7 @@ def _check_case(
 
     if order == 2:
         fn, prepared = _first_derivative(fn, prepared, None, seed + example, who)
-    report = _check(fn, prepared, **tolerances, projections=None, seed=seed, who=who)
+    report = _check(fn, prepared, **tolerances, projections=None, seed=seed, who=who, mode=mode)
     if report.failure is not None:
         shapes = [np.shape(x) for x in inputs]
         report.failure += f"\n  op {op.name}, params {dict(params)}, input shapes {shapes}"
@@ -577,6 +690,7 @@ def check_op(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    mode: str = "reverse",
 ) -> OpCheck:
     """Gradient-check one registered op (an ``Op`` or its name) on each of ``cases`` and report.
 
@@ -587,10 +701,11 @@ def check_op(
     k-th case, counted from 0). ``cases`` may be a generator: it is drawn one case at a time, so an exception
     while drawing one is reported like an exception in the op. autonet draws cases in the op's
     domain with ``autonet.testing.cases.op_case``; ``python -m autonet check`` does exactly that.
+    ``mode`` is ``gradcheck``'s: ``"forward"`` checks the op's jvps, ``"both"`` vjps and jvps.
 
     Returns an ``OpCheck`` and never raises for a wrong gradient or a failing op: an exception
     stops the check at that example and becomes its ``message``. Raises ``KeyError`` for an
-    unknown name and ``ValueError`` for an order other than 1 or 2.
+    unknown name and ``ValueError`` for an order other than 1 or 2 or an unknown mode.
 
     >>> import numpy as np
     >>> check_op("tanh", [((np.array([0.5, -1.0]),), {}), ((np.zeros((2, 2)),), {})]).passed
@@ -598,10 +713,14 @@ def check_op(
     >>> report = check_op("sum", [((np.ones((2, 3)),), {"axis": 1})], order=2)
     >>> report.order, report.examples, report.message
     (2, 1, None)
+    >>> check_op("softmax", [((np.array([0.5, -1.0, 2.0]),), {"axis": -1})], mode="forward").passed
+    True
     """
     entry = _registered(op)
     if order not in (1, 2):
         raise ValueError(f"check_op: order must be 1 or 2, got {order!r}")
+    if mode not in MODES:
+        raise ValueError(f"check_op: mode must be one of {MODES}, got {mode!r}")
     tolerances = {"eps": eps, "atol": atol, "rtol": rtol}
     start = time.perf_counter()
     report = _Report()
@@ -612,7 +731,7 @@ def check_op(
             message = _crash(case, {})
             break
         try:
-            report.merge(_check_case(entry, case, order, seed, example, tolerances))
+            report.merge(_check_case(entry, case, order, seed, example, tolerances, mode))
         except Exception as error:  # a report is wanted: a crash is one more way to fail
             message = _crash(error, case[1])
             break
@@ -624,6 +743,7 @@ def check_op(
         report.max_rel_error,
         time.perf_counter() - start,
         message or report.failure,
+        mode,
     )
 
 

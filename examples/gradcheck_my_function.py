@@ -71,11 +71,17 @@ def softsign_op(wrong: bool) -> Op:
         Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),
         Edge("size-0 input", (np.zeros(0),), grads=(np.zeros(0),)),
     )
+
+    def jvp(t: np.ndarray, out: np.ndarray, x: np.ndarray) -> np.ndarray:
+        # Forward mode (autonet.jvp): the output's tangent from x's tangent t, here always right.
+        return t / (1 + np.abs(x)) ** 2
+
     return Op(
         "softsign",
         lambda x: x / (1 + np.abs(x)),
         (vjp,),
         (Domain(-3.0, 3.0, avoid=(0.0,)),),
+        jvps=(jvp,),
         cases=ELEMENTWISE,
         edges=edges,
     )

@@ -29,7 +29,8 @@ SQUARE_B = np.array([[0.3, -1.2], [2.0, 0.7]])  # not symmetric, so B and B.T di
 def _sin_op(vjp: Callable[..., Any], name: str = "sin_under_test") -> Op:
     # register() wants the edges an op declares (sin's value and slope at 0) and its cases.
     edges = (Edge("x = 0", (0.0,), grads=(1.0,), value=0.0),)
-    return Op(name, np.sin, (vjp,), (Domain(),), cases=ELEMENTWISE, edges=edges)
+    jvps = (lambda t, out, x: t * np.cos(x),)
+    return Op(name, np.sin, (vjp,), (Domain(),), cases=ELEMENTWISE, edges=edges, jvps=jvps)
 
 
 def _apply_sin(vjp: Callable[..., Any]) -> Callable[[Value], Value]:

@@ -202,6 +202,17 @@ def test_the_engines_helpers_sit_below_it(helper: str) -> None:
     assert not wrong, f"{helper} sits below the engine:\n" + "\n".join(map(str, wrong))
 
 
+def test_the_transforms_sit_beside_functional_above_the_engine() -> None:
+    # jvp, jacobian, hessian ... build on the engine and functional (grad); gradcheck's forward mode
+    # builds on them, and nothing below them (the engine, functional, the ops) reaches up to them.
+    above = ["autonet.nn", "autonet.optim", "autonet.gradcheck", "autonet.testing", "autonet.viz"]
+    wrong = _forbidden("autonet.transforms", [*above, "autonet.monitor", "autonet.cli"])
+    assert not wrong, "\n".join(map(str, wrong))
+    below = ["autonet.engine", "autonet.functional", "autonet.ops", "autonet.surface", "autonet.vjp"]
+    users = [i for layer in below for i in imports_from(layer) if inside(i.target, "autonet.transforms")]
+    assert not users, "\n".join(map(str, users))
+
+
 def test_gradcheck_never_imports_testing_or_the_command_line() -> None:
     wrong = [
         i

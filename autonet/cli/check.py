@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..gradcheck import OpCase, OpCheck, check_op
+from ..gradcheck import MODES, OpCase, OpCheck, check_op
 from ..ops import REGISTRY, Op
 from ..testing.cases import RandomSource, op_case
 
@@ -35,6 +35,12 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--second-order", action="store_true", help="also check second derivatives")
     check.add_argument("--examples", type=int, default=5, help="examples per op (default 5)")
     check.add_argument("--seed", type=int, default=0, help="random seed")
+    check.add_argument(
+        "--mode",
+        choices=MODES,
+        default="reverse",
+        help="check reverse mode (the vjps, the default), forward mode (the jvps) or both",
+    )
     check.set_defaults(handler=run_check_command)
     return check
 
@@ -89,8 +95,9 @@ def run_check_command(args: argparse.Namespace) -> int:
     """``python -m autonet check``: gradient-check every registered op (or ``--op`` ones) and print a table.
 
     ``args`` carries ``op`` (a list of names, or None for every op), ``second_order``,
-    ``examples`` and ``seed``. Returns 0 when every check passes, 1 when one fails, 2 for an
-    unknown op name or a bad option.
+    ``examples``, ``seed`` and optionally ``mode`` (``"reverse"`` when absent: the vjps; or
+    ``"forward"``, the jvps, or ``"both"``). Returns 0 when every check passes, 1 when one
+    fails, 2 for an unknown op name or a bad option.
 
     >>> import argparse
     >>> run_check_command(argparse.Namespace(op=["exp"], second_order=True, examples=1, seed=0))
@@ -122,7 +129,9 @@ def run_check_command(args: argparse.Namespace) -> int:
             skipped.append(name)
         for order in orders:
             cases = sample_cases(op, args.examples, args.seed, order)
-            results.append(check_op(op, cases, order=order, seed=args.seed))
+            results.append(
+                check_op(op, cases, order=order, seed=args.seed, mode=getattr(args, "mode", "reverse"))
+            )
             print(_row(results[-1], width), flush=True)
     print("-" * len(header))
     if skipped:

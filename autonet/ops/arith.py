@@ -1,4 +1,4 @@
-"""Arithmetic: + - * / ** and negation, each forward beside its vjps and its edges.
+"""Arithmetic: + - * / ** and negation, each forward beside its vjps, its jvps and its edges.
 
 The one convention here that is not plain calculus is pow's, as in PyTorch: an exponent of 0
 gives the base a gradient of 0 (a ** 0 = 1 whatever a is, so 0 ** -1 = inf must not make
@@ -37,6 +37,7 @@ add = register(
         np.add,
         (lambda g, out, a, b: g, lambda g, out, a, b: g),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: t, lambda t, out, a, b: t),
         scalar=operator.add,
         doc="a + b, broadcasting.",
         cases=ELEMENTWISE,
@@ -55,6 +56,7 @@ sub = register(
         np.subtract,
         (lambda g, out, a, b: g, lambda g, out, a, b: -g),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: t, lambda t, out, a, b: -t),
         scalar=operator.sub,
         doc="a - b, broadcasting.",
         cases=ELEMENTWISE,
@@ -73,6 +75,7 @@ mul = register(
         np.multiply,
         (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: t * b, lambda t, out, a, b: a * t),
         scalar=operator.mul,
         doc="a * b, broadcasting.",
         cases=ELEMENTWISE,
@@ -92,6 +95,7 @@ div = register(
         np.true_divide,
         (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
         (REAL, NONZERO),
+        jvps=(lambda t, out, a, b: t / b, lambda t, out, a, b: -t * out / b),
         scalar=operator.truediv,
         doc="a / b, broadcasting.",
         cases=ELEMENTWISE,
@@ -136,6 +140,9 @@ power = register(
         np.power,
         (_pow_vjp_base, _pow_vjp_exponent),
         (POSITIVE, Domain(-2.0, 2.0)),
+        # Element-wise, so the Jacobian is diagonal: each jvp is its vjp's formula on the tangent,
+        # with the same conventions at b = 0 and at a zero base.
+        jvps=(_pow_vjp_base, _pow_vjp_exponent),
         scalar=_scalar_pow,
         doc="a ** b, broadcasting; the exponent's gradient needs a positive base.",
         cases=ELEMENTWISE,
@@ -190,6 +197,7 @@ neg = register(
         np.negative,
         (lambda g, out, x: -g,),
         (REAL,),
+        jvps=(lambda t, out, x: -t,),
         scalar=operator.neg,
         doc="-x.",
         cases=ELEMENTWISE,

@@ -11,7 +11,9 @@ differentiated once more: ``conv_input_grad`` (the transposed convolution: each 
 adds its share of the output gradient back into the input) and ``conv_weight_grad`` (windows of
 the input against the output gradient). With the convolution C(x, w) bilinear, the three close
 under differentiation: X(g, w) = C_x^T g and W(x, g) = C_w^T g have vjps C(h, w), W(h, g) and
-X(g, k), C(x, k).
+X(g, k), C(x, k). Being bilinear, each of the three has for its jvp in one operand the op itself
+with that operand replaced by its tangent (and a convolution's bias tangent is broadcast, as
+the bias is).
 
 ``max_pool2d`` gives each window's gradient to its first maximum in row-major window order (as
 PyTorch's CPU kernel does): ties are kinks, marked ``distinct``; a nan is the maximum of its window.
@@ -362,6 +364,18 @@ def _conv_vjp_b(g, out, x, w, b, saved=None, **params):
     return sum_rows(per_place.T)
 
 
+def _conv_jvp_x(t, out, x, w, b, saved=None, **params):
+    return _convolve(t, w, **params)
+
+
+def _conv_jvp_w(t, out, x, w, b, saved=None, **params):
+    return _convolve(x, t, **params)
+
+
+def _conv_jvp_b(t, out, x, w, b, saved=None, **params):
+    return np.reshape(t, (-1, *(1,) * (np.ndim(out) - 2)))
+
+
 def _input_grad_vjp_g(h, out, g, w, input_shape, **params):
     return _convolve(h, w, **params)
 
@@ -510,6 +524,7 @@ def _register_conv(d: int, function: Any) -> Op:
             _conv_forward,
             (_conv_vjp_x, _conv_vjp_w, _conv_vjp_b),
             (REAL, REAL, REAL),
+            jvps=(_conv_jvp_x, _conv_jvp_w, _conv_jvp_b),
             saves=True,
             cases=Cases("conv", samples=_conv_samples(d)),
             doc=f"{d}-d convolution (cross-correlation) with PyTorch's arguments: weight "
@@ -591,6 +606,10 @@ conv_input_grad_op = register(
         _conv_input_grad,
         (_input_grad_vjp_g, _input_grad_vjp_w),
         (REAL, REAL),
+        jvps=(
+            lambda t, out, g, w, input_shape, **params: input_grad(t, w, input_shape, **params),
+            lambda t, out, g, w, input_shape, **params: input_grad(g, t, input_shape, **params),
+        ),
         cases=Cases("conv_gradient", samples=_gradient_samples("input")),
         doc="The gradient of conv1d/conv2d for its input (a transposed convolution) from the output "
         "gradient g and the weight.",
@@ -623,6 +642,10 @@ conv_weight_grad_op = register(
         _conv_weight_grad,
         (_weight_grad_vjp_x, _weight_grad_vjp_g),
         (REAL, REAL),
+        jvps=(
+            lambda t, out, x, g, weight_shape, **params: weight_grad(t, g, weight_shape, **params),
+            lambda t, out, x, g, weight_shape, **params: weight_grad(x, t, weight_shape, **params),
+        ),
         cases=Cases("conv_gradient", samples=_gradient_samples("weight")),
         doc="The gradient of conv1d/conv2d for its weight, from the input and the output gradient g.",
         edges=(
@@ -755,6 +778,16 @@ def _max_pool_vjp(g, out, x, kernel_size, stride, padding, saved=None):
     return grad.astype(g.dtype, copy=False).reshape(x.shape)
 
 
+def _max_pool_jvp(t, out, x, kernel_size, stride, padding, saved=None):
+    # Each window's output moves with its first maximum, where the vjp sends the window's gradient.
+    index = (
+        saved
+        if saved is not None
+        else _max_pool(np.asarray(x.data if is_value(x) else x), kernel_size, stride, padding)[1]
+    )
+    return t.reshape(-1)[index]
+
+
 def _pool_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     forms: list[tuple[tuple[int, ...], Params]] = [
         ((1, 1, 4, 4), {"kernel_size": 2}),
@@ -783,6 +816,7 @@ max_pool2d = register(
         _max_pool,
         (_max_pool_vjp,),
         (REAL,),
+        jvps=(_max_pool_jvp,),
         cases=Cases("pool", samples=_pool_samples),
         saves=True,
         smooth=False,

@@ -1,4 +1,8 @@
-"""Element-wise functions, each forward beside its vjp and its edges.
+"""Element-wise functions, each forward beside its vjp, its jvp and its edges.
+
+An element-wise op's Jacobian is diagonal, so its jvp is its vjp's formula applied to the tangent
+(``t`` for ``g``), the kink conventions and gates included: forward and reverse mode agree at
+every edge.
 
 Gradients at kinks are chosen once and declared in each entry's ``edges`` (the same choice as
 PyTorch): relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = negative_slope, clip passes the gradient at
@@ -68,6 +72,7 @@ exp = register(
         np.exp,
         (lambda g, out, x: g * out,),
         (REAL,),
+        jvps=(lambda t, out, x: t * out,),
         scalar=math.exp,
         doc="e ** x.",
         cases=ELEMENTWISE,
@@ -88,6 +93,7 @@ log = register(
         np.log,
         (lambda g, out, x: g / x,),
         (POSITIVE,),
+        jvps=(lambda t, out, x: t / x,),
         scalar=math.log,
         doc="Natural logarithm.",
         cases=ELEMENTWISE,
@@ -110,6 +116,7 @@ sqrt = register(
         np.sqrt,
         (lambda g, out, x: g * 0.5 / out,),
         (POSITIVE,),
+        jvps=(lambda t, out, x: t * 0.5 / out,),
         scalar=math.sqrt,
         doc="Square root; its gradient at 0 is infinite.",
         cases=ELEMENTWISE,
@@ -130,6 +137,7 @@ abs = register(  # noqa: A001 - the op is called abs, like numpy's
         np.abs,
         (lambda g, out, x: g * np.sign(x),),
         (AWAY_FROM_ZERO,),
+        jvps=(lambda t, out, x: t * np.sign(x),),
         scalar=math.fabs,
         smooth=False,
         doc="|x|; gradient sign(x), 0 at 0.",
@@ -152,6 +160,7 @@ tanh = register(
         np.tanh,
         (lambda g, out, x: g * (1 - out * out),),
         (REAL,),
+        jvps=(lambda t, out, x: t * (1 - out * out),),
         scalar=math.tanh,
         doc="Hyperbolic tangent.",
         cases=ELEMENTWISE,
@@ -172,6 +181,7 @@ sigmoid = register(
         _sigmoid,
         (lambda g, out, x: g * out * (1 - out),),
         (REAL,),
+        jvps=(lambda t, out, x: t * out * (1 - out),),
         scalar=_scalar_sigmoid,
         doc="1 / (1 + e ** -x), computed without overflow.",
         cases=ELEMENTWISE,
@@ -191,6 +201,7 @@ relu = register(
         lambda x: np.maximum(x, 0),
         (lambda g, out, x: gate(g, x > 0),),
         (AWAY_FROM_ZERO,),
+        jvps=(lambda t, out, x: gate(t, x > 0),),
         scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
         doc="max(x, 0); gradient 0 at 0.",
@@ -224,6 +235,11 @@ leaky_relu = register(
             ),
         ),
         (AWAY_FROM_ZERO,),
+        jvps=(
+            lambda t, out, x, negative_slope=0.01: np.where(
+                x > 0, t, t * negative_slope if negative_slope else 0
+            ),
+        ),
         scalar=lambda x, negative_slope=0.01: x if x > 0 else x * negative_slope,
         smooth=False,
         doc="x for x > 0, negative_slope * x otherwise; gradient negative_slope at 0.",
@@ -255,6 +271,7 @@ softplus = register(
         # sigmoid(x) = exp(x - softplus(x)); the exponent is never positive, so it cannot overflow.
         (lambda g, out, x: g * np.exp(x - out),),
         (REAL,),
+        jvps=(lambda t, out, x: t * np.exp(x - out),),
         scalar=_scalar_softplus,
         doc="log(1 + e ** x), computed without overflow.",
         cases=ELEMENTWISE,
@@ -274,6 +291,7 @@ erf = register(
         _erf,
         (lambda g, out, x: g * (2 / _SQRT_PI) * np.exp(-x * x),),
         (REAL,),
+        jvps=(lambda t, out, x: t * (2 / _SQRT_PI) * np.exp(-x * x),),
         scalar=math.erf,
         doc="The error function (used by the exact gelu).",
         cases=ELEMENTWISE,
@@ -293,6 +311,7 @@ sin = register(
         np.sin,
         (lambda g, out, x: g * np.cos(x),),
         (REAL,),
+        jvps=(lambda t, out, x: t * np.cos(x),),
         scalar=math.sin,
         doc="Sine.",
         cases=ELEMENTWISE,
@@ -312,6 +331,7 @@ cos = register(
         np.cos,
         (lambda g, out, x: -g * np.sin(x),),
         (REAL,),
+        jvps=(lambda t, out, x: -t * np.sin(x),),
         scalar=math.cos,
         doc="Cosine.",
         cases=ELEMENTWISE,
@@ -373,6 +393,7 @@ clip = register(
         lambda x, low=None, high=None: np.clip(x, low, high),
         (lambda g, out, x, low=None, high=None: gate(g, _within(x, low, high)),),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0)),),
+        jvps=(lambda t, out, x, low=None, high=None: gate(t, _within(x, low, high)),),
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
         cases=CLIP,  # takes low/high: the bounds are the avoided points of its domain
         smooth=False,
@@ -455,6 +476,7 @@ maximum = register(
         np.maximum,
         (lambda g, out, a, b: _tie_share(g, a, b), lambda g, out, a, b: _tie_share(g, b, a)),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: _tie_share(t, a, b), lambda t, out, a, b: _tie_share(t, b, a)),
         scalar=lambda a, b: a if a >= b or a != a else b,  # nan wins, as in numpy
         smooth=False,
         distinct=True,
@@ -474,6 +496,7 @@ minimum = register(
         np.minimum,
         (lambda g, out, a, b: _tie_share(g, b, a), lambda g, out, a, b: _tie_share(g, a, b)),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: _tie_share(t, b, a), lambda t, out, a, b: _tie_share(t, a, b)),
         scalar=lambda a, b: a if a <= b or a != a else b,
         smooth=False,
         distinct=True,
@@ -524,6 +547,10 @@ where_op = register(
             lambda g, out, a, b, condition: gate(g, ~condition),
         ),
         (REAL, REAL),
+        jvps=(
+            lambda t, out, a, b, condition: gate(t, condition),
+            lambda t, out, a, b, condition: gate(t, ~condition),
+        ),
         cases=WHERE,
         doc="a where condition holds, b elsewhere (condition is a boolean array, not differentiated).",
         edges=(

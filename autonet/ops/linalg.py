@@ -3,8 +3,10 @@ axes), einsum (any number of operands), outer, tensordot, and norm (``np.linalg.
 
 The contractions' vjps are contractions again: each operand's gradient is an einsum of the output
 gradient with the other operand (``contract``), numpy's on arrays and the einsum op on Values, so
-they differentiate to any order. The norm follows PyTorch at its kinks: gradient 0 at the zero
-vector (and where |x| = 0 for ord=1), tied extremes share the gradient evenly (ord=inf, -inf).
+they differentiate to any order. Being bilinear, each contraction's jvp for an operand is the
+contraction itself with that operand replaced by its tangent. The norm follows PyTorch at its
+kinks: gradient 0 at the zero vector (and where |x| = 0 for ord=1), tied extremes share the
+gradient evenly (ord=inf, -inf).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ matmul = register(
         np.matmul,
         (_matmul_vjp_a, _matmul_vjp_b),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: np.matmul(t, b), lambda t, out, a, b: np.matmul(a, t)),
         cases=MATMUL,
         doc="a @ b; batch axes broadcast and 1-d operands are vectors, as in numpy.",
         edges=(
@@ -259,6 +262,13 @@ def _einsum_vjp(index, g, out, *xs, subscripts):
     return np.broadcast_to(grad, shape)
 
 
+def _einsum_jvp(index, t, out, *xs, subscripts):
+    terms, output = einsum_plan(subscripts, tuple(np.ndim(x) for x in xs))
+    operands = list(xs)
+    operands[index] = t
+    return contract(f"{','.join(terms)}->{output}", *operands)
+
+
 def _einsum_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     forms = [
         ("ij,jk->ik", [(2, 3), (3, 4)]),
@@ -310,6 +320,7 @@ einsum_op = register(
         _einsum,
         (_einsum_vjp,),
         (REAL,),
+        jvps=(_einsum_jvp,),
         cases=Cases("einsum", samples=_einsum_samples),
         variadic=True,
         doc="Einstein summation (explicit '->' or implicit, '...' allowed); each index at most once "
@@ -373,6 +384,7 @@ outer = register(
             lambda g, out, a, b: np.reshape(_flat(a) @ g, np.shape(b)),
         ),
         (REAL, REAL),
+        jvps=(lambda t, out, a, b: np.outer(t, b), lambda t, out, a, b: np.outer(a, t)),
         cases=OUTER,
         doc="a.ravel()[:, None] * b.ravel()[None, :], as np.outer (inputs of any shape are flattened).",
         edges=(
@@ -511,6 +523,10 @@ tensordot = register(
         _tensordot,
         (_tensordot_vjp_a, _tensordot_vjp_b),
         (REAL, REAL),
+        jvps=(
+            lambda t, out, a, b, axes=2: _tensordot(t, b, axes),
+            lambda t, out, a, b, axes=2: _tensordot(a, t, axes),
+        ),
         cases=Cases("tensordot", samples=_tensordot_samples),
         doc="Sum of products over the given axes of a and b (numpy's axes: an int or two sequences).",
         edges=(
@@ -647,6 +663,15 @@ def _norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):  # noqa: A002
     return g * np.sign(x) * (hit / hit.sum(axis=axes, keepdims=True))
 
 
+def _norm_jvp(t, out, x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    # The vjp of a norm is g (spread over the reduced axes) times one weight per element; the jvp
+    # sums the tangent with the same weights, the conventions at the zero vector and at ties included.
+    _, axes = norm_plan(np.shape(x), ord, axis, keepdims)
+    ones = np.ones(np.shape(out), dtype=np.result_type(x, np.float16))
+    weights = _norm_vjp(ones, out, x, ord, axis, keepdims)
+    return np.sum(t * weights, axis=axes, keepdims=keepdims)
+
+
 def _norm_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     def spaced(shape: tuple[int, ...]) -> np.ndarray:
         # |x| at least 0.3 from 0 and from each other: away from the kinks of |x|, max and min.
@@ -694,6 +719,7 @@ norm = register(
         _norm,
         (_norm_vjp,),
         (AWAY_FROM_ZERO,),
+        jvps=(_norm_jvp,),
         cases=Cases("norm", samples=_norm_samples),
         smooth=False,
         doc="np.linalg.norm: the 2-norm (Frobenius for matrices, the default), 1, inf and -inf for "

@@ -8,6 +8,9 @@ cross-entropy from logits, and for binary cross-entropy of probabilities PyTorch
 reduce with ``reduction`` = ``"mean"`` (default), ``"sum"`` or ``"none"``; the mean of no
 elements is nan, as in PyTorch.
 
+A loss's jvp is the per-element derivative times the tangent, reduced as the loss is reduced
+(``_tangent_of``); each takes the same conventions as the vjp beside it.
+
 Integer class labels (``cross_entropy``) and +-1 labels (``hinge``) are parameters, not inputs:
 they have no gradient. Each entry's ``cases.samples(rng, dtype)`` returns valid
 ``(inputs, params)`` cases for the gradient-check suite.
@@ -75,6 +78,12 @@ def _spread(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
     if reduction == "mean":
         return g / max(math.prod(shape), 1)
     return g  # "sum" gives every element g; "none" already has the elements' shape
+
+
+def _tangent_of(share: Any, shape: tuple[int, ...], reduction: str) -> Any:
+    """A loss's output tangent from each element's share of it (broadcast to ``shape``): the
+    shares reduced as the losses are."""
+    return _reduce(np.broadcast_to(share, shape), reduction)
 
 
 # Vjps run on arrays (or Python floats, for float64 scalars) in a plain backward, and on Values
@@ -165,6 +174,11 @@ linear = register(
             _linear_vjp_b,
         ),
         (REAL, REAL, REAL),
+        jvps=(
+            lambda t, out, x, w, b: t @ w,
+            lambda t, out, x, w, b: x @ t,
+            lambda t, out, x, w, b: t,  # the engine broadcasts it to the output's shape
+        ),
         cases=replace(LINEAR, samples=_linear_samples),
         doc="x @ w + b in one node: x (..., nin) or (nin,), w (nin, nout), b (nout,).",
         edges=_LINEAR_EDGES,
@@ -247,6 +261,16 @@ def _cross_entropy_vjp(
     return (_softmax_last(x) - one_hot) * g
 
 
+def _cross_entropy_jvp(
+    t: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean", saved: Any = None
+) -> Any:
+    if saved is None:
+        saved, sums, _ = _exp_rows(np.asarray(x))
+        saved /= sums
+    one_hot = target[..., None] == np.arange(np.shape(x)[-1])
+    return _tangent_of(np.sum(t * (saved - one_hot), axis=-1), np.shape(x)[:-1], reduction)
+
+
 def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
@@ -263,6 +287,7 @@ cross_entropy = register(
         _cross_entropy,
         (_cross_entropy_vjp,),
         (REAL,),
+        jvps=(_cross_entropy_jvp,),
         cases=Cases("loss", samples=_class_samples),
         saves=True,
         doc=(
@@ -366,6 +391,12 @@ bce_with_logits = register(
             ),
         ),
         (REAL, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
+        jvps=(
+            lambda dx, out, x, t, reduction="mean": _tangent_of(
+                (_sigmoid_of(x) - t) * dx, _pair_shape(x, t), reduction
+            ),
+            lambda dt, out, x, t, reduction="mean": _tangent_of(-x * dt, _pair_shape(x, t), reduction),
+        ),
         cases=Cases("loss", samples=_pair_samples(0.0, 1.0)),
         scalar=_scalar_bce_with_logits,
         doc=(
@@ -414,6 +445,15 @@ def _bce_vjp_t(g: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any
     return np.broadcast_to(logit * _spread(g, _pair_shape(p, t), reduction), _pair_shape(p, t))
 
 
+def _bce_jvp_p(dp: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any:
+    # The vjp's derivative (p - t) / max(p (1 - p), 1e-12), not the clamped forward's.
+    return _tangent_of((p - t) / np.maximum(p * (1 - p), _BCE_EPS) * dp, _pair_shape(p, t), reduction)
+
+
+def _bce_jvp_t(dt: Any, out: Any, p: Any, t: Any, reduction: str = "mean") -> Any:
+    return _tangent_of((np.log(1 - p) - np.log(p)) * dt, _pair_shape(p, t), reduction)
+
+
 def _probability_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
@@ -430,6 +470,7 @@ binary_cross_entropy = register(
         _bce,
         (_bce_vjp_p, _bce_vjp_t),
         (PROBABILITY, Domain(0.0, 1.0, bounds=(0.0, 1.0))),
+        jvps=(_bce_jvp_p, _bce_jvp_t),
         cases=Cases("loss", samples=_probability_samples),
         doc=(
             "Binary cross-entropy -(t log p + (1 - t) log(1 - p)) of probabilities p against targets t, "
@@ -476,6 +517,14 @@ mse = register(
         _mse,
         (_mse_vjp, lambda g, out, a, b, reduction="mean": -_mse_vjp(g, out, a, b, reduction)),
         (REAL, REAL),
+        jvps=(
+            lambda da, out, a, b, reduction="mean": _tangent_of(
+                2 * (a - b) * da, _pair_shape(a, b), reduction
+            ),
+            lambda db, out, a, b, reduction="mean": _tangent_of(
+                -2 * (a - b) * db, _pair_shape(a, b), reduction
+            ),
+        ),
         cases=Cases("loss", samples=_pair_samples(-3.0, 3.0)),
         scalar=_scalar_mse,
         doc="Squared error (a - b)**2 of prediction a and target b, reduced.",
@@ -505,6 +554,11 @@ def _hinge_vjp(g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "m
     return gate(-target * _spread(g, _pair_shape(x, target), reduction), active)
 
 
+def _hinge_jvp(dx: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean") -> Any:
+    active = (1 - target * np.asarray(x)) > 0
+    return _tangent_of(gate(-target * dx, active), _pair_shape(x, target), reduction)
+
+
 def _hinge_samples(rng: np.random.Generator, dtype: Any) -> Samples:
     cases = []
     for reduction in REDUCTIONS:
@@ -523,6 +577,7 @@ hinge = register(
         _hinge,
         (_hinge_vjp,),
         (Domain(-3.0, 3.0, avoid=(-1.0, 1.0), margin=0.1),),
+        jvps=(_hinge_jvp,),
         cases=Cases("loss", samples=_hinge_samples),
         smooth=False,
         doc="Max-margin loss max(0, 1 - y*x) of scores x against labels y = target in {-1, +1}.",

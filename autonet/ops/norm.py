@@ -445,6 +445,7 @@ register(
         _dropout_forward,
         (lambda g, out, x, mask, p=0.5: gate(g * _scale(p), mask),),
         (REAL,),
+        jvps=(lambda t, out, x, mask, p=0.5: gate(t * _scale(p), mask),),
         prepare=_dropout_args,
         function=dropout,
         cases=Cases("dropout", samples=_dropout_samples),
@@ -529,6 +530,13 @@ def _embedding_vjp(g: Any, out: Any, weight: Any, indices: np.ndarray, padding_i
     return grad
 
 
+def _embedding_jvp(t: Any, out: Any, weight: Any, indices: np.ndarray, padding_idx: int | None = None) -> Any:
+    picked = t[indices]
+    if padding_idx is not None:  # the vjp's convention: the padding row has no derivative
+        picked = gate(picked, (indices != padding_idx)[..., None])
+    return picked
+
+
 def embedding(indices: Any, weight: Any, padding_idx: int | None = None) -> Any:
     """The rows of ``weight`` (num_embeddings, embedding_dim) picked by integer ``indices``, as PyTorch's.
 
@@ -563,6 +571,7 @@ register(
         lambda weight, indices, padding_idx=None: weight[indices],
         (_embedding_vjp,),
         (REAL,),
+        jvps=(_embedding_jvp,),
         prepare=_embedding_args,
         function=embedding,
         cases=Cases("embedding", samples=_embedding_samples),

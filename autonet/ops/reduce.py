@@ -49,6 +49,23 @@ def _mean_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g / builtins.max(reduced_count(np.shape(x), axis), 1), np.shape(x), axis, keepdims)
 
 
+def _sum_jvp(t, out, x, axis=None, keepdims=False):
+    return np.sum(t, axis=axis, keepdims=keepdims)
+
+
+def _mean_jvp(t, out, x, axis=None, keepdims=False):
+    return np.mean(t, axis=axis, keepdims=keepdims)
+
+
+def _extreme_jvp(t, out, x, axis=None, keepdims=False):
+    # The vjp's convention forward: the tangents of the tied maxima averaged, every other element
+    # gated out (exactly 0, even for an infinite tangent).
+    shape = np.shape(x)
+    peak = expand_reduced(out, shape, axis, keepdims)
+    hit = np.asarray((x == peak) | (np.isnan(x) & np.isnan(peak)))
+    return np.sum(gate(t, hit) / hit.sum(axis=axis, keepdims=True), axis=axis, keepdims=keepdims)
+
+
 def _extreme_vjp(g, out, x, axis=None, keepdims=False):
     shape = np.shape(x)
     peak = expand_reduced(out, shape, axis, keepdims)
@@ -107,12 +124,21 @@ def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, shape, axis, keepdims) * (e / e.sum(axis=axis, keepdims=True))
 
 
+def _logsumexp_jvp(t, out, x, axis=None, keepdims=False):
+    # The tangent weighed by softmax(x) over the reduced axes, taken as the vjp takes it.
+    if math.prod(np.shape(x)) == 0:
+        return np.sum(t, axis=axis, keepdims=keepdims)
+    e = np.exp(x - _peak(x, axis))
+    return np.sum(t * (e / e.sum(axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+
+
 sum = register(  # noqa: A001 - the op is called sum, like numpy's
     Op(
         "sum",
         lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
         (_sum_vjp,),
         (REAL,),
+        jvps=(_sum_jvp,),  # linear: the op itself on the tangent
         cases=REDUCTION,
         doc="Sum over axis.",
         edges=(
@@ -140,6 +166,7 @@ mean = register(
         lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
         (_mean_vjp,),
         (REAL,),
+        jvps=(_mean_jvp,),
         cases=REDUCTION,
         doc="Mean over axis.",
         edges=(
@@ -203,6 +230,7 @@ max = register(  # noqa: A001
         lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
         (_extreme_vjp,),
         (REAL,),
+        jvps=(_extreme_jvp,),
         cases=REDUCTION,
         smooth=False,
         distinct=True,
@@ -225,6 +253,7 @@ min = register(  # noqa: A001
         lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
         (_extreme_vjp,),
         (REAL,),
+        jvps=(_extreme_jvp,),
         cases=REDUCTION,
         smooth=False,
         distinct=True,
@@ -247,6 +276,7 @@ logsumexp = register(
         _logsumexp,
         (_logsumexp_vjp,),
         (REAL,),
+        jvps=(_logsumexp_jvp,),
         cases=REDUCTION,
         doc="log(sum(exp(x))) over axis, stable for large inputs.",
         edges=(
@@ -315,6 +345,8 @@ softmax = register(
         _softmax,
         (lambda g, out, x, axis=-1: out * (g - _sum_along(g * out, axis)),),
         (REAL,),
+        # The softmax's Jacobian diag(out) - out out^T is symmetric: the jvp is the vjp's formula.
+        jvps=(lambda t, out, x, axis=-1: out * (t - _sum_along(t * out, axis)),),
         cases=AXIS,
         doc="exp(x) / sum(exp(x)) along axis, stable for large inputs.",
         edges=(
@@ -349,6 +381,7 @@ log_softmax = register(
         _log_softmax,
         (lambda g, out, x, axis=-1: g - np.exp(out) * _sum_along(g, axis),),
         (REAL,),
+        jvps=(lambda t, out, x, axis=-1: t - _sum_along(t * np.exp(out), axis),),
         cases=AXIS,
         doc="x - logsumexp(x) along axis, stable for large inputs.",
         edges=(
@@ -460,6 +493,11 @@ def _prod_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, shape, axis, keepdims) * _product_of_others(x, axes)
 
 
+def _prod_jvp(t, out, x, axis=None, keepdims=False):
+    axes = tuple(range(np.ndim(x))) if axis is None else axis
+    return np.sum(t * _product_of_others(x, axes), axis=axis, keepdims=keepdims)
+
+
 prod = register(
     Op(
         "prod",
@@ -467,6 +505,7 @@ prod = register(
         (_prod_vjp,),
         # Products of up to 27 factors stay within a few orders of magnitude in [-1.5, 1.5].
         (Domain(-1.5, 1.5),),
+        jvps=(_prod_jvp,),
         cases=REDUCTION,
         doc="Product over axis; the gradient is exact where elements are zero (no division).",
         edges=(
@@ -569,6 +608,7 @@ cumsum = register(
         _cumsum,
         (_cumsum_vjp,),
         (REAL,),
+        jvps=(lambda t, out, x, axis=None: _cumsum(t, axis),),  # linear: the op itself on the tangent
         cases=CUMULATIVE,
         doc="Running sums along axis; axis=None runs over the flattened input, as in numpy.",
         edges=(

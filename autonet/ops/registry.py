@@ -165,6 +165,14 @@ class Op:
     - ``forward(*arrays, **params)`` computes the result with numpy.
     - ``vjps[i](g, out, *inputs, **params)`` returns the gradient for input ``i`` given the
       output gradient ``g``; variadic ops have one vjp that takes the input index first.
+    - ``jvps[i](t, out, *inputs, **params)`` returns the output's tangent from input ``i``'s
+      tangent ``t`` (forward mode: ``autonet.jvp``, forward-mode ``jacobian``), called as the
+      vjps are (variadic ops: one jvp that takes the input index first; ``saved=`` for ops that
+      save); the engine adds up the inputs' shares and broadcasts each to the output's shape. It
+      must keep the vjp's conventions (where the vjp gives exactly 0, so does the jvp), which the
+      suite checks as ``<J u, v> == <u, J^T v>``. A linear op's jvp is the op itself on ``t``. A
+      primitive entry without jvps is refused by ``register``; ``jvps=None`` registers it
+      without forward mode on purpose (forward mode through it then raises, naming it).
     - ``scalar(*floats, **params)``, when given, is the fast path for Python-float inputs.
     - ``domain`` gives one ``Domain`` per input (one entry for variadic ops); ``distinct`` marks
       ops with a kink where input values tie (max, maximum).
@@ -197,6 +205,7 @@ class Op:
     vjps: tuple[Callable[..., Any], ...]
     domain: tuple[Domain, ...]
     cases: Cases | None = None
+    jvps: tuple[Callable[..., Any], ...] | None = ()
     scalar: Callable[..., float] | None = None
     smooth: bool = True
     twice_differentiable: bool = True
@@ -311,7 +320,8 @@ def lookup(name: str) -> Op:
 
 def register(op: Op) -> Op:
     """Add ``op`` to the registry; a name registered twice, or an entry without input domains,
-    edge declarations or ``cases``, is a programming error (``ValueError``).
+    edge declarations, ``cases`` or (a primitive) one jvp per vjp, is a programming error
+    (``ValueError``); ``jvps=None`` opts out of forward mode explicitly.
 
     >>> from autonet.ops import REGISTRY
     >>> "matmul" in REGISTRY
@@ -323,6 +333,15 @@ def register(op: Op) -> Op:
         raise ValueError(f"op {op.name!r} declares no input domain")
     if op.composite is None and (op.forward is None or not op.vjps):
         raise ValueError(f"op {op.name!r} needs a forward and vjps, or a composite definition")
+    if op.composite is None and op.jvps is not None:
+        expected = 1 if op.variadic else len(op.vjps)
+        if len(op.jvps) != expected or not all(callable(jvp) for jvp in op.jvps):
+            raise ValueError(
+                f"op {op.name!r} declares {len(op.jvps)} jvps for {expected} input(s): give "
+                "jvps=(jvp, ...), one jvp(t, out, *inputs, **params) per input beside its vjp (the "
+                "output's tangent from that input's tangent t), or jvps=None to register it without "
+                "forward mode"
+            )
     if not op.edges or not all(isinstance(edge, Edge) for edge in op.edges):
         raise ValueError(
             f"op {op.name!r} declares no edges: give edges=(Edge(...), ...) saying what it does at its "

@@ -1,6 +1,8 @@
 """Shape and indexing ops: reshape, transpose, broadcast_to, getitem (and its adjoint
 scatter_add), concatenate.
 
+Each of them is linear in its input, so its jvp is the op itself applied to the tangent.
+
 squeeze, expand_dims, flatten, swapaxes, stack and tile are composites of these (ops/composite.py).
 An op's ``prepare`` may return its input itself where there is nothing to do (a reshape to the
 same shape, the identity permutation), so no node is recorded.
@@ -93,6 +95,7 @@ reshape = register(
         lambda x, shape: np.reshape(x, shape),
         (lambda g, out, x, shape: np.reshape(g, np.shape(x)),),
         (REAL,),
+        jvps=(lambda t, out, x, shape: np.reshape(t, shape),),
         cases=RESHAPE,
         doc="The same elements in a new shape.",
         edges=(
@@ -138,6 +141,7 @@ transpose = register(
         lambda x, axes: np.transpose(x, axes),
         (lambda g, out, x, axes: np.transpose(g, np.argsort(axes)),),
         (REAL,),
+        jvps=(lambda t, out, x, axes: np.transpose(t, axes),),
         cases=TRANSPOSE,
         doc="Permute the axes.",
         edges=(
@@ -175,6 +179,7 @@ broadcast_to = register(
         lambda x, shape: np.broadcast_to(x, shape),
         (lambda g, out, x, shape: sum_to_shape(g, np.shape(x)),),
         (REAL,),
+        jvps=(lambda t, out, x, shape: np.broadcast_to(t, shape),),
         cases=BROADCAST_TO,
         doc="Repeat along broadcast axes (a read-only view in forward).",
         edges=(
@@ -221,6 +226,7 @@ getitem = register(
         lambda x, index: x[index],
         (lambda g, out, x, index: scatter_add(g, index=index, shape=np.shape(x)),),
         (REAL,),
+        jvps=(lambda t, out, x, index: t[index],),
         cases=GETITEM,
         doc="x[index] with ints, slices, Ellipsis, None, boolean masks and integer arrays.",
         edges=(
@@ -282,6 +288,7 @@ scatter_add_op = register(
         lambda g, index, shape: _scatter_add(g, index, shape),
         (_scatter_add_vjp,),
         (REAL,),
+        jvps=(lambda t, out, g, index, shape: scatter_add(t, index=index, shape=shape),),
         cases=SCATTER_ADD,
         doc="Zeros of a shape with values added at an index: the adjoint of getitem.",
         edges=(
@@ -311,6 +318,22 @@ def _split_vjp(i, g, out, *xs, axis):
         start += np.shape(x)[axis]
     stop = start + np.shape(xs[i])[axis]
     return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _concatenate_jvp(i, t, out, *xs, axis):
+    # Input i's tangent in its own stretch of the output, zeros in the others' (the engine adds up
+    # the inputs' shares).
+    start = 0
+    for x in xs[:i]:
+        start += np.shape(x)[axis]
+    stop = start + np.shape(xs[i])[axis]
+    if not is_value(t):
+        share = np.zeros(np.shape(out), dtype=np.result_type(t))
+        share[(slice(None),) * axis + (slice(start, stop),)] = t
+        return share
+    parts = [np.zeros(np.shape(x), dtype=t.dtype) for x in xs]
+    parts[i] = t
+    return apply("concatenate", *parts, axis=axis)
 
 
 def _concatenate_args(*xs, axis=0):
@@ -347,6 +370,7 @@ concatenate_op = register(
         lambda *xs, axis: np.concatenate(xs, axis=axis),
         (_split_vjp,),
         (REAL,),
+        jvps=(_concatenate_jvp,),
         cases=CONCATENATE,
         variadic=True,
         doc="Join along an existing axis.",

@@ -77,6 +77,7 @@ def broken_op() -> Iterator[str]:
             np.exp,
             (lambda g, out, x: -g * out,),
             (Domain(),),
+            jvps=(lambda t, out, x: t * out,),
             cases=ELEMENTWISE,
             edges=EXP_EDGES,
         )
@@ -116,6 +117,7 @@ def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[
             np.exp,
             (lambda g, out, x: g * out,),
             (Domain(),),
+            jvps=(lambda t, out, x: t * out,),
             # Cases whose written-out samples are none at all: nothing to check the op on.
             cases=Cases("mystery", samples=lambda rng, dtype: []),
             edges=EXP_EDGES,
@@ -127,3 +129,24 @@ def test_an_op_the_command_cannot_sample_fails_it(capsys: pytest.CaptureFixture[
         del REGISTRY[op.name]
     out = capsys.readouterr().out
     assert "FAIL" in out and "exp_without_samples: cases.samples returned no cases" in out
+
+
+def test_mode_forward_checks_the_jvps(capsys: pytest.CaptureFixture[str]) -> None:
+    op = register(
+        Op(
+            "exp_with_a_wrong_jvp",
+            np.exp,
+            (lambda g, out, x: g * out,),
+            (Domain(),),
+            jvps=(lambda t, out, x: -t * out,),
+            cases=ELEMENTWISE,
+            edges=EXP_EDGES,
+        )
+    )
+    try:
+        assert main(["check", "--op", op.name]) == 0  # reverse mode, the default, is right
+        assert main(["check", "--op", op.name, "--mode", "forward"]) == 1
+    finally:
+        del REGISTRY[op.name]
+    out = capsys.readouterr().out
+    assert "analytic (forward mode)" in out and "1 failed: exp_with_a_wrong_jvp (order 1)" in out
