@@ -191,7 +191,10 @@ def _entry(
     vjps = _vjps(vjp, name, inputs, params)
     domains = _domains(domain, name, len(inputs))
     listed = _listed_params(sample_params, name, signature, params)
-    case_spec = _cases(cases, shapes, listed, name, len(inputs))
+    shape_sets = None if shapes is None else _shape_sets(shapes, name, len(inputs))
+    case_spec = _cases(cases, shape_sets, listed, name)
+    if cases is not None and not edges:
+        raise TypeError(f"{name}: an op with its own cases= declares its edges=, as autonet's ops do")
     return Op(
         name,
         forward,
@@ -202,7 +205,7 @@ def _entry(
         smooth=bool(smooth),
         twice_differentiable=bool(twice_differentiable),
         doc=doc if doc is not None else _summary(forward, name),
-        edges=_edges(edges, name, inputs, domains, fixed_shapes=shapes is not None or cases is not None),
+        edges=_edges(edges, name, inputs, domains, shape_sets, listed),
         prepare=_preparer(name, signature, inputs, params),
         method=_method_name(method, name),
     )
@@ -316,18 +319,17 @@ def _listed_params(
 
 
 def _cases(
-    cases: Cases | None, shapes: Any, listed: list[dict[str, Any]] | None, name: str, count: int
+    cases: Cases | None, sets: list[tuple[Shape, ...]] | None, listed: list[dict[str, Any]] | None, name: str
 ) -> Cases:
     if cases is not None:
-        if not isinstance(cases, Cases) or shapes is not None or listed is not None:
+        if not isinstance(cases, Cases) or sets is not None or listed is not None:
             raise TypeError(f"{name}: give cases= (an autonet.ops.Cases) or shapes=/sample_params=, not both")
         return cases
     choose = None if listed is None else _chooser(listed)
-    if shapes is None:
+    if sets is None:
         if choose is None:
             return ELEMENTWISE
         return dataclasses.replace(ELEMENTWISE, family="user", params=choose)
-    sets = _shape_sets(shapes, name, count)
     return Cases(
         "user",
         lambda op, source: list(source.choice(sets)),
@@ -366,22 +368,29 @@ def _interior_point(domain: Domain) -> float:
 
 
 def _edges(
-    edges: Any, name: str, inputs: list[str], domains: tuple[Domain, ...], fixed_shapes: bool
+    edges: Any,
+    name: str,
+    inputs: list[str],
+    domains: tuple[Domain, ...],
+    shapes: list[tuple[Shape, ...]] | None,
+    listed: list[dict[str, Any]] | None,
 ) -> tuple[Edge, ...]:
     declared = tuple(_edge(spec, name, inputs) for spec in (edges or ()))
     points = [_interior_point(d) for d in domains]
     count = len(inputs)
-    if fixed_shapes:
+    unpinned = {"grads": (None,) * count, "params": listed[0] if listed else {}, "torch": False}
+    if shapes is not None:
         if declared:
             return declared
-        # Shapes the elementwise draws do not fit: one unpinned point of the declared shapes.
-        return (Edge("an interior point (unpinned)", tuple(points), grads=(None,) * count, torch=False),)
+        # Shapes the elementwise draws do not fit: one unpinned point of the first declared shapes.
+        at = tuple(np.full(s, p) for s, p in zip(shapes[0], points, strict=True))
+        return (Edge(f"shapes {list(shapes[0])} (unpinned)", at, **unpinned),)
     added = []
     if not any(any(np.ndim(x) == 0 for x in e.inputs) for e in declared):
-        added.append(Edge("0-d inputs (unpinned)", tuple(points), grads=(None,) * count, torch=False))
+        added.append(Edge("0-d inputs (unpinned)", tuple(points), **unpinned))
     if not any(any(np.size(x) == 0 for x in e.inputs) for e in declared):
         empty = tuple(np.zeros(0) for _ in inputs)
-        added.append(Edge("size-0 inputs (unpinned)", empty, grads=(None,) * count, torch=False))
+        added.append(Edge("size-0 inputs (unpinned)", empty, **unpinned))
     return declared + tuple(added)
 
 
