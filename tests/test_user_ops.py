@@ -7,8 +7,11 @@ tests enumerate the registry at run time (the API page, the torch counterparts o
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +23,9 @@ from autonet.ops import REGISTRY, Domain, Edge, gate
 from autonet.ops.custom import UserOp
 from autonet.testing import assert_op_correct, check_user_op, op_checks
 from autonet.viz import draw_graph
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_TUTORIAL = ROOT / "docs" / "make_tutorial.py"
 
 
 @pytest.fixture
@@ -333,3 +339,20 @@ def test_op_checks_give_one_pytest_case_per_check(define: Callable[..., Any]) ->
     with pytest.raises(AssertionError, match="cube: the first order gradient check failed"):
         cases[1].assert_passes()
     assert [c.run().passed for c in cases] == [True, False, True, True, True, True]
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_the_custom_ops_page_shows_what_its_code_prints(tmp_path: Path) -> None:
+    # tests/test_docs.py runs the page's code; here its shown outputs (the report of a wrong vjp
+    # among them) are compared with what the code prints, as for the tutorial.
+    spec = importlib.util.spec_from_file_location("make_tutorial_for_custom_ops", MAKE_TUTORIAL)
+    make_tutorial = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = make_tutorial
+    spec.loader.exec_module(make_tutorial)
+    page = ROOT / "docs" / "custom_ops.md"
+    outputs = make_tutorial.run_blocks(page, tmp_path)
+    problems = make_tutorial.differences(page.read_text(encoding="utf-8"), outputs)
+    assert not problems, "\n\n".join(problems)
+    assert not {"cube", "scaled_tanh", "ramp"} & set(REGISTRY), "the page unregisters its ops at the end"

@@ -92,7 +92,7 @@ def op(
     twice_differentiable: bool = True,
     doc: str | None = None,
     replace: bool = False,
-) -> Any:
+) -> UserOp | Callable[[Callable[..., Any]], UserOp]:
     """Register ``forward`` as an op with its vector-Jacobian products; returns a ``UserOp``.
 
     Used as ``@op(vjp=...)`` above a numpy function, or called as ``op(forward, vjp=...)``.
