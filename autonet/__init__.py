@@ -19,6 +19,7 @@ from .functional import grad, gradients
 # The gradient checks are functions at the top level (autonet.gradcheck(fn, x)), as in PyTorch;
 # the module stays importable as autonet.gradcheck for its other names.
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .ops.custom import op
 from .steps import BackwardStep, backward_steps
 from .surface import FUNCTIONS, apply, call_op
 from .transforms import hessian, hvp, jacobian, jvp, linearize, vjp
@@ -49,6 +50,7 @@ __all__ = [
     "nn",
     "no_grad",
     "numerical_grad",
+    "op",
     "ops",
     "optim",
     "set_grad_enabled",

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import ops as _ops
 from .engine import ArrayLike, Value, lift, run_binary, run_op
-from .ops.registry import Op, install, lookup, on_register
+from .ops.registry import Op, install, lookup, on_register, on_unregister
 
 __all__ = ["FUNCTIONS", "apply", "call_op"]
 
@@ -219,7 +219,19 @@ def _surface(op: Op) -> None:
         globals()[function.__name__] = function  # where pickle finds it again
 
 
+def _unsurface(op: Op) -> None:
+    """Take away what ``_surface`` made for ``op`` (an op of your own, unregistered or replaced)."""
+    for name in (op.method, *op.operator):
+        if name is not None and name in vars(Value):
+            delattr(Value, name)
+    if op.function is not None:
+        name = op.function if isinstance(op.function, str) else op.function.__name__
+        FUNCTIONS.pop(name, None)
+        globals().pop(name, None)
+
+
 install(apply=apply, as_value=lift, value_type=Value)
 for _op in list(_ops.REGISTRY.values()):
     _surface(_op)
 on_register(_surface)
+on_unregister(_unsurface)

@@ -13,7 +13,7 @@ files into docs/img/, SVG files and the explorer's HTML page into docs/img/tutor
 (docs/img/*.svg are the pictures of the drawing page, which tests/test_viz.py keeps to an exact
 set). tests/test_api_docs.py runs the page
 the same way and fails when a shown output is stale or a picture the page shows is not written by
-its code.
+its code. docs/make_notebook.py makes docs/tutorial.ipynb from the same page.
 """
 
 from __future__ import annotations

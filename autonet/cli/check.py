@@ -1,7 +1,7 @@
 """``python -m autonet check``: gradient-check every registered op and print a table.
 
 Each op is checked by ``autonet.gradcheck.check_op`` on cases that
-``autonet.testing.cases.op_case`` draws in the op's domain, with numpy alone (Hypothesis is
+``autonet.testing.checks.sample_cases`` draws in the op's domain, with numpy alone (Hypothesis is
 not needed). The exit status is 0 when every check passes, 1 when one fails.
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-import numpy as np
+from ..gradcheck import MODES, OpCheck, check_op
+from ..ops import REGISTRY
 
-from ..gradcheck import MODES, OpCase, OpCheck, check_op
-from ..ops import REGISTRY, Op
-from ..testing.cases import RandomSource, op_case
+# The draws the command checks, shared with autonet.testing.check_user_op; still importable here.
+from ..testing.checks import sample_cases
 
 __all__ = ["add_command", "run_check_command", "sample_cases"]
 
@@ -43,22 +42,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     check.set_defaults(handler=run_check_command)
     return check
-
-
-def sample_cases(op: Op, examples: int, seed: int = 0, order: int = 1) -> Iterator[OpCase]:
-    """``examples`` random cases for ``op``, in its domain, drawn one at a time (as ``check_op`` takes them).
-
-    The draws depend on ``seed``, the op's name and ``order`` only, so one op's table row does
-    not change when other ops are checked with it, or when ops are added to the registry.
-
-    >>> cases = list(sample_cases(REGISTRY["log"], 3, seed=1))
-    >>> len(cases), all((inputs[0] > 0).all() for inputs, params in cases)
-    (3, True)
-    """
-    # The name enters as a checksum: Python's hash() of a string changes between runs.
-    source = RandomSource(np.random.default_rng([seed, zlib.crc32(op.name.encode()), order]))
-    for _ in range(examples):
-        yield op_case(op, source)
 
 
 def _refusal(names: Sequence[str], examples: int) -> str | None:

@@ -262,6 +262,7 @@ REGISTRY: dict[str, Op] = {}
 """Every registered op by name; ``register`` adds to it, and tests, drawing and docs read it."""
 
 _ON_REGISTER: list[Callable[[Op], None]] = []
+_ON_UNREGISTER: list[Callable[[Op], None]] = []
 _ENGINE: dict[str, Callable[..., Any]] = {}
 
 
@@ -269,6 +270,12 @@ def on_register(hook: Callable[[Op], None]) -> None:
     """Call ``hook(op)`` for every op registered from now on (how the engine keeps the ``Value``
     methods, operators and functions in step with ops that are added later)."""
     _ON_REGISTER.append(hook)
+
+
+def on_unregister(hook: Callable[[Op], None]) -> None:
+    """Call ``hook(op)`` for every op removed with ``unregister`` from now on (how the engine takes
+    away the ``Value`` methods, operators and functions it made for it)."""
+    _ON_UNREGISTER.append(hook)
 
 
 def install(*, apply: Callable[..., Any], as_value: Callable[..., Any], value_type: type) -> None:
@@ -355,6 +362,24 @@ def register(op: Op) -> Op:
     _check_surface(op)
     REGISTRY[op.name] = op
     for hook in _ON_REGISTER:
+        hook(op)
+    return op
+
+
+def unregister(name: str) -> Op:
+    """Remove the op called ``name`` from the registry and return its entry; its method, operators
+    and function go with it. What ``autonet.op`` uses to replace or remove an op of your own; the
+    Values already recorded with the entry keep it, so their backward still works. An unknown
+    name is a ValueError listing the known ones.
+
+    >>> unregister("no such op")
+    Traceback (most recent call last):
+    ...
+    ValueError: no op named 'no such op' in the registry; known ops: ...
+    """
+    op = lookup(name)
+    del REGISTRY[name]
+    for hook in _ON_UNREGISTER:
         hook(op)
     return op
 
