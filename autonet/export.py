@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -466,6 +467,10 @@ def _import_onnx() -> Any:
     return onnx
 
 
+# What onnxruntime's CPU kernels cannot run in float64 (to_onnx warns, naming them).
+_NO_FLOAT64_KERNEL = frozenset({"Conv", "AveragePool", "RNN", "GRU", "LSTM", "Erf"})
+
+
 def to_onnx(
     model: nn.Module,
     example_input: Any,
@@ -493,7 +498,8 @@ def to_onnx(
     ``onnx.checker.check_model(full_check=True)`` before it is written.
 
     onnxruntime's CPU kernels have no float64 Conv, AveragePool, RNN, GRU, LSTM or Erf (gelu):
-    export such a float64 model with ``dtype=np.float32`` to run it there.
+    export such a float64 model with ``dtype=np.float32`` to run it there (without ``dtype``,
+    ``to_onnx`` warns that the file will not run in onnxruntime).
 
     Raises ImportError (saying what to install) without the ``onnx`` package; TypeError naming a
     module, and its path in the model, that ``to_onnx`` cannot export; ValueError for a setting it
@@ -566,6 +572,14 @@ def to_onnx(
         )
     helper = onnx_module.helper
     nodes = list(g.nodes)
+    if graph_dtype == np.float64 and dtype is None:
+        lacking = sorted({node.op_type for node in nodes} & _NO_FLOAT64_KERNEL)
+        if lacking:
+            warnings.warn(
+                f"to_onnx: the model is float64, and onnxruntime's CPU kernels do not run "
+                f"{', '.join(lacking)} in float64; pass dtype=np.float32 to run the file there",
+                stacklevel=2,
+            )
     for tensor, name in zip(outputs, output_names, strict=True):
         nodes.append(helper.make_node("Identity", [tensor.name], [name], name=g.fresh(f"{name}_node")))
     graph = helper.make_graph(

@@ -253,11 +253,12 @@ def test_the_mlp_the_digits_cnn_and_an_lstm_model_run_in_onnxruntime(tmp_path: P
 
 def test_a_float64_model_is_exported_in_float64_and_passes_the_checker(tmp_path: Path) -> None:
     # onnxruntime has no float64 LSTM or Conv kernel, but the file is valid ONNX in float64.
-    for model, x in [
-        (nn.LSTM(3, 4, rng=0), _normal(5, 2, 3)),
-        (_digits_cnn(np.random.default_rng(0)), np.zeros((2, 1, 8, 8))),
+    for model, x, lacking in [
+        (nn.LSTM(3, 4, rng=0), _normal(5, 2, 3), "LSTM"),
+        (_digits_cnn(np.random.default_rng(0)), np.zeros((2, 1, 8, 8)), "Conv"),
     ]:
-        proto = to_onnx(model, x, tmp_path / "m.onnx")
+        with pytest.warns(UserWarning, match=rf"do not run {lacking} in float64; pass dtype=np.float32"):
+            proto = to_onnx(model, x, tmp_path / "m.onnx")
         onnx.checker.check_model(onnx.load(tmp_path / "m.onnx"), full_check=True)
         assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
         weights = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
