@@ -52,6 +52,11 @@ class _Released(tuple):
     graph can still be drawn, data and gradients and all) but not the arrays its vjps needed."""
 
 
+class _Locking(tuple):
+    """The input data of a record that counted and locked a shared array (see ``_hold``): only
+    such a record has anything to undo when a backward releases it, so the rest skip the work."""
+
+
 class Record(NamedTuple):
     """What an op records on the Value it makes, for the backward walk (``Value.record``).
 
@@ -136,6 +141,7 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
                     if type(u._data) is not float and u._shared:
                         u._data.setflags(write=False)
                         u._held += 1
+                        datas = _Locking(datas)
                 result.requires_grad = True
                 if params:
                     params = frozen_params(params)
@@ -148,17 +154,20 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     return result
 
 
-def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> None:
-    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward. An array a Value
-    alone refers to needs nothing (the reference count shows the record); one that someone
-    else may also hold is counted and locked, so that no write from outside can change numbers
-    the forward used. Floats are immutable and need neither."""
+def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward; returns the datas
+    as the record keeps them. An array a Value alone refers to needs nothing (the reference
+    count shows the record); one that someone else may also hold is counted and locked, so that
+    no write from outside can change numbers the forward used, and the datas are marked
+    ``_Locking`` for the release. Floats are immutable and need neither."""
     for v, d in zip(inputs, datas, strict=True):
         if type(d) is not float and v._shared and v._data is d:
             # A shared array was writeable when it became the data (see Value.from_numpy),
             # so for a shared Value read-only means locked here.
             d.setflags(write=False)
             v._held += 1
+            datas = _Locking(datas)
+    return datas
 
 
 # --------------------------------------------------------------------------- the Value type
@@ -257,8 +266,8 @@ class Value(Storage):
         if datas is None:
             value._node = (op, _Released(parents), params, None, None, None)
         else:
-            value._node = (op, tuple(parents), params, tuple(datas), out, saved)
-            _hold(parents, datas)
+            parents = tuple(parents)
+            value._node = (op, parents, params, _hold(parents, tuple(datas)), out, saved)
         return value
 
     @property
@@ -686,11 +695,10 @@ def _release(node: Value, record: Record) -> None:
     uncounted on the shared Values that still have them as their data (a Value whose data was
     replaced since is not counting them), and unlocked when no record keeps them any more."""
     op, parents, params, datas, _, _ = record
-    for index, parent in enumerate(parents):  # not zip(strict=True): its keyword costs here
-        data = datas[index]
-        # A float is tested first: a float Value from the scalar path carries no shared flag.
-        if type(data) is not float and parent._shared and parent._data is data:
-            parent._held -= 1
-            if not parent._held:
-                data.setflags(write=True)  # the lock _hold put on a shared array
+    if type(datas) is _Locking:  # only a record that locked something has anything to undo
+        for parent, data in zip(parents, datas, strict=True):
+            if type(data) is not float and parent._shared and parent._data is data:
+                parent._held -= 1
+                if not parent._held:
+                    data.setflags(write=True)  # the lock _hold put on a shared array
     node._node = (op, _Released(parents), params, None, None, None)
