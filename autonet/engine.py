@@ -1,12 +1,11 @@
 """The engine: ``Value``, the graph it records, and the reverse-mode walk over that graph.
 
-A ``Value`` holds a Python float (the lean path for float64 scalars) or a numpy array of its
-own. ``run_op`` runs an op's forward and, when grad mode is on and an input requires grad,
-leaves a ``Record`` (op, inputs, params, data, saved) on the result; every call path ends there
-(``autonet.surface``). ``backward_pass`` walks the graph with an explicit stack (depth is bounded
-by memory only), calls each op's vjps, undoes broadcasting in one place and releases the graph as
-it goes unless ``retain_graph`` asks to keep it. numpy reaches a Value through the ops' numpy
-mappings (``autonet.ops.numpy_api``).
+A ``Value`` holds a Python float (the lean path for float64 scalars) or a numpy array of its own.
+``run_op``, where every call path ends (``autonet.surface``), runs an op's forward and, when grad
+mode is on and an input requires grad, leaves a ``Record`` (op, inputs, params, data, saved) on the
+result. ``backward_pass`` walks the graph with an explicit stack (depth is bounded by memory only),
+calls each op's vjps, undoes broadcasting in one place and releases the graph as it goes unless
+``retain_graph`` keeps it. numpy reaches a Value through the ops' numpy mappings (``ops.numpy_api``).
 """
 
 from __future__ import annotations
@@ -53,8 +52,7 @@ class _Released(tuple):
 
 
 class _Locking(tuple):
-    """The input data of a record that counted and locked a shared array (see ``_hold``): only
-    such a record has anything to undo when a backward releases it, so the rest skip the work."""
+    """The input data of a record that locked a shared array (``_hold``): its release undoes that."""
 
 
 class Record(NamedTuple):
@@ -155,11 +153,10 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
 
 
 def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward; returns the datas
-    as the record keeps them. An array a Value alone refers to needs nothing (the reference
-    count shows the record); one that someone else may also hold is counted and locked, so that
-    no write from outside can change numbers the forward used, and the datas are marked
-    ``_Locking`` for the release. Floats are immutable and need neither."""
+    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward: returns them as the
+    record keeps them. An array a Value alone refers to needs nothing (the reference count shows
+    the record); one that someone else may also hold is counted and locked (and the datas marked
+    ``_Locking``), so that no write from outside can change numbers the forward used."""
     for v, d in zip(inputs, datas, strict=True):
         if type(d) is not float and v._shared and v._data is d:
             # A shared array was writeable when it became the data (see Value.from_numpy),
@@ -402,8 +399,7 @@ class Value(Storage):
     __hash__ = object.__hash__
 
     def __iter__(self) -> Iterator[Value]:
-        for i in range(len(self)):
-            yield self[i]
+        return (self[i] for i in range(len(self)))
 
     # ----------------------------------------------------------------- operators
     # The arithmetic operators, the element-wise, reduction and shape methods and ``[]`` come

@@ -519,67 +519,22 @@ def to_onnx(
     onnx_module = _import_onnx()
     if not isinstance(model, nn.Module):
         raise TypeError(f"to_onnx: model must be an autonet nn.Module, got {type(model).__name__}")
-    newest = onnx_module.defs.onnx_opset_version()
-    if (
-        isinstance(opset, bool)
-        or not isinstance(opset, (int, np.integer))
-        or not MIN_OPSET <= opset <= newest
-    ):
-        raise ValueError(f"to_onnx: opset must be an int from {MIN_OPSET} to {newest}, got {opset!r}")
-    example = np.asarray(example_input.data if isinstance(example_input, Value) else example_input)
-    if example.dtype.kind not in "biuf":
-        raise TypeError(f"to_onnx: example_input must be an array of numbers, got dtype {example.dtype}")
-    graph_dtype = _model_dtype(model, example) if dtype is None else np.dtype(dtype)
-    if graph_dtype not in (np.float32, np.float64):
-        raise ValueError(f"to_onnx: dtype must be float32 or float64, got {graph_dtype}")
-    batch_axis = _input_batch_axis(model, example.ndim)
-    if dynamic_batch and batch_axis is None:
-        raise ValueError(
-            f"to_onnx: an example input of shape {example.shape} has no batch axis for "
-            f"{type(_first_leaf(model)).__name__}; give a batch of examples or pass dynamic_batch=False"
-        )
-    if example.dtype.kind == "f":
-        example = example.astype(graph_dtype)
-    elif isinstance(_first_leaf(model), nn.Embedding):
-        example = example.astype(np.int64)
-    else:
-        example = example.astype(graph_dtype)  # numbers for a layer, as autonet's modules take them
+    _check_opset(onnx_module, opset)
+    example, graph_dtype, batch_axis = _example(model, example_input, dtype, dynamic_batch)
     g = _Graph(onnx_module, graph_dtype, dynamic_batch)
     g.fresh(input_name)
-    # The walk runs each module on the example for its shapes: in evaluation mode, so that no
-    # batch norm updates its statistics and no dropout draws a mask; each mode is put back after.
-    modes = [(module, module.training) for _, module in model.named_modules()]
-    model.eval()
-    try:
-        with no_grad():
-            first = example if example.dtype.kind != "f" else Value(example, requires_grad=False)
-            result = _convert(g, model, "", _Tensor(input_name, first, batch_axis))
-    finally:
-        for module, mode in modes:  # parents come first, so each child ends in its own mode
-            module.train(mode)
-    outputs = _flat(result)
-    if output_names is None:
-        output_names = ["output", "h_n", "c_n"][: len(outputs)] if len(outputs) > 1 else ["output"]
-    output_names = list(output_names)
-    if (
-        len(output_names) != len(outputs)
-        or len(set(output_names)) != len(outputs)
-        or input_name in output_names
-    ):
-        raise ValueError(
-            f"to_onnx: the model has {len(outputs)} output(s); output_names must give as many distinct "
-            f"names, other than the input's {input_name!r}: got {output_names!r}"
-        )
-    helper = onnx_module.helper
-    nodes = list(g.nodes)
+    outputs = _flat(_walk_model(g, model, _Tensor(input_name, example, batch_axis)))
+    output_names = _output_names(output_names, len(outputs), input_name)
     if graph_dtype == np.float64 and dtype is None:
-        lacking = sorted({node.op_type for node in nodes} & _NO_FLOAT64_KERNEL)
+        lacking = sorted({node.op_type for node in g.nodes} & _NO_FLOAT64_KERNEL)
         if lacking:
             warnings.warn(
                 f"to_onnx: the model is float64, and onnxruntime's CPU kernels do not run "
                 f"{', '.join(lacking)} in float64; pass dtype=np.float32 to run the file there",
                 stacklevel=2,
             )
+    helper = onnx_module.helper
+    nodes = list(g.nodes)
     for tensor, name in zip(outputs, output_names, strict=True):
         nodes.append(helper.make_node("Identity", [tensor.name], [name], name=g.fresh(f"{name}_node")))
     graph = helper.make_graph(
@@ -600,6 +555,67 @@ def to_onnx(
     if path is not None:
         onnx_module.save(proto, os.fspath(path))
     return proto
+
+
+def _check_opset(onnx_module: Any, opset: Any) -> None:
+    newest = onnx_module.defs.onnx_opset_version()
+    if (
+        isinstance(opset, bool)
+        or not isinstance(opset, (int, np.integer))
+        or not MIN_OPSET <= opset <= newest
+    ):
+        raise ValueError(f"to_onnx: opset must be an int from {MIN_OPSET} to {newest}, got {opset!r}")
+
+
+def _example(
+    model: nn.Module, example_input: Any, dtype: Any, dynamic_batch: bool
+) -> tuple[np.ndarray, np.dtype, int | None]:
+    """The example input as the graph takes it, the graph's float dtype and the input's batch axis."""
+    example = np.asarray(example_input.data if isinstance(example_input, Value) else example_input)
+    if example.dtype.kind not in "biuf":
+        raise TypeError(f"to_onnx: example_input must be an array of numbers, got dtype {example.dtype}")
+    graph_dtype = _model_dtype(model, example) if dtype is None else np.dtype(dtype)
+    if graph_dtype not in (np.float32, np.float64):
+        raise ValueError(f"to_onnx: dtype must be float32 or float64, got {graph_dtype}")
+    batch_axis = _input_batch_axis(model, example.ndim)
+    if dynamic_batch and batch_axis is None:
+        raise ValueError(
+            f"to_onnx: an example input of shape {example.shape} has no batch axis for "
+            f"{type(_first_leaf(model)).__name__}; give a batch of examples or pass dynamic_batch=False"
+        )
+    if example.dtype.kind != "f" and isinstance(_first_leaf(model), nn.Embedding):
+        return example.astype(np.int64), graph_dtype, batch_axis
+    # Integers for a layer become numbers, as autonet's modules take them.
+    return example.astype(graph_dtype), graph_dtype, batch_axis
+
+
+def _walk_model(g: _Graph, model: nn.Module, start: _Tensor) -> Any:
+    """Convert ``model`` from the graph's input ``start``. The walk runs each module on the example
+    for its shapes: in evaluation mode, so that no batch norm updates its statistics and no
+    dropout draws a mask; each module's mode is put back after."""
+    modes = [(module, module.training) for _, module in model.named_modules()]
+    model.eval()
+    try:
+        with no_grad():
+            data = start.value
+            if data.dtype.kind == "f":
+                data = Value(data, requires_grad=False)
+            return _convert(g, model, "", _Tensor(start.name, data, start.batch_axis))
+    finally:
+        for module, mode in modes:  # parents come first, so each child ends in its own mode
+            module.train(mode)
+
+
+def _output_names(names: list[str] | None, count: int, input_name: str) -> list[str]:
+    if names is None:
+        return ["output", "h_n", "c_n"][:count] if count > 1 else ["output"]
+    names = list(names)
+    if len(names) != count or len(set(names)) != count or input_name in names:
+        raise ValueError(
+            f"to_onnx: the model has {count} output(s); output_names must give as many distinct "
+            f"names, other than the input's {input_name!r}: got {names!r}"
+        )
+    return names
 
 
 # --------------------------------------------------------------------------- PyTorch's layouts

@@ -292,9 +292,36 @@ def _check(
     if sum(math.prod(s) for s in shapes) != size:
         raise ValueError(f"{who}: the function returns a different number of elements on each call")
     names = output_names(len(outputs)) if output_names else _default_output_names(len(outputs))
+    report = _Report()
+    if mode != "forward":
+        _check_reverse(
+            outputs, leaves, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who
+        )
+    if mode != "reverse":
+        _check_forward(fn, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who)
+    return report
+
+
+def _check_reverse(
+    outputs: list[Any],
+    leaves: list[Value],
+    inputs: list[_Input],
+    numerical: list[np.ndarray | None],
+    shapes: list[tuple[int, ...]],
+    names: list[str],
+    report: _Report,
+    atol: float,
+    rtol: float,
+    projections: int | None,
+    seed: int,
+    who: str,
+) -> None:
+    """Reverse mode against central differences: one backward per output element (each a row of
+    the Jacobian), then random mixes of all outputs, which also catch a vjp that is not linear in
+    its output gradient. The mismatches go into ``report``."""
+    size = sum(math.prod(s) for s in shapes)
     checked = [k for k, x in enumerate(inputs) if x.differentiable]
     wrt = [leaves[k] for k in checked]
-    report = _Report()
 
     def split(vector: np.ndarray) -> list[np.ndarray]:
         bounds = np.cumsum([0, *(math.prod(s) for s in shapes)])
@@ -319,20 +346,15 @@ def _check(
                     rtol,
                 )
 
-    if mode != "forward":
-        rng = np.random.default_rng(seed)
-        if projections is None:
-            for m in range(size):
-                compare_rows(np.eye(1, size, m)[0], f"the gradient of {_output_place(m, shapes, names)}")
-        # A random mix of all outputs also catches a vjp that is not linear in its output gradient.
-        for r in range(1 if projections is None else projections):
-            cotangent = rng.standard_normal(size)
-            compare_rows(
-                cotangent, f"the gradient of the random projection u @ output (projection {r}, seed {seed})"
-            )
-    if mode != "reverse":
-        _check_forward(fn, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who)
-    return report
+    rng = np.random.default_rng(seed)
+    if projections is None:
+        for m in range(size):
+            compare_rows(np.eye(1, size, m)[0], f"the gradient of {_output_place(m, shapes, names)}")
+    for r in range(1 if projections is None else projections):
+        cotangent = rng.standard_normal(size)
+        compare_rows(
+            cotangent, f"the gradient of the random projection u @ output (projection {r}, seed {seed})"
+        )
 
 
 def _check_forward(
@@ -372,20 +394,7 @@ def _check_forward(
             )
 
     if projections is None:
-        for k in checked:
-            x = inputs[k]
-            for e in range(x.data.size):
-                tangents: list[np.ndarray | None] = [None] * len(inputs)
-                tangents[k] = np.eye(1, x.data.size, e)[0].reshape(x.data.shape)
-                element = _index(e, x.data.shape)
-
-                def column(m: int, x: _Input = x, element: tuple[int, ...] = element) -> str:
-                    return (
-                        f"{who}: the derivative of {_output_place(m, shapes, names)} with respect to "
-                        f"{x.name} at index {element} is wrong"
-                    )
-
-                compare(tangents, numerical[k][:, e], column)
+        _forward_columns(inputs, checked, numerical, compare, lambda m: _output_place(m, shapes, names), who)
     rng = np.random.default_rng(seed + 1)
     for r in range(1 if projections is None else projections):
         tangents = [None] * len(inputs)
@@ -401,6 +410,30 @@ def _check_forward(
             )
 
         compare(tangents, expected, along)
+
+
+def _forward_columns(
+    inputs: list[_Input],
+    checked: list[int],
+    numerical: list[np.ndarray | None],
+    compare: Callable[..., None],
+    place: Callable[[int], str],
+    who: str,
+) -> None:
+    """One tangent pass per element of each checked input, compared with that column of the
+    numerical Jacobian (``place(m)`` names output element ``m``)."""
+    for k in checked:
+        x = inputs[k]
+        for e in range(x.data.size):
+            tangents: list[np.ndarray | None] = [None] * len(inputs)
+            tangents[k] = np.eye(1, x.data.size, e)[0].reshape(x.data.shape)
+            element = _index(e, x.data.shape)
+
+            def column(m: int, x: _Input = x, element: tuple[int, ...] = element) -> str:
+                where = f"with respect to {x.name} at index {element}"
+                return f"{who}: the derivative of {place(m)} {where} is wrong"
+
+            compare(tangents, numerical[k][:, e], column)
 
 
 def gradcheck(
