@@ -21,7 +21,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -268,6 +268,21 @@ def _default_output_names(count: int) -> list[str]:
     return ["the output"] if count == 1 else [f"output {k}" for k in range(count)]
 
 
+class _Against(NamedTuple):
+    """What both modes are checked against: the inputs, their numerical Jacobians (one per input,
+    rows the flattened outputs), the outputs' shapes and names, and the check's settings."""
+
+    inputs: list[_Input]
+    numerical: list[np.ndarray | None]
+    shapes: list[tuple[int, ...]]
+    names: list[str]
+    atol: float
+    rtol: float
+    projections: int | None
+    seed: int
+    who: str
+
+
 def _check(
     fn: Callable[..., Any],
     inputs: list[_Input],
@@ -293,32 +308,19 @@ def _check(
         raise ValueError(f"{who}: the function returns a different number of elements on each call")
     names = output_names(len(outputs)) if output_names else _default_output_names(len(outputs))
     report = _Report()
+    against = _Against(inputs, numerical, shapes, names, atol, rtol, projections, seed, who)
     if mode != "forward":
-        _check_reverse(
-            outputs, leaves, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who
-        )
+        _check_reverse(outputs, leaves, against, report)
     if mode != "reverse":
-        _check_forward(fn, inputs, numerical, shapes, names, report, atol, rtol, projections, seed, who)
+        _check_forward(fn, against, report)
     return report
 
 
-def _check_reverse(
-    outputs: list[Any],
-    leaves: list[Value],
-    inputs: list[_Input],
-    numerical: list[np.ndarray | None],
-    shapes: list[tuple[int, ...]],
-    names: list[str],
-    report: _Report,
-    atol: float,
-    rtol: float,
-    projections: int | None,
-    seed: int,
-    who: str,
-) -> None:
+def _check_reverse(outputs: list[Any], leaves: list[Value], against: _Against, report: _Report) -> None:
     """Reverse mode against central differences: one backward per output element (each a row of
     the Jacobian), then random mixes of all outputs, which also catch a vjp that is not linear in
     its output gradient. The mismatches go into ``report``."""
+    inputs, numerical, shapes, names, atol, rtol, projections, seed, who = against
     size = sum(math.prod(s) for s in shapes)
     checked = [k for k, x in enumerate(inputs) if x.differentiable]
     wrt = [leaves[k] for k in checked]
@@ -357,22 +359,11 @@ def _check_reverse(
         )
 
 
-def _check_forward(
-    fn: Callable[..., Any],
-    inputs: list[_Input],
-    numerical: list[np.ndarray | None],
-    shapes: list[tuple[int, ...]],
-    names: list[str],
-    report: _Report,
-    atol: float,
-    rtol: float,
-    projections: int | None,
-    seed: int,
-    who: str,
-) -> None:
+def _check_forward(fn: Callable[..., Any], against: _Against, report: _Report) -> None:
     """Forward mode against central differences: one tangent pass per input element (each a
     column of the Jacobian), then random tangents along every input at once, which also catch a
     jvp that is not linear in its tangent. The mismatches go into ``report``."""
+    inputs, numerical, shapes, names, atol, rtol, projections, seed, who = against
 
     def values_of(*xs: Value) -> tuple[Value, ...]:
         outputs = _as_outputs(_called(fn, xs, who), who)
