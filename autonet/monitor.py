@@ -218,8 +218,9 @@ class Monitor:
         """Draw the history as PNG files in ``directory`` (created if needed); return their paths.
 
         ``metrics.png`` has one curve per metric over the steps; ``grad_norms.png`` has each
-        parameter's gradient norm over the steps (log scale, one colour per parameter from the
-        first to the last) beside the last recorded norm of each, in the model's order: a
+        parameter's gradient norm over the steps (log scale, one colour per parameter: distinct
+        ones and a legend for up to ten, else shading from the first to the last) beside the
+        last recorded norm of each, in the model's order: a
         profile across the depth, whose labels name the colours. A picture with nothing to show
         (no metric, no gradient yet) is not written. ``title`` heads both pictures (a run's name).
 
@@ -411,7 +412,13 @@ def _plot_gradient_norms(
     import matplotlib  # present: the caller imported matplotlib.figure
 
     names = list(gradients)
-    colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(names)))
+    # Up to ten parameters get colours that are told apart at a glance, and a legend; more get a
+    # gradient of colours from the input side (dark) to the output side (light).
+    few = len(names) <= 10
+    if few:
+        colours = matplotlib.colormaps["tab10"](np.arange(len(names)))
+    else:
+        colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(names)))
     height = max(4.0, 0.22 * len(names) + 1.5)
     figure = figure_class(figsize=(11, height), layout="constrained")
     over_time, profile = figure.subplots(1, 2, width_ratios=[1.6, 1])
@@ -419,7 +426,9 @@ def _plot_gradient_norms(
     for name, colour in zip(names, colours, strict=True):
         steps, values = _columns(gradients[name])
         positive = positive or any(v > 0 for v in values)
-        over_time.plot(steps, values, color=colour, marker="o" if len(steps) <= 20 else None, markersize=2)
+        over_time.plot(
+            steps, values, color=colour, marker="o" if len(steps) <= 20 else None, markersize=2, label=name
+        )
     # The profile names each colour, so it is the legend too. Points, not bars: a bar on a log
     # axis starts at an arbitrary limit, and its length means nothing.
     depth = range(len(names))
@@ -431,6 +440,8 @@ def _plot_gradient_norms(
         profile.set_xscale("log")
         profile.tick_params(axis="x", which="minor", labelsize="x-small")  # a short span labels 2x, 3x ...
     over_time.set(title="gradient norm per parameter, over the steps", xlabel="step", ylabel="L2 norm")
+    if few:
+        over_time.legend(fontsize="small", ncols=2 if len(names) > 5 else 1)
     profile.set(title="at the last step recorded", xlabel="L2 norm")
     for axis in (over_time, profile):
         axis.grid(alpha=0.3)
