@@ -27,6 +27,7 @@ import numpy as np
 
 from ._state import STATE
 from .anomaly import user_site
+from .arrays import normalize
 from .engine import Value, run_op
 from .forward import forward
 from .storage import Storage, store_gradient, stored_data, stored_gradient
@@ -100,13 +101,14 @@ class _Tracer:
         self.made: set[int] = set()  # Values made during the trace
         self.guards: dict[int, tuple[str, Any]] = {}  # parameters read: their kind when traced
         self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
+        self.forward_params: dict[int, dict | None] = {}
         self.grad_of: dict[int, str] = {}
         self.sent: dict[int, list[str]] = {}
         self.conversions: dict[int, tuple[str, str]] = {}
         self.count = itertools.count(1)
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
         self.names.update({"num": _number, "V": _result_value, "Stale": _Stale, "ndarray": np.ndarray})
-        self.names["asarray"] = np.asarray
+        self.names.update({"asarray": np.asarray, "norm": normalize})
         for index, arg in enumerate(args):
             self._bind(arg, f"args[{index}]")
         for name, arg in kwargs.items():
@@ -195,6 +197,15 @@ class _Tracer:
     def ref_of(self, v: Value) -> str:
         return self.leaf_ref.get(id(v)) or self.const(v)
 
+    def _keywords(self, params: dict | None) -> str:
+        if not params:
+            return ""
+        items = []
+        for key, value in params.items():
+            expr = self.array_expr(value) if type(value) is np.ndarray else self.const(value)
+            items.append(f"{key}={expr}, ")
+        return "".join(items)
+
     def params_expr(self, params: dict | None) -> str:
         if not params:
             return "None"
@@ -228,18 +239,26 @@ class _Tracer:
         result = self._untraced(run_op, op, inputs, params)
         self.keep.append(result)
         slot = self._slot()
-        call = f"fw({self.const(op)}, ({exprs}), {pexpr})"
         saved = f"{slot}k" if op.saves else "None"
+        out = stored_data(result)
+        kinds = {type(stored_data(v)) for v in inputs}
+        if float in kinds:
+            # forward's float paths (Python float arithmetic, and its fallbacks to numpy)
+            call = f"fw({self.const(op)}, ({exprs}), {pexpr})"
+        else:  # arrays in: forward is op.forward and normalize, here written out
+            call = f"{self.const(op.forward)}({exprs}{self._keywords(params)})"
         if op.saves:
             self.emit(f"{slot}, {saved} = {call}", (slot, saved))
         else:
             self.emit(f"{slot} = {call}", (slot,))
+        if float not in kinds and not (type(out) is np.ndarray and out.ndim):
+            self.emit(f"{slot} = norm({slot})", (slot,))
         self.value_slot[id(result)] = slot
-        out = stored_data(result)
         if type(out) is np.ndarray:
             self.array_slot[id(out)] = slot
         if result.record is not None:
             self.forward_of[id(result)] = (self.const(op), pexpr, exprs, slot, saved)
+            self.forward_params[id(result)] = params
         return result
 
     def backward(
@@ -263,13 +282,40 @@ class _Tracer:
                     f"a backward into {record[0].name}, an op recorded before the compiled step began,"
                 )
             op, pexpr, exprs, out, saved = info  # type: ignore[misc]
-            slot = self._slot()
-            text = f"{slot} = pe(({op}, None, {pexpr}, ({exprs}), {out}, {saved}), None, {index}, "
-            self.emit(text + f"{self.grad_of[id(node)]})", (slot,))
+            slot, gexpr = self._slot(), self.grad_of[id(node)]
+            vjp = self._direct_vjp(record, index, g)
+            if vjp is None:
+                text = f"{slot} = pe(({op}, None, {pexpr}, ({exprs}), {out}, {saved}), None, {index}, "
+                self.emit(text + f"{gexpr})", (slot,))
+            else:
+                keywords = self._keywords(self.forward_params[id(node)])
+                if record[0].saves:
+                    keywords += f"saved={saved}, "
+                self.emit(f"{slot} = {self.const(vjp)}({gexpr}, {out}, {exprs}{keywords})", (slot,))
             self.sent.setdefault(id(record[1][index]), []).append(slot)
             return grad
 
         return traced
+
+    def _direct_vjp(self, record: Any, index: int, g: Any) -> Callable | None:
+        """The op's vjp for input ``index`` when ``plain_edge`` would return its result as it is
+        (arrays in, an array of the input's shape and dtype out), else None: asked once, here."""
+        op, _, params, datas, out, saved = record
+        if op.variadic or type(g) is float or type(out) is float or float in map(type, datas):
+            return None
+        vjp = op.vjps[index]
+        keywords = {**(params or {}), "saved": saved} if op.saves else (params or {})
+        STATE.tracer = None
+        try:
+            grad = vjp(g, out, *datas, **keywords)
+        except Exception:  # plain_edge will say what went wrong, or redo it its own way
+            return None
+        finally:
+            STATE.tracer = self
+        data = datas[index]
+        if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+            return vjp
+        return None
 
     def _traced_deliver(self, deliver: Callable) -> Callable:
         def traced(node: Value, g: Any, shared: bool) -> None:

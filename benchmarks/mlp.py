@@ -159,6 +159,41 @@ def autonet_nn_step(problem: Problem, seed: int, package: str = "autonet") -> Ca
     return step
 
 
+def autonet_compiled_available() -> bool:
+    try:
+        import autonet
+
+        return hasattr(autonet, "compile") and autonet_nn_available()
+    except ImportError:
+        return False
+
+
+def autonet_compiled_step(problem: Problem, seed: int, package: str = "autonet") -> Callable[[], float]:
+    """``autonet_nn_step``'s step (zero_grad, forward, cross-entropy, backward, SGD's step) under
+    ``autonet.compile``: traced on the first call, replayed as flat numpy calls after."""
+    autonet = importlib.import_module(package)
+    nn = importlib.import_module(f"{package}.nn")
+    optim = importlib.import_module(f"{package}.optim")
+
+    arrays, x, labels, _ = make_data(problem, seed)
+    model = nn.MLP(problem.sizes[0], list(problem.sizes[1:]), activation="relu", dtype=problem.dtype)
+    weights = list(model.parameters())
+    for p, a in zip(weights, arrays, strict=True):
+        p.data = a.copy()
+    inputs = autonet.Value(x, requires_grad=False)
+    optimizer = optim.SGD(weights, lr=LEARNING_RATE)
+
+    @autonet.compile
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = nn.cross_entropy(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
 # --------------------------------------------------------------------------- peers
 
 
@@ -252,6 +287,7 @@ FRAMEWORKS: dict[str, tuple[Callable[[Problem, int], Callable[[], float]], str |
     "numpy (by hand)": (numpy_step, None, True),
     "autonet (Values)": (autonet_values_step, "autonet", True),
     "autonet (nn.MLP)": (autonet_nn_step, "autonet.nn", True),
+    "autonet (compiled nn.MLP)": (autonet_compiled_step, "autonet.nn", True),
     "PyTorch": (torch_step, "torch", False),
     "MyGrad": (mygrad_step, "mygrad", True),
     "HIPS autograd": (autograd_step, "autograd", True),

@@ -107,6 +107,9 @@ def build_contenders(
         if name == "autonet (nn.MLP)" and not mlp.autonet_nn_available():
             skipped.append(f"{name}: autonet.nn / autonet.optim not available")
             continue
+        if "compiled" in name and not mlp.autonet_compiled_available():
+            skipped.append(f"{name}: autonet.compile not available")
+            continue
         if not installed(module):
             skipped.append(f"{name}: not installed")
             continue
