@@ -105,6 +105,7 @@ class _Tracer:
         self.grad_of: dict[int, str] = {}
         self.sent: dict[int, list[str]] = {}
         self.conversions: dict[int, tuple[str, str]] = {}
+        self.passed: set[int] = set()  # conversions handed to a recorded call
         self.count = itertools.count(1)
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
         self.names.update({"num": _number, "V": _result_value, "Stale": _Stale, "ndarray": np.ndarray})
@@ -357,6 +358,10 @@ class _Tracer:
             self.refuse(f"{name} on a Value computed inside the step (an in-place change of an op's result)")
         if type(arg) is np.ndarray:
             return self.array_expr(arg)
+        found = self.conversions.get(id(arg))
+        if found is not None:  # a number from .item() (ReduceLROnPlateau's metric): the replayed one
+            self.passed.add(id(arg))
+            return f"num({found[0]})"
         return self.const(arg)
 
     def converted(self, value: Value, method: Callable[..., Any]) -> Any:
@@ -405,7 +410,7 @@ class _Tracer:
         return self.const(obj)
 
     def finish(self, result: Any) -> Callable[[tuple, dict], Any]:
-        used: set[int] = set()
+        used = set(self.passed)
         returned = self.result_expr(result, used)
         for key, (_, site) in self.conversions.items():
             if key not in used:

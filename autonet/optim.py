@@ -315,15 +315,15 @@ class Optimizer:
         return f"{type(self).__name__}({count}{len(self.params)} parameters, {', '.join(shown)})"
 
 
-def _recordable(step: Callable[[Any], None]) -> Callable[[Any], None]:
-    """An optimizer's ``step``, which ``autonet.compile`` records as one call: a replayed training
-    step calls it again (the update's numpy work and state are the optimizer's own)."""
+def _recordable(step: Callable[..., None]) -> Callable[..., None]:
+    """An optimizer's or scheduler's ``step``, which ``autonet.compile`` records as one call: a
+    replayed training step calls it again (the numpy work and the state are the optimizer's own)."""
 
     @functools.wraps(step)
-    def recorded(self: Any) -> None:
+    def recorded(self: Any, *args: Any) -> None:
         if STATE.tracer is not None:
-            return STATE.tracer.call(step, self)
-        return step(self)
+            return STATE.tracer.call(step, self, *args)
+        return step(self, *args)
 
     return recorded
 
@@ -565,6 +565,11 @@ class LRScheduler:
 
     _not_saved: tuple[str, ...] = ("optimizer",)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _recordable(cls.__dict__["step"])  # type: ignore[method-assign]
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         who = type(self).__name__
         if not isinstance(optimizer, Optimizer):
@@ -620,6 +625,9 @@ class LRScheduler:
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unknown entries {sorted(unknown)}")
         vars(self).update(state)
+
+
+LRScheduler.step = _recordable(LRScheduler.step)  # type: ignore[method-assign]
 
 
 def _positive_int(value: Any, who: str, name: str) -> int:
