@@ -198,13 +198,19 @@ class _Tracer:
     def ref_of(self, v: Value) -> str:
         return self.leaf_ref.get(id(v)) or self.const(v)
 
+    def _param(self, value: Any) -> str:
+        if type(value) is np.ndarray:
+            return self.array_expr(value)
+        if type(value) is tuple and any(type(item) is np.ndarray for item in value):
+            return "(" + "".join(f"{self._param(item)}, " for item in value) + ")"  # an index tuple
+        return self.const(value)
+
     def _keywords(self, params: dict | None) -> str:
         if not params:
             return ""
         items = []
         for key, value in params.items():
-            expr = self.array_expr(value) if type(value) is np.ndarray else self.const(value)
-            items.append(f"{key}={expr}, ")
+            items.append(f"{key}={self._param(value)}, ")
         return "".join(items)
 
     def params_expr(self, params: dict | None) -> str:
@@ -212,8 +218,7 @@ class _Tracer:
             return "None"
         items = []
         for key, value in params.items():
-            expr = self.array_expr(value) if type(value) is np.ndarray else self.const(value)
-            items.append(f"{key!r}: {expr}")
+            items.append(f"{key!r}: {self._param(value)}")
         return "{" + ", ".join(items) + "}"
 
     # ----------------------------------------------------------------- what the engine calls
@@ -349,6 +354,17 @@ class _Tracer:
         self.emit(f"{self.const(method)}({exprs})", opaque=True)
         self.leaf_slot.clear()
         return result
+
+    def draw(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        """A random array the step draws (dropout's mask): replayed as the same draw, from the
+        same generator, so the replay's masks are the ones the eager steps would draw."""
+        exprs = ", ".join(self.const(arg) for arg in args)
+        array = fn(*args)
+        slot = self._slot()
+        self.emit(f"{slot} = {self.const(fn)}({exprs})", (slot,))
+        self.array_slot[id(array)] = slot
+        self.keep.append(array)
+        return array
 
     def _call_arg(self, arg: Any, method: Callable[..., Any]) -> str:
         if isinstance(arg, Value):

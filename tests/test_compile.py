@@ -278,3 +278,47 @@ def test_data_dependent_control_flow_is_refused_or_warned_about() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert autonet.compile(lambda: x.sum().item())() == -1.0  # returned: no warning
+
+
+def test_dropout_draws_a_new_mask_in_each_replay_as_in_eager() -> None:
+    def training():
+        w = Value(np.linspace(-1.0, 1.0, 12).reshape(3, 4))
+        generator = np.random.default_rng(11)
+
+        def step(x):
+            w.zero_grad()
+            loss = (autonet.dropout(x @ w, 0.5, generator=generator) ** 2).sum()
+            loss.backward()
+            w.add_(w.grad, alpha=-0.01)
+            return loss.item()
+
+        return w, step
+
+    (w0, eager), (w1, step) = training(), training()
+    compiled = autonet.compile(step)
+    x = np.ones((5, 3))
+    losses = [compiled(x) for _ in range(6)]
+    assert losses == [eager(x) for _ in range(6)]
+    assert len(set(losses)) > 1  # new masks: not the traced one again
+    assert np.array_equal(w1.data, w0.data)
+
+
+def test_gradients_of_value_arguments_come_back() -> None:
+    @autonet.compile
+    def input_gradient(x: Value) -> np.ndarray:
+        (x.exp() * x).sum().backward()
+        return x.grad
+
+    for numbers in ([0.0, 1.0], [2.0, -1.0], [0.5, 0.25]):
+        x, eager_x = Value(numbers), Value(numbers)
+        expected = input_gradient.__wrapped__(eager_x).tolist()
+        assert np.allclose(expected, np.exp(numbers) * (1 + np.array(numbers)))
+        assert input_gradient(x).tolist() == expected
+        assert x.grad.tolist() == expected  # stored on the Value passed in
+    assert input_gradient.traces == 1
+
+
+def test_batch_norm_training_is_refused_inside_a_compiled_step() -> None:
+    norm = nn.BatchNorm1d(3)
+    with pytest.raises(RuntimeError, match="batch_norm in training mode.*eager path"):
+        autonet.compile(lambda x: norm(Value(x)).sum().item())(np.ones((4, 3)))
