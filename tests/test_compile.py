@@ -320,5 +320,5 @@ def test_gradients_of_value_arguments_come_back() -> None:
 
 def test_batch_norm_training_is_refused_inside_a_compiled_step() -> None:
     norm = nn.BatchNorm1d(3)
-    with pytest.raises(RuntimeError, match="batch_norm in training mode.*eager path"):
+    with pytest.raises(RuntimeError, match=r"batch_norm in training mode.*eager path"):
         autonet.compile(lambda x: norm(Value(x)).sum().item())(np.ones((4, 3)))
