@@ -99,7 +99,8 @@ class _Tracer:
         self.array_slot: dict[int, str] = {}  # arrays the tape computes (for results)
         self.arg_arrays: list[tuple[np.ndarray, str]] = []
         self.made: set[int] = set()  # Values made during the trace
-        self.guards: dict[int, tuple[str, Any]] = {}  # parameters read: their kind when traced
+        self.guards: dict[int, tuple[str, Any, str | None]] = {}  # parameters: kind when traced
+        self.updated = False  # whether a recorded call may have changed leaves' data
         self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
         self.forward_params: dict[int, dict | None] = {}
         self.grad_of: dict[int, str] = {}
@@ -173,10 +174,13 @@ class _Tracer:
             slot = self._argument_like(data) or self.const(data)
             self.leaf_slot[key] = slot
             return slot
-        if ref is None:
-            ref = self.leaf_ref[key] = self.const(v)
-            self.guards.setdefault(key, (ref, data))
         slot = self.leaf_slot[key] = self._slot()
+        if ref is None:  # a parameter: read, and checked, at the top while no update came first
+            ref = self.leaf_ref[key] = self.const(v)
+            if not self.updated:
+                self.guards[key] = (ref, data, slot)
+                return slot
+            self.guards.setdefault(key, (ref, data, None))
         self.emit(f"{slot} = sd({ref})", (slot,))
         return slot
 
@@ -352,7 +356,9 @@ class _Tracer:
         exprs = ", ".join(self._call_arg(arg, method) for arg in args)
         result = self._untraced(method, *args)
         self.emit(f"{self.const(method)}({exprs})", opaque=True)
-        self.leaf_slot.clear()
+        if method not in _GRADIENT_ONLY:
+            self.leaf_slot.clear()
+            self.updated = True
         return result
 
     def draw(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
@@ -437,8 +443,8 @@ class _Tracer:
                     CompileWarning,
                     stacklevel=3,
                 )
-        body = [self._guard(ref, data) for ref, data in self.guards.values()]
-        body += _with_deletions(self.lines, returned)
+        top = [self._guard(*guard) for guard in self.guards.values()]
+        body = _with_deletions(top + self.lines, returned)
         body.append(f"return {returned}")
         source = "def replay(args, kwargs):\n" + "".join(f"    {line}\n" for line in body)
         namespace = {**self.names, **self.consts}
@@ -447,11 +453,19 @@ class _Tracer:
         replay.source = source
         return replay
 
-    def _guard(self, ref: str, data: Any) -> str:
+    def _guard(self, ref: str, data: Any, slot: str | None) -> _Line:
+        name = slot or "d"
         if type(data) is float:
-            return f"if type(sd({ref})) is not float: raise Stale"
-        dtype = self.const(data.dtype)
-        return f"d = sd({ref})\n    if d.shape != {data.shape!r} or d.dtype != {dtype}: raise Stale"
+            check = f"type({name}) is not float"
+        else:
+            dtype = self.const(data.dtype)
+            check = (
+                f"type({name}) is not ndarray or {name}.shape != {data.shape!r} or {name}.dtype != {dtype}"
+            )
+        return _Line(f"{name} = sd({ref})\n    if {check}: raise Stale", (name,) if slot else (), (), False)
+
+
+_GRADIENT_ONLY = (Storage.zero_grad, Storage.grad.fset)  # type: ignore[attr-defined]
 
 
 def _with_deletions(lines: list[_Line], returned: str) -> list[str]:
