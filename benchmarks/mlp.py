@@ -11,6 +11,7 @@ import importlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import _harness  # noqa: F401  (pins the thread counts before numpy loads)
 import numpy as np
@@ -227,6 +228,45 @@ def torch_step(problem: Problem, seed: int) -> Callable[[], float]:
     return step
 
 
+def jax_step(problem: Problem, seed: int) -> Callable[[], float]:
+    """``jax.jit`` of the whole update (``value_and_grad`` of the loss, then ``p - lr * g``), on
+    the CPU with XLA's thread pool held to one thread."""
+    import os
+
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    import jax
+    import jax.numpy as jnp
+
+    if problem.dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    arrays, x, _, onehot = make_data(problem, seed)
+    inputs, targets = jnp.asarray(x), jnp.asarray(onehot)
+    count = len(arrays) // 2
+    batch = problem.batch
+    lr = LEARNING_RATE
+
+    def loss_of(params: list) -> Any:
+        h = inputs
+        for index in range(count):
+            h = h @ params[2 * index] + params[2 * index + 1]
+            if index < count - 1:
+                h = jax.nn.relu(h)
+        return -(jax.nn.log_softmax(h, axis=1) * targets).sum() / batch
+
+    @jax.jit
+    def update(params: list) -> tuple[Any, list]:
+        loss, grads = jax.value_and_grad(loss_of)(params)
+        return loss, [p - lr * g for p, g in zip(params, grads, strict=True)]
+
+    state = [[jnp.asarray(a) for a in arrays]]
+
+    def step() -> float:
+        loss, state[0] = update(state[0])
+        return float(loss)
+
+    return step
+
+
 def mygrad_step(problem: Problem, seed: int) -> Callable[[], float]:
     import mygrad as mg
     from mygrad.nnet.activations import relu
@@ -289,6 +329,7 @@ FRAMEWORKS: dict[str, tuple[Callable[[Problem, int], Callable[[], float]], str |
     "autonet (nn.MLP)": (autonet_nn_step, "autonet.nn", True),
     "autonet (compiled nn.MLP)": (autonet_compiled_step, "autonet.nn", True),
     "PyTorch": (torch_step, "torch", False),
+    "JAX (jit)": (jax_step, "jax", False),
     "MyGrad": (mygrad_step, "mygrad", True),
     "HIPS autograd": (autograd_step, "autograd", True),
 }

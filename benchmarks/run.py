@@ -46,7 +46,7 @@ def versions() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = [f"Python {platform.python_version()}"]
-    for package in ("numpy", "autonet", "torch", "micrograd", "mygrad", "autograd"):
+    for package in ("numpy", "autonet", "torch", "jax", "micrograd", "mygrad", "autograd"):
         try:
             found.append(f"{package} {version(package)}")
         except PackageNotFoundError:
