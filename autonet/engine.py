@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from ._state import STATE
+from ._state import STATE, TRACING
 from .anomaly import AnomalyError, check_finite, user_site
 from .arrays import F64, frozen_params, to_data
 from .copying import deep_copy, reduced
@@ -100,7 +100,7 @@ def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "")
     value._shared = shared
     if label:
         value._label = str(label)
-    if STATE.tracer is not None:
+    if TRACING[0] and STATE.tracer is not None:
         STATE.tracer.created(value)
     return value
 
@@ -118,7 +118,7 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     >>> run_op(REGISTRY["exp"], (Value(0.0),)).item()
     1.0
     """
-    if STATE.tracer is not None:  # autonet.compile is recording: it runs the op and notes it
+    if TRACING[0] and STATE.tracer is not None:  # autonet.compile is recording: it runs the op and notes it
         return STATE.tracer.run_op(op, inputs, params)
     datas = tuple(map(_DATA, inputs))
     if STATE.anomaly_enabled:
@@ -217,7 +217,7 @@ class Value(Storage):
         self._shared = False
         if label:
             self._label = str(label)
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             STATE.tracer.created(self)
 
     @classmethod
@@ -537,7 +537,7 @@ def run_binary(op: Op, a: Any, b: Any) -> Value:
     data_a = a._data
     data_b = b._data
     state = STATE
-    if type(data_a) is float and type(data_b) is float and not state.anomaly_enabled and state.tracer is None:
+    if type(data_a) is float and type(data_b) is float and not state.anomaly_enabled and not TRACING[0]:
         # micrograd-style scalar graphs: Python float arithmetic, no lists, no numpy.
         try:
             out = op.scalar(data_a, data_b)

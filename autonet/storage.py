@@ -26,7 +26,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._state import STATE
+from ._state import STATE, TRACING
 from .arrays import F64, shape_of, to_data
 
 __all__ = ["Storage", "store_gradient", "stored_data", "stored_gradient"]
@@ -163,7 +163,7 @@ class Storage:
 
     @grad.setter
     def grad(self, new: Any) -> None:
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             STATE.tracer.call(Storage.grad.fset, self, new)  # type: ignore[attr-defined]
             return
         if new is None or isinstance(new, Storage):
@@ -185,7 +185,7 @@ class Storage:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (same as ``v.grad = None``)."""
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             STATE.tracer.call(Storage.zero_grad, self)
             return
         self._grad = None
@@ -204,7 +204,7 @@ class Storage:
         >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
         [0.5, 1.5]
         """
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             return STATE.tracer.call(Storage.add_, self, other, alpha)
         delta = other._data if isinstance(other, Storage) else other
         if type(self._data) is float:
@@ -223,7 +223,7 @@ class Storage:
         >>> Value([1.0, -2.0]).mul_(0.5).tolist()
         [0.5, -1.0]
         """
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             return STATE.tracer.call(Storage.mul_, self, factor)
         factor = factor._data if isinstance(factor, Storage) else factor
         if type(self._data) is float:
@@ -239,7 +239,7 @@ class Storage:
         >>> Value([1.0, 2.0]).copy_([3.0, 4.0]).tolist()
         [3.0, 4.0]
         """
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             return STATE.tracer.call(Storage.copy_, self, source)
         array = _to_data(source, self.dtype, "copy_", copy=False)
         if shape_of(array) != self.shape:
@@ -292,7 +292,7 @@ class Storage:
 
     def item(self) -> float:
         """The single element as a Python float."""
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             return STATE.tracer.converted(self, Storage.item)
         data = self._data
         if type(data) is float:
@@ -313,7 +313,7 @@ class Storage:
         return len(self._data)
 
     def __bool__(self) -> bool:
-        if STATE.tracer is not None:
+        if TRACING[0] and STATE.tracer is not None:
             return STATE.tracer.converted(self, Storage.__bool__)
         return bool(self._data)
 
