@@ -322,3 +322,17 @@ def test_batch_norm_training_is_refused_inside_a_compiled_step() -> None:
     norm = nn.BatchNorm1d(3)
     with pytest.raises(RuntimeError, match=r"batch_norm in training mode.*eager path"):
         autonet.compile(lambda x: norm(Value(x)).sum().item())(np.ones((4, 3)))
+
+
+def test_a_step_that_raises_while_tracing_leaves_the_engine_eager() -> None:
+    @autonet.compile
+    def failing(x):
+        (Value(x) * 2).sum()
+        raise ValueError("the step's own error")
+
+    with pytest.raises(ValueError, match="own error"):
+        failing(np.ones(2))
+    assert failing.traces == 0
+    y = Value([1.0, 2.0])
+    (y * y).sum().backward()  # recorded and walked as ever
+    assert y.grad.tolist() == [2.0, 4.0]
