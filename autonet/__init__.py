@@ -13,6 +13,7 @@
 from . import data, nn, ops, optim, viz
 from ._state import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import AnomalyError
+from .compiler import CompileWarning, compile  # noqa: A004 - autonet.compile, as torch.compile
 from .engine import Value
 from .functional import grad, gradients
 
@@ -29,11 +30,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
     "BackwardStep",
+    "CompileWarning",
     "GradcheckError",
     "Value",
     "apply",
     "backward_steps",
     "call_op",
+    "compile",
     "data",
     "detect_anomaly",
     "enable_grad",

@@ -1,4 +1,5 @@
-"""Per-thread switches: grad mode and anomaly mode, and the context managers that flip them.
+"""Per-thread switches: grad mode and anomaly mode, and the context managers that flip them;
+and the tracer of ``autonet.compile`` while it records a step.
 
 Both flags live in one thread-local object so that a thread inside ``no_grad()`` does not
 change what another thread records.
@@ -17,9 +18,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _ThreadState(threading.local):
     grad_enabled: bool = True
     anomaly_enabled: bool = False
+    # The recorder of ``autonet.compile`` while it traces a step in this thread, else None: the
+    # engine, the walk, Storage's in-place updates and the optimizers hand it what they do.
+    tracer: Any = None
 
 
 STATE = _ThreadState()
+
+# How many threads are tracing a compiled step right now, process-wide: the hot paths (every op,
+# every new Value, every in-place update) test this list item first, a tenth of the cost of
+# reading the thread-local ``STATE.tracer``, and read that only while some trace is on.
+TRACING = [0]
 
 
 class _Saved(threading.local):

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from ._state import STATE
+from ._state import STATE, TRACING
 from .anomaly import AnomalyError, check_finite, user_site
 from .arrays import F64, frozen_params, to_data
 from .copying import deep_copy, reduced
@@ -98,6 +98,8 @@ def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "")
     value._shared = shared
     if label:
         value._label = str(label)
+    if TRACING[0] and STATE.tracer is not None:
+        STATE.tracer.created(value)
     return value
 
 
@@ -114,6 +116,8 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     >>> run_op(REGISTRY["exp"], (Value(0.0),)).item()
     1.0
     """
+    if TRACING[0] and STATE.tracer is not None:  # autonet.compile is recording: it runs the op and notes it
+        return STATE.tracer.run_op(op, inputs, params)
     datas = tuple(map(_DATA, inputs))
     if STATE.anomaly_enabled:
         # The AnomalyError below says what numpy's overflow warning would, and better.
@@ -210,6 +214,8 @@ class Value(Storage):
         self._shared = False
         if label:
             self._label = str(label)
+        if TRACING[0] and STATE.tracer is not None:
+            STATE.tracer.created(self)
 
     @classmethod
     def from_numpy(cls, array: np.ndarray, label: str = "", *, requires_grad: bool = True) -> Value:
@@ -527,7 +533,7 @@ def run_binary(op: Op, a: Any, b: Any) -> Value:
     data_a = a._data
     data_b = b._data
     state = STATE
-    if type(data_a) is float and type(data_b) is float and not state.anomaly_enabled:
+    if type(data_a) is float and type(data_b) is float and not state.anomaly_enabled and not TRACING[0]:
         # micrograd-style scalar graphs: Python float arithmetic, no lists, no numpy.
         try:
             out = op.scalar(data_a, data_b)
@@ -598,6 +604,8 @@ def backward_pass(
     edge = edge_work(create_graph, STATE.anomaly_enabled)
     found: list[Any] = [None] * len(targets or ())
     deliver = _accumulate if targets is None else collector(targets, found)
+    if STATE.tracer is not None:  # autonet.compile records the walk's edges and deliveries
+        edge, deliver = STATE.tracer.backward(root, seed, edge, deliver, create_graph, targets)
     with Walking(len(counts), create_graph):
         for _ in _walk(root, seed, counts, edge, deliver, retain_graph, stepping=False):
             pass  # not stepping: the walk runs to its end in one go
@@ -652,6 +660,8 @@ def backward_walk(
     >>> [(node is x, g) for node, g in backward_walk(x * x)]
     [(False, 1.0), (True, 6.0)]
     """
+    if STATE.tracer is not None:
+        STATE.tracer.refuse("backward_steps (a walk one node at a time)")
     seed = seed_gradient(root, gradient, False)
     work = edge_work(False, STATE.anomaly_enabled)
     walk = _walk(

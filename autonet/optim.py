@@ -29,12 +29,14 @@ and schedule formulas are those of PyTorch, so results can be compared one to on
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._state import STATE
 from .engine import Value, stored_gradient
 
 __all__ = [
@@ -104,6 +106,11 @@ class Optimizer:
             raise TypeError(f"{who}: give either Values or parameter groups (dicts), not a mixture")
         for group in groups or [{"params": given}]:
             self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _recordable(cls.__dict__["step"])  # type: ignore[method-assign]
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         """The hyperparameters ``settings``, checked (``ValueError``) and normalised."""
@@ -306,6 +313,19 @@ class Optimizer:
             shown.append(f"{name}={(values[0] if same else values)!r}")
         count = f"{len(groups)} parameter groups, " if len(groups) > 1 else ""
         return f"{type(self).__name__}({count}{len(self.params)} parameters, {', '.join(shown)})"
+
+
+def _recordable(step: Callable[..., None]) -> Callable[..., None]:
+    """An optimizer's or scheduler's ``step``, which ``autonet.compile`` records as one call: a
+    replayed training step calls it again (the numpy work and the state are the optimizer's own)."""
+
+    @functools.wraps(step)
+    def recorded(self: Any, *args: Any) -> None:
+        if STATE.tracer is not None:
+            return STATE.tracer.call(step, self, *args)
+        return step(self, *args)
+
+    return recorded
 
 
 def _gradient_like(p: Value) -> Any:
@@ -545,6 +565,11 @@ class LRScheduler:
 
     _not_saved: tuple[str, ...] = ("optimizer",)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _recordable(cls.__dict__["step"])  # type: ignore[method-assign]
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         who = type(self).__name__
         if not isinstance(optimizer, Optimizer):
@@ -600,6 +625,9 @@ class LRScheduler:
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unknown entries {sorted(unknown)}")
         vars(self).update(state)
+
+
+LRScheduler.step = _recordable(LRScheduler.step)  # type: ignore[method-assign]
 
 
 def _positive_int(value: Any, who: str, name: str) -> int:

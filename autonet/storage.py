@@ -26,9 +26,10 @@ from typing import Any, Union
 
 import numpy as np
 
+from ._state import STATE, TRACING
 from .arrays import F64, shape_of, to_data
 
-__all__ = ["Storage", "stored_data", "stored_gradient"]
+__all__ = ["Storage", "store_gradient", "stored_data", "stored_gradient"]
 
 ArrayLike = Union["Storage", np.ndarray, float, int, Sequence[Any]]
 
@@ -75,6 +76,11 @@ class Storage:
 
     @data.setter
     def data(self, new: ArrayLike) -> None:
+        if STATE.tracer is not None:
+            STATE.tracer.refuse(
+                "assigning v.data (the numpy arithmetic that made the new numbers is not recorded); "
+                "update parameters with v.add_(...), v.mul_(...), v.copy_(...) or an optimizer"
+            )
         if new is self._data:
             # ``v.data -= step`` updated the array that ``data`` handed out: it is already the data,
             # and if nobody kept it meanwhile (+ 1: this Value's own reference), its own again.
@@ -157,6 +163,9 @@ class Storage:
 
     @grad.setter
     def grad(self, new: Any) -> None:
+        if TRACING[0] and STATE.tracer is not None:
+            STATE.tracer.call(Storage.grad.fset, self, new)  # type: ignore[attr-defined]
+            return
         if new is None or isinstance(new, Storage):
             self._grad = new
             return
@@ -176,6 +185,9 @@ class Storage:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (same as ``v.grad = None``)."""
+        if TRACING[0] and STATE.tracer is not None:
+            STATE.tracer.call(Storage.zero_grad, self)
+            return
         self._grad = None
 
     # ----------------------------------------------------------------- in-place updates
@@ -192,6 +204,8 @@ class Storage:
         >>> w.add_([1.0, 1.0], alpha=-0.5).tolist()
         [0.5, 1.5]
         """
+        if TRACING[0] and STATE.tracer is not None:
+            return STATE.tracer.call(Storage.add_, self, other, alpha)
         delta = other._data if isinstance(other, Storage) else other
         if type(self._data) is float:
             self._data = self._data + alpha * float(np.asarray(delta))
@@ -209,6 +223,8 @@ class Storage:
         >>> Value([1.0, -2.0]).mul_(0.5).tolist()
         [0.5, -1.0]
         """
+        if TRACING[0] and STATE.tracer is not None:
+            return STATE.tracer.call(Storage.mul_, self, factor)
         factor = factor._data if isinstance(factor, Storage) else factor
         if type(self._data) is float:
             self._data = self._data * float(np.asarray(factor))
@@ -223,6 +239,8 @@ class Storage:
         >>> Value([1.0, 2.0]).copy_([3.0, 4.0]).tolist()
         [3.0, 4.0]
         """
+        if TRACING[0] and STATE.tracer is not None:
+            return STATE.tracer.call(Storage.copy_, self, source)
         array = _to_data(source, self.dtype, "copy_", copy=False)
         if shape_of(array) != self.shape:
             raise ValueError(
@@ -274,6 +292,8 @@ class Storage:
 
     def item(self) -> float:
         """The single element as a Python float."""
+        if TRACING[0] and STATE.tracer is not None:
+            return STATE.tracer.converted(self, Storage.item)
         data = self._data
         if type(data) is float:
             return data
@@ -293,6 +313,8 @@ class Storage:
         return len(self._data)
 
     def __bool__(self) -> bool:
+        if TRACING[0] and STATE.tracer is not None:
+            return STATE.tracer.converted(self, Storage.__bool__)
         return bool(self._data)
 
     def __float__(self) -> float:
@@ -361,6 +383,22 @@ def stored_gradient(value: Storage) -> Any:
     4.0
     """
     return value._grad
+
+
+def store_gradient(value: Storage, gradient: Any) -> None:
+    """Store ``gradient`` on ``value`` exactly as given (None, a float or an array of the
+    Value's shape and dtype, unchecked): the counterpart of ``stored_gradient``, for code that
+    has computed a gradient the way backward does (``autonet.compile``'s replay). Prefer
+    assigning ``value.grad``, which checks and converts.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> w = Value([1.0, 2.0])
+    >>> store_gradient(w, np.array([0.5, 0.5]))
+    >>> w.grad.tolist()
+    [0.5, 0.5]
+    """
+    value._grad = gradient
 
 
 def _refcount_alone() -> int:

@@ -21,7 +21,7 @@ from .arrays import shape_of, to_data
 from .ops.registry import Op, as_value, is_value, sum_to_shape
 from .storage import Storage, stored_data
 
-__all__ = ["Walking", "collector", "edge_work", "seed_gradient"]
+__all__ = ["Walking", "collector", "edge_work", "plain_edge", "seed_gradient"]
 
 _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
 
@@ -109,6 +109,20 @@ def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     elif kind is float and type(data) is float:
         return grad
     return _fit(grad, data, op, index)
+
+
+def plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
+    """The gradient for input ``index`` of ``record`` (a ``Record`` or its six parts) from
+    arrays, given the output's gradient ``g``: the op's vjp on the recorded data, brought to the
+    input's shape and dtype; what a plain ``backward()`` computes per edge (``node`` is unused),
+    and what ``autonet.compile`` replays.
+
+    >>> from autonet import Value
+    >>> y = Value(3.0) * Value(2.0)
+    >>> plain_edge(y.record, y, 0, 1.0)
+    2.0
+    """
+    return _plain_edge(record, node, index, g)
 
 
 def _graph_edge(record: Any, node: Any, index: int, g: Any) -> Any:

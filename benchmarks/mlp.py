@@ -11,6 +11,7 @@ import importlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import _harness  # noqa: F401  (pins the thread counts before numpy loads)
 import numpy as np
@@ -159,6 +160,41 @@ def autonet_nn_step(problem: Problem, seed: int, package: str = "autonet") -> Ca
     return step
 
 
+def autonet_compiled_available() -> bool:
+    try:
+        import autonet
+
+        return hasattr(autonet, "compile") and autonet_nn_available()
+    except ImportError:
+        return False
+
+
+def autonet_compiled_step(problem: Problem, seed: int, package: str = "autonet") -> Callable[[], float]:
+    """``autonet_nn_step``'s step (zero_grad, forward, cross-entropy, backward, SGD's step) under
+    ``autonet.compile``: traced on the first call, replayed as flat numpy calls after."""
+    autonet = importlib.import_module(package)
+    nn = importlib.import_module(f"{package}.nn")
+    optim = importlib.import_module(f"{package}.optim")
+
+    arrays, x, labels, _ = make_data(problem, seed)
+    model = nn.MLP(problem.sizes[0], list(problem.sizes[1:]), activation="relu", dtype=problem.dtype)
+    weights = list(model.parameters())
+    for p, a in zip(weights, arrays, strict=True):
+        p.data = a.copy()
+    inputs = autonet.Value(x, requires_grad=False)
+    optimizer = optim.SGD(weights, lr=LEARNING_RATE)
+
+    @autonet.compile
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = nn.cross_entropy(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
 # --------------------------------------------------------------------------- peers
 
 
@@ -188,6 +224,45 @@ def torch_step(problem: Problem, seed: int) -> Callable[[], float]:
             for p in params:
                 p -= lr * p.grad
         return loss.item()
+
+    return step
+
+
+def jax_step(problem: Problem, seed: int) -> Callable[[], float]:
+    """``jax.jit`` of the whole update (``value_and_grad`` of the loss, then ``p - lr * g``), on
+    the CPU with XLA's thread pool held to one thread."""
+    import os
+
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    import jax
+    import jax.numpy as jnp
+
+    if problem.dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    arrays, x, _, onehot = make_data(problem, seed)
+    inputs, targets = jnp.asarray(x), jnp.asarray(onehot)
+    count = len(arrays) // 2
+    batch = problem.batch
+    lr = LEARNING_RATE
+
+    def loss_of(params: list) -> Any:
+        h = inputs
+        for index in range(count):
+            h = h @ params[2 * index] + params[2 * index + 1]
+            if index < count - 1:
+                h = jax.nn.relu(h)
+        return -(jax.nn.log_softmax(h, axis=1) * targets).sum() / batch
+
+    @jax.jit
+    def update(params: list) -> tuple[Any, list]:
+        loss, grads = jax.value_and_grad(loss_of)(params)
+        return loss, [p - lr * g for p, g in zip(params, grads, strict=True)]
+
+    state = [[jnp.asarray(a) for a in arrays]]
+
+    def step() -> float:
+        loss, state[0] = update(state[0])
+        return float(loss)
 
     return step
 
@@ -252,7 +327,9 @@ FRAMEWORKS: dict[str, tuple[Callable[[Problem, int], Callable[[], float]], str |
     "numpy (by hand)": (numpy_step, None, True),
     "autonet (Values)": (autonet_values_step, "autonet", True),
     "autonet (nn.MLP)": (autonet_nn_step, "autonet.nn", True),
+    "autonet (compiled nn.MLP)": (autonet_compiled_step, "autonet.nn", True),
     "PyTorch": (torch_step, "torch", False),
+    "JAX (jit)": (jax_step, "jax", False),
     "MyGrad": (mygrad_step, "mygrad", True),
     "HIPS autograd": (autograd_step, "autograd", True),
 }

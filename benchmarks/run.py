@@ -46,7 +46,7 @@ def versions() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = [f"Python {platform.python_version()}"]
-    for package in ("numpy", "autonet", "torch", "micrograd", "mygrad", "autograd"):
+    for package in ("numpy", "autonet", "torch", "jax", "micrograd", "mygrad", "autograd"):
         try:
             found.append(f"{package} {version(package)}")
         except PackageNotFoundError:
@@ -106,6 +106,9 @@ def build_contenders(
     for name, (builder, module, traced) in with_baseline(frameworks, args).items():
         if name == "autonet (nn.MLP)" and not mlp.autonet_nn_available():
             skipped.append(f"{name}: autonet.nn / autonet.optim not available")
+            continue
+        if "compiled" in name and not mlp.autonet_compiled_available():
+            skipped.append(f"{name}: autonet.compile not available")
             continue
         if not installed(module):
             skipped.append(f"{name}: not installed")

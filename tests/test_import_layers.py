@@ -213,6 +213,18 @@ def test_the_transforms_sit_beside_functional_above_the_engine() -> None:
     assert not users, "\n".join(map(str, users))
 
 
+def test_compile_sits_above_the_engine_and_nothing_below_imports_it() -> None:
+    # autonet.compile traces through the engine's one switch (STATE.tracer), which the engine, the
+    # walk, Storage and the optimizers consult without importing it; it needs no module or optimizer.
+    above = ["autonet.nn", "autonet.optim", "autonet.gradcheck", "autonet.testing", "autonet.viz"]
+    wrong = _forbidden("autonet.compiler", [*above, "autonet.monitor", "autonet.export", "autonet.cli"])
+    assert not wrong, "\n".join(map(str, wrong))
+    below = ["autonet.engine", "autonet.storage", "autonet.vjp", "autonet.ops", "autonet.surface"]
+    below += ["autonet.functional", "autonet.transforms", "autonet.nn", "autonet.optim", "autonet._state"]
+    users = [i for layer in below for i in imports_from(layer) if inside(i.target, "autonet.compiler")]
+    assert not users, "\n".join(map(str, users))
+
+
 def test_gradcheck_never_imports_testing_or_the_command_line() -> None:
     wrong = [
         i

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._state import STATE
 from .registry import REAL, Cases, Edge, Op, apply, as_value, gate, int_tuple, is_value, register
 
 _NAN = math.nan
@@ -113,6 +114,8 @@ def _batch_norm_args(
 
 def _update(running: np.ndarray, batch: np.ndarray, momentum: float) -> None:
     # (1 - momentum) * running + momentum * batch, in place: the buffer stays the same array.
+    if STATE.tracer is not None:  # the batch statistics come from numpy work a replay would not see
+        STATE.tracer.refuse("batch_norm in training mode (its running statistics update in place)")
     np.multiply(running, 1.0 - momentum, out=running)
     running += momentum * batch.reshape(running.shape)
 
@@ -423,8 +426,15 @@ def dropout(
         raise TypeError(
             f"dropout: generator must be a numpy.random.Generator or None, got {type(generator).__name__}"
         )
-    mask = generator.random(x.shape) >= p if p < 1.0 else np.zeros(x.shape, dtype=bool)
-    return apply("dropout", x, mask=np.asarray(mask), p=p)
+    if STATE.tracer is not None:  # autonet.compile: a replay draws a new mask from the generator too
+        mask = STATE.tracer.draw(_keep_mask, generator, x.shape, p)
+    else:
+        mask = _keep_mask(generator, x.shape, p)
+    return apply("dropout", x, mask=mask, p=p)
+
+
+def _keep_mask(generator: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
+    return generator.random(shape) >= p if p < 1.0 else np.zeros(shape, dtype=bool)
 
 
 def _dropout_forward(x: np.ndarray, mask: np.ndarray, p: float = 0.5) -> np.ndarray:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._state import STATE
 from ..engine import Value, stored_gradient
 from . import classroom, scalars
 from .common import (
@@ -289,6 +290,8 @@ def draw_graph(
     >>> "colour key" in draw_graph((a * b).sum(), style="class").source
     True
     """
+    if STATE.tracer is not None:  # autonet.compile is tracing: a replay would draw nothing
+        STATE.tracer.refuse("drawing a graph (draw_graph)")
     options = dict(locals())
     del options["root"]
     _check_options(options)

@@ -1,0 +1,601 @@
+"""``autonet.compile``: trace a training step once, then replay it as flat numpy calls.
+
+The first call of a compiled function for a given signature (the shapes and dtypes of its array
+and Value arguments, the values of its Python scalars) runs it eagerly while a tracer records
+what the engine does: every op's forward, every edge of each backward walk (one vjp call, the
+sums where gradients meet, the accumulation into leaves' ``.grad``) and every update of a leaf
+(``add_``, ``mul_``, ``copy_``, assigning ``.grad``, ``zero_grad``) and optimizer step. The
+record becomes one Python function of straight-line code; later calls with the same signature
+run it: no Value is built and no graph is walked, and each call is the very numpy function the
+eager step calls, on the same numbers in the same order, so the numbers agree bit for bit.
+
+The engine hands the tracer what it does through one per-thread switch (``_state.STATE.tracer``),
+None outside a trace; the hot paths (each op, each new Value, each in-place update) first test
+``_state.TRACING[0]``, how many threads are tracing now, which costs a tenth of the thread-local
+read.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ._state import STATE, TRACING
+from .anomaly import user_site
+from .arrays import normalize
+from .engine import Value, run_op
+from .forward import forward
+from .storage import Storage, store_gradient, stored_data, stored_gradient
+from .vjp import plain_edge
+
+__all__ = ["CompileWarning", "compile"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EAGER_ONLY = (
+    "is not available inside a compiled step; it works on the eager path: call the function "
+    "itself (compiled.__wrapped__) or compile it with autonet.compile(fn, disable=True)"
+)
+
+
+class CompileWarning(UserWarning):
+    """What ``autonet.compile`` noticed while tracing that a replay may not follow (a Value
+    turned into a Python number that the step's Python code then used)."""
+
+
+_COUNTING = threading.Lock()  # guards TRACING, the count of threads tracing now
+_SLOT = re.compile(r"\b[sa]\d+k?\b")  # the tape's slots and arguments (s12, s12k, a3)
+
+
+class _Stale(Exception):
+    """A parameter the tape reads changed its shape, dtype or kind since the trace."""
+
+
+def _accumulate_leaf(leaf: Storage, g: Any, copy: bool) -> Any:
+    # The engine's accumulation into a leaf's .grad, on the replayed numbers: the same sum.
+    total = stored_gradient(leaf)
+    if total is None:
+        new = g.copy() if copy and type(g) is np.ndarray else g
+    else:
+        new = total + g
+        if type(new) is np.float64:
+            new = float(new)
+    store_gradient(leaf, new)
+    return new
+
+
+def _number(data: Any) -> float:
+    # Storage.item on stored data.
+    return data if type(data) is float else float(data.item())
+
+
+def _result_value(data: Any) -> Value:
+    return Value.from_record(data, None, requires_grad=False)
+
+
+class _Line:
+    __slots__ = ("defines", "opaque", "text", "uses")
+
+    def __init__(self, text: str, defines: tuple[str, ...], uses: tuple[str, ...], opaque: bool) -> None:
+        self.text, self.defines, self.uses, self.opaque = text, defines, uses, opaque
+
+
+class _Tracer:
+    """Records one eager run of a step as lines of Python over slots (``s1``, ``s2`` ...) and
+    constants (``c1`` ...); what the engine calls while ``STATE.tracer`` is this object."""
+
+    def __init__(self, args: tuple, kwargs: dict) -> None:
+        self.lines: list[_Line] = []
+        self.consts: dict[str, Any] = {}
+        self.const_ids: dict[int, str] = {}
+        self.keep: list[Any] = [args, kwargs]  # keeps every id below unique while tracing
+        self.value_slot: dict[int, str] = {}  # op result -> its data's slot
+        self.leaf_slot: dict[int, str] = {}  # leaf -> its data's slot, until the next update
+        self.leaf_ref: dict[int, str] = {}  # Value argument -> the expression naming it
+        self.array_slot: dict[int, str] = {}  # arrays the tape computes (for results)
+        self.arg_arrays: list[tuple[np.ndarray, str]] = []
+        self.made: set[int] = set()  # Values made during the trace
+        self.guards: dict[int, tuple[str, Any, str | None]] = {}  # parameters: kind when traced
+        self.updated = False  # whether a recorded call may have changed leaves' data
+        self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
+        self.forward_params: dict[int, dict | None] = {}
+        self.grad_of: dict[int, str] = {}
+        self.sent: dict[int, list[str]] = {}
+        self.conversions: dict[int, tuple[str, str]] = {}
+        self.passed: set[int] = set()  # conversions handed to a recorded call
+        self.count = itertools.count(1)
+        self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
+        self.names.update({"num": _number, "V": _result_value, "Stale": _Stale, "ndarray": np.ndarray})
+        self.names.update({"asarray": np.asarray, "norm": normalize})
+        for index, arg in enumerate(args):
+            self._bind(arg, f"args[{index}]")
+        for name, arg in kwargs.items():
+            self._bind(arg, f"kwargs[{name!r}]")
+
+    # ----------------------------------------------------------------- naming
+
+    def _slot(self) -> str:
+        return f"s{next(self.count)}"
+
+    def const(self, obj: Any) -> str:
+        name = self.const_ids.get(id(obj))
+        if name is None:
+            name = self.const_ids[id(obj)] = f"c{next(self.count)}"
+            self.consts[name] = obj
+            self.keep.append(obj)
+        return name
+
+    def emit(self, text: str, defines: tuple[str, ...] = (), opaque: bool = False) -> None:
+        uses = tuple(word for word in _SLOT.findall(text) if word not in defines)
+        self.lines.append(_Line(text, defines, uses, opaque))
+
+    def _bind(self, arg: Any, expr: str) -> None:
+        kind = type(arg)
+        if isinstance(arg, Value) or kind is np.ndarray:
+            name = f"a{next(self.count)}"
+            self.emit(f"{name} = {expr}", (name,))
+            if kind is np.ndarray:
+                self.array_slot[id(arg)] = name
+                self.arg_arrays.append((arg, name))
+            else:
+                self.leaf_ref[id(arg)] = name
+        elif kind in (list, tuple):
+            for index, item in enumerate(arg):
+                self._bind(item, f"{expr}[{index}]")
+        elif kind is dict:
+            for key, item in arg.items():
+                if type(key) in (str, int):
+                    self._bind(item, f"{expr}[{key!r}]")
+
+    # ----------------------------------------------------------------- data of Values
+
+    def data_expr(self, v: Value) -> str:
+        slot = self.value_slot.get(id(v))
+        if slot is not None:
+            return slot
+        if v.is_leaf or id(v) in self.leaf_ref:
+            return self._leaf(v)
+        # A result of ops run before the step: its numbers are the step's constants.
+        return self.const(stored_data(v))
+
+    def _leaf(self, v: Value) -> str:
+        key = id(v)
+        slot = self.leaf_slot.get(key)
+        if slot is not None:
+            return slot
+        data = stored_data(v)
+        ref = self.leaf_ref.get(key)
+        if ref is None and key in self.made:
+            # Made inside the step: from an argument (Value(x) copies x) or a constant.
+            slot = self._argument_like(data) or self.const(data)
+            self.leaf_slot[key] = slot
+            return slot
+        slot = self.leaf_slot[key] = self._slot()
+        if ref is None:  # a parameter: read, and checked, at the top while no update came first
+            ref = self.leaf_ref[key] = self.const(v)
+            if not self.updated:
+                self.guards[key] = (ref, data, slot)
+                return slot
+            self.guards.setdefault(key, (ref, data, None))
+        self.emit(f"{slot} = sd({ref})", (slot,))
+        return slot
+
+    def _argument_like(self, data: Any) -> str | None:
+        if type(data) is not np.ndarray:
+            return None
+        for array, name in self.arg_arrays:
+            if array.shape == data.shape and np.array_equal(array, data):
+                if array.dtype == data.dtype:
+                    return name
+                slot = self._slot()
+                self.emit(f"{slot} = asarray({name}, {self.const(data.dtype)})", (slot,))
+                return slot
+        return None
+
+    def array_expr(self, array: np.ndarray) -> str:
+        return self.array_slot.get(id(array)) or self._argument_like(array) or self.const(array)
+
+    def ref_of(self, v: Value) -> str:
+        return self.leaf_ref.get(id(v)) or self.const(v)
+
+    def _param(self, value: Any) -> str:
+        if type(value) is np.ndarray:
+            return self.array_expr(value)
+        if type(value) is tuple and any(type(item) is np.ndarray for item in value):
+            return "(" + "".join(f"{self._param(item)}, " for item in value) + ")"  # an index tuple
+        return self.const(value)
+
+    def _keywords(self, params: dict | None) -> str:
+        if not params:
+            return ""
+        items = []
+        for key, value in params.items():
+            items.append(f"{key}={self._param(value)}, ")
+        return "".join(items)
+
+    def params_expr(self, params: dict | None) -> str:
+        if not params:
+            return "None"
+        items = []
+        for key, value in params.items():
+            items.append(f"{key!r}: {self._param(value)}")
+        return "{" + ", ".join(items) + "}"
+
+    # ----------------------------------------------------------------- what the engine calls
+
+    def created(self, value: Value) -> None:
+        self.made.add(id(value))
+        self.keep.append(value)
+
+    def refuse(self, what: str) -> None:
+        raise RuntimeError(f"autonet.compile: {what} {_EAGER_ONLY}")
+
+    def _untraced(self, fn: Callable[..., Any], *args: Any) -> Any:
+        STATE.tracer = None
+        try:
+            return fn(*args)
+        finally:
+            STATE.tracer = self
+
+    def run_op(self, op: Any, inputs: tuple, params: dict | None) -> Value:
+        if STATE.anomaly_enabled:
+            self.refuse("detect_anomaly()")
+        exprs = "".join(f"{self.data_expr(v)}, " for v in inputs)
+        pexpr = self.params_expr(params)
+        result = self._untraced(run_op, op, inputs, params)
+        self.keep.append(result)
+        slot = self._slot()
+        saved = f"{slot}k" if op.saves else "None"
+        out = stored_data(result)
+        kinds = {type(stored_data(v)) for v in inputs}
+        if float in kinds:
+            # forward's float paths (Python float arithmetic, and its fallbacks to numpy)
+            call = f"fw({self.const(op)}, ({exprs}), {pexpr})"
+        else:  # arrays in: forward is op.forward and normalize, here written out
+            call = f"{self.const(op.forward)}({exprs}{self._keywords(params)})"
+        if op.saves:
+            self.emit(f"{slot}, {saved} = {call}", (slot, saved))
+        else:
+            self.emit(f"{slot} = {call}", (slot,))
+        if float not in kinds and not (type(out) is np.ndarray and out.ndim):
+            self.emit(f"{slot} = norm({slot})", (slot,))
+        self.value_slot[id(result)] = slot
+        if type(out) is np.ndarray:
+            self.array_slot[id(out)] = slot
+        if result.record is not None:
+            self.forward_of[id(result)] = (self.const(op), pexpr, exprs, slot, saved)
+            self.forward_params[id(result)] = params
+        return result
+
+    def backward(
+        self, root: Value, seed: Any, edge: Callable, deliver: Callable, create_graph: bool, targets: Any
+    ) -> tuple[Callable, Callable]:
+        if create_graph:
+            self.refuse("backward(create_graph=True)")
+        if STATE.anomaly_enabled:
+            self.refuse("detect_anomaly()")
+        if targets is not None:
+            self.refuse("autonet.gradients (and autonet.grad); call loss.backward() and read .grad,")
+        self.grad_of[id(root)] = self.array_expr(seed) if type(seed) is np.ndarray else self.const(seed)
+        return self._traced_edge(edge), self._traced_deliver(deliver)
+
+    def _traced_edge(self, edge: Callable) -> Callable:
+        def traced(record: Any, node: Value, index: int, g: Any) -> Any:
+            grad = edge(record, node, index, g)
+            info = self.forward_of.get(id(node))
+            if info is None:
+                self.refuse(
+                    f"a backward into {record[0].name}, an op recorded before the compiled step began,"
+                )
+            op, pexpr, exprs, out, saved = info  # type: ignore[misc]
+            slot, gexpr = self._slot(), self.grad_of[id(node)]
+            vjp = self._direct_vjp(record, index, g)
+            if vjp is None:
+                text = f"{slot} = pe(({op}, None, {pexpr}, ({exprs}), {out}, {saved}), None, {index}, "
+                self.emit(text + f"{gexpr})", (slot,))
+            else:
+                keywords = self._keywords(self.forward_params[id(node)])
+                if record[0].saves:
+                    keywords += f"saved={saved}, "
+                self.emit(f"{slot} = {self.const(vjp)}({gexpr}, {out}, {exprs}{keywords})", (slot,))
+            self.sent.setdefault(id(record[1][index]), []).append(slot)
+            return grad
+
+        return traced
+
+    def _direct_vjp(self, record: Any, index: int, g: Any) -> Callable | None:
+        """The op's vjp for input ``index`` when ``plain_edge`` would return its result as it is
+        (arrays in, an array of the input's shape and dtype out), else None: asked once, here."""
+        op, _, params, datas, out, saved = record
+        if op.variadic or type(g) is float or type(out) is float or float in map(type, datas):
+            return None
+        vjp = op.vjps[index]
+        keywords = {**(params or {}), "saved": saved} if op.saves else (params or {})
+        STATE.tracer = None
+        try:
+            grad = vjp(g, out, *datas, **keywords)
+        except Exception:  # plain_edge will say what went wrong, or redo it its own way
+            return None
+        finally:
+            STATE.tracer = self
+        data = datas[index]
+        if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+            return vjp
+        return None
+
+    def _traced_deliver(self, deliver: Callable) -> Callable:
+        def traced(node: Value, g: Any, shared: bool) -> None:
+            sent = self.sent.pop(id(node), None)
+            if sent:
+                total = sent[0]
+                for part in sent[1:]:  # the walk's order: ((e1 + e2) + e3)
+                    slot = self._slot()
+                    self.emit(f"{slot} = {total} + {part}", (slot,))
+                    total = slot
+                self.grad_of[id(node)] = total
+            before = stored_gradient(node)
+            deliver(node, g, shared)
+            if node.is_leaf:
+                after = stored_gradient(node)
+                slot = self._slot()
+                copy = before is None and after is not g
+                self.emit(f"{slot} = acc({self.ref_of(node)}, {self.grad_of[id(node)]}, {copy})", (slot,))
+                if type(after) is np.ndarray:
+                    self.array_slot[id(after)] = slot
+                    self.keep.append(after)
+
+        return traced
+
+    def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """An update of leaves (``add_``, ``grad = ...``, an optimizer's ``step``): replayed as
+        the same call, after which the leaves' data is read afresh."""
+        exprs = ", ".join(self._call_arg(arg, method) for arg in args)
+        result = self._untraced(method, *args)
+        self.emit(f"{self.const(method)}({exprs})", opaque=True)
+        if method not in _GRADIENT_ONLY:
+            self.leaf_slot.clear()
+            self.updated = True
+        return result
+
+    def draw(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        """A random array the step draws (dropout's mask): replayed as the same draw, from the
+        same generator, so the replay's masks are the ones the eager steps would draw."""
+        exprs = ", ".join(self.const(arg) for arg in args)
+        array = fn(*args)
+        slot = self._slot()
+        self.emit(f"{slot} = {self.const(fn)}({exprs})", (slot,))
+        self.array_slot[id(array)] = slot
+        self.keep.append(array)
+        return array
+
+    def _call_arg(self, arg: Any, method: Callable[..., Any]) -> str:
+        if isinstance(arg, Value):
+            if arg.is_leaf or id(arg) in self.leaf_ref:
+                return self.ref_of(arg)
+            name = getattr(method, "__name__", "an update")
+            self.refuse(f"{name} on a Value computed inside the step (an in-place change of an op's result)")
+        if type(arg) is np.ndarray:
+            return self.array_expr(arg)
+        found = self.conversions.get(id(arg))
+        if found is not None:  # a number from .item() (ReduceLROnPlateau's metric): the replayed one
+            self.passed.add(id(arg))
+            return f"num({found[0]})"
+        return self.const(arg)
+
+    def converted(self, value: Value, method: Callable[..., Any]) -> Any:
+        if method is Storage.__bool__:
+            raise RuntimeError(
+                "autonet.compile: a Value was converted to bool while tracing (an `if` or `while` on "
+                f"it, at {user_site()}): Python control flow that depends on the data, which a replay "
+                "cannot follow; compute both sides with autonet.where, or keep this step eager "
+                "(autonet.compile(fn, disable=True))"
+            )
+        expr = self.data_expr(value)
+        result = self._untraced(method, value)
+        self.conversions[id(result)] = (expr, user_site())
+        self.keep.append(result)
+        return result
+
+    # ----------------------------------------------------------------- the tape
+
+    def result_expr(self, obj: Any, used: set[int]) -> str:
+        kind = type(obj)
+        if isinstance(obj, Value):
+            return f"V({self.data_expr(obj)})"
+        if kind is np.ndarray:
+            slot = self.array_slot.get(id(obj))
+            if slot is None:
+                raise RuntimeError(
+                    "autonet.compile: the step returns an array that no recorded op computed (numpy "
+                    "work on a Value's data?); return Values, their .grad, or numbers from .item()"
+                )
+            return slot
+        if kind is float or kind is int:
+            found = self.conversions.get(id(obj))
+            if found is not None:
+                used.add(id(obj))
+                return f"num({found[0]})" if kind is float else f"int({found[0]})"
+            return self.const(obj)
+        if kind in (list, tuple):
+            items = "".join(f"{self.result_expr(item, used)}, " for item in obj)
+            return f"[{items}]" if kind is list else f"({items})"
+        if isinstance(obj, tuple):  # a namedtuple
+            items = ", ".join(self.result_expr(item, used) for item in obj)
+            return f"{self.const(kind)}({items})"
+        if kind is dict:
+            items = ", ".join(f"{self.const(k)}: {self.result_expr(v, used)}" for k, v in obj.items())
+            return "{" + items + "}"
+        return self.const(obj)
+
+    def finish(self, result: Any) -> Callable[[tuple, dict], Any]:
+        used = set(self.passed)
+        returned = self.result_expr(result, used)
+        for key, (_, site) in self.conversions.items():
+            if key not in used:
+                warnings.warn(
+                    f"autonet.compile: the step turned a Value into a Python number at {site}; a replay "
+                    "does not run Python code, so whatever the step computed from that number keeps "
+                    "its traced value (return the number instead, or keep the step eager)",
+                    CompileWarning,
+                    stacklevel=3,
+                )
+        top = [self._guard(*guard) for guard in self.guards.values()]
+        body = _with_deletions(top + self.lines, returned)
+        body.append(f"return {returned}")
+        source = "def replay(args, kwargs):\n" + "".join(f"    {line}\n" for line in body)
+        namespace = {**self.names, **self.consts}
+        exec(source, namespace)  # the code is the tape written out
+        replay = namespace["replay"]
+        replay.source = source
+        return replay
+
+    def _guard(self, ref: str, data: Any, slot: str | None) -> _Line:
+        name = slot or "d"
+        if type(data) is float:
+            check = f"type({name}) is not float"
+        else:
+            dtype = self.const(data.dtype)
+            check = (
+                f"type({name}) is not ndarray or {name}.shape != {data.shape!r} or {name}.dtype != {dtype}"
+            )
+        return _Line(f"{name} = sd({ref})\n    if {check}: raise Stale", (name,) if slot else (), (), False)
+
+
+_GRADIENT_ONLY = (Storage.zero_grad, Storage.grad.fset)  # type: ignore[attr-defined]
+
+
+def _with_deletions(lines: list[_Line], returned: str) -> list[str]:
+    """The tape's lines with, before each update of leaves, ``del`` of every slot no later line
+    uses: a slot would keep a parameter's old array alive, and the update would copy it (copy on
+    write) where the eager step updates it in place."""
+    last: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        for name in line.uses:
+            last[name] = index
+    for name in _SLOT.findall(returned):
+        last[name] = len(lines)
+    alive: set[str] = set()
+    out = []
+    for index, line in enumerate(lines):
+        if line.opaque:
+            dead = sorted(name for name in alive if last.get(name, -1) < index)
+            if dead:
+                out.append(f"del {', '.join(dead)}")
+                alive.difference_update(dead)
+        out.append(line.text)
+        alive.update(name for name in line.defines if not name.startswith("a"))
+    return out
+
+
+def _arg_key(arg: Any) -> Any:
+    kind = type(arg)
+    if kind is np.ndarray:
+        return (kind, arg.shape, arg.dtype)
+    if kind is Value:
+        data = stored_data(arg)
+        shape = () if type(data) is float else (data.shape, data.dtype)
+        return (kind, shape, arg.requires_grad, arg.is_leaf)
+    if kind in (int, float, bool, str, type(None)):
+        return (kind, arg)
+    if kind in (list, tuple):
+        return (kind, tuple(map(_arg_key, arg)))
+    if kind is dict:
+        return (kind, tuple((k, _arg_key(v)) for k, v in arg.items()))
+    return (kind, id(arg))
+
+
+def compile(  # noqa: A001 - the name users know from torch.compile
+    fn: F | None = None, *, disable: bool = False, cache_size: int = 8
+) -> F | Callable[[F], F]:
+    """``fn`` (a training step, say), traced on its first call and replayed after: the same
+    signature, the same results, without Values or a graph walk on later calls.
+
+    The first call for a given signature runs ``fn`` eagerly and records every op it runs,
+    its backward (each vjp, the sums, the accumulation into ``.grad``) and the updates of
+    leaves (``add_``, ``mul_``, ``copy_``, ``.grad = ...``, ``zero_grad``, an optimizer's
+    ``step``); later calls with the same signature replay that record as straight-line numpy
+    calls, on the same numbers in the same order, so the results agree bit for bit with the
+    eager step. The signature is the shapes and dtypes of the array and Value arguments, the
+    values of the Python numbers, strings and None, and the identity of other arguments; a new
+    one traces again, and the last ``cache_size`` traces are kept. A parameter (a leaf the step
+    reads) is read afresh on every call; one whose shape or dtype changed is traced again.
+
+    Results come back with the structure ``fn`` returned: a Value as a Value holding the
+    replayed numbers (a leaf without a graph), a number from ``.item()`` or ``float()`` as the
+    replayed number, a parameter's ``.grad`` as the replayed gradient. What the replay does not
+    see is the user's responsibility, as with ``jax.jit`` and ``torch.compile``: Python control
+    flow on numbers (a ``CompileWarning`` names each conversion to a number that the step did
+    not return, and a Value used as a bool raises), numpy work on a Value's data, random draws
+    (a dropout mask repeats), arrays closed over (their numbers are read at each call, but
+    their identity is the traced one). ``detect_anomaly()``, ``backward(create_graph=True)``,
+    ``autonet.gradients``, ``backward_steps`` and assigning ``v.data`` raise inside a compiled
+    step; they work on the eager path: ``compiled.__wrapped__`` or ``disable=True``.
+
+    Returns the compiled function (with ``fn``'s name, docstring and signature), or a
+    decorator when ``fn`` is not given. ``compiled.traces`` counts the traces so far and
+    ``compiled.clear_cache()`` forgets them.
+
+    >>> import numpy as np
+    >>> import autonet
+    >>> w = autonet.Value(np.array([1.0, -2.0]))
+    >>> @autonet.compile
+    ... def step(x):
+    ...     w.zero_grad()
+    ...     loss = ((w * x).sum() ** 2)
+    ...     loss.backward()
+    ...     w.add_(w.grad, alpha=-0.1)
+    ...     return loss.item()
+    >>> [step(np.array([1.0, 1.0])) for _ in range(3)]
+    [1.0, 0.36, 0.1296]
+    >>> step.traces
+    1
+    """
+    if fn is None:
+        return lambda f: compile(f, disable=disable, cache_size=cache_size)  # type: ignore[return-value]
+    if not callable(fn):
+        raise TypeError(f"autonet.compile: expected a function, got {type(fn).__name__}")
+    if cache_size < 1:
+        raise ValueError(f"autonet.compile: cache_size must be at least 1, got {cache_size}")
+    cache: OrderedDict[Any, Callable[[tuple, dict], Any]] = OrderedDict()
+
+    @functools.wraps(fn)
+    def compiled(*args: Any, **kwargs: Any) -> Any:
+        if disable or STATE.tracer is not None:  # eager, or inside another compiled step's trace
+            return fn(*args, **kwargs)
+        key = (STATE.grad_enabled, tuple(map(_arg_key, args)), *((k, _arg_key(v)) for k, v in kwargs.items()))
+        replay = cache.get(key)
+        if replay is not None:
+            try:
+                return replay(args, kwargs)
+            except _Stale:
+                del cache[key]
+        if STATE.anomaly_enabled:
+            raise RuntimeError(f"autonet.compile: detect_anomaly() {_EAGER_ONLY}")
+        tracer = _Tracer(args, kwargs)
+        with _COUNTING:
+            TRACING[0] += 1
+        STATE.tracer = tracer
+        try:
+            result = fn(*args, **kwargs)
+            STATE.tracer = None
+            cache[key] = tracer.finish(result)
+        finally:
+            STATE.tracer = None
+            with _COUNTING:
+                TRACING[0] -= 1
+        while len(cache) > cache_size:
+            cache.popitem(last=False)
+        compiled.traces += 1  # type: ignore[attr-defined]
+        return result
+
+    compiled.traces = 0  # type: ignore[attr-defined]
+    compiled.clear_cache = cache.clear  # type: ignore[attr-defined]
+    return compiled  # type: ignore[return-value]

@@ -1,0 +1,338 @@
+"""autonet.compile: a replayed step computes exactly what the eager step computes.
+
+Each test runs one training twice from the same start, eagerly and compiled, and compares the
+losses and every parameter bit for bit (``np.array_equal``) over many steps; the rest pin the
+signature cache, the guards and the errors that send a user back to the eager path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+
+import autonet
+from autonet import Value, nn, optim
+
+
+def _batches(count: int, batch: int = 32, features: int = 2, classes: int = 10, dtype=np.float64):
+    rng = np.random.default_rng(7)
+    return [
+        (rng.standard_normal((batch, features)).astype(dtype), rng.integers(0, classes, batch))
+        for _ in range(count)
+    ]
+
+
+def _mlp_training(make_optimizer, dtype=np.float64):
+    rng = np.random.default_rng(0)
+    model = nn.MLP(2, [16, 16, 10], activation="relu", dtype=dtype)
+    for p in model.parameters():
+        p.copy_(rng.standard_normal(p.shape) * 0.5)
+    optimizer = make_optimizer(model.parameters())
+
+    def step(x, labels):
+        optimizer.zero_grad()
+        loss = nn.cross_entropy(model(Value(x, requires_grad=False)), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return model, step
+
+
+def _same(models_a, models_b) -> bool:
+    pairs = list(zip(models_a, models_b, strict=True))
+    return all(a.dtype == b.dtype and np.array_equal(a.data, b.data) for a, b in pairs)
+
+
+OPTIMIZERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.05),
+    "momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "adam": lambda p: optim.Adam(p, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_compiled_mlp_training_equals_the_eager_one_bit_for_bit(name: str) -> None:
+    eager_model, eager_step = _mlp_training(OPTIMIZERS[name])
+    model, step = _mlp_training(OPTIMIZERS[name])
+    compiled = autonet.compile(step)
+    batches = _batches(25)
+    eager_losses = [eager_step(x, y) for x, y in batches]
+    losses = [compiled(x, y) for x, y in batches]
+    assert losses == eager_losses
+    assert eager_losses[-1] < eager_losses[0]  # it trains
+    assert _same(model.parameters(), eager_model.parameters())
+    assert compiled.traces == 1  # one trace, 24 replays
+
+
+def test_a_values_only_mlp_replays_its_maths_exactly() -> None:
+    # benchmarks/mlp.py's autonet_values_step: x @ W + b, relu, log_softmax times a one-hot.
+    def training():
+        rng = np.random.default_rng(3)
+        sizes = [(2, 16), (16, 16), (16, 10)]
+        params = []
+        for fan_in, fan_out in sizes:
+            params += [Value(rng.standard_normal((fan_in, fan_out))), Value(np.zeros(fan_out))]
+
+        def step(x, onehot):
+            for p in params:
+                p.grad = None
+            h = Value(x, requires_grad=False)
+            for index in range(0, len(params), 2):
+                h = h @ params[index] + params[index + 1]
+                if index < len(params) - 2:
+                    h = h.relu()
+            loss = (h.log_softmax(axis=1) * onehot).sum() * (-1.0 / len(x))
+            loss.backward()
+            for p in params:
+                p.add_(p.grad, alpha=-0.1)
+            return loss
+
+        return params, step
+
+    eager_params, eager_step = training()
+    params, step = training()
+    compiled = autonet.compile(step)
+    eager, replayed = [], []
+    for x, labels in _batches(20):
+        onehot = np.eye(10)[labels]
+        eager.append(eager_step(x, onehot).item())
+        result = compiled(x, onehot)
+        assert isinstance(result, Value)
+        replayed.append(result.item())
+    assert replayed == eager
+    assert _same(params, eager_params)
+    assert compiled.traces == 1
+
+
+def test_a_conv_net_replays_exactly() -> None:
+    def training():
+        rng = np.random.default_rng(5)
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1, dtype=np.float32),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Layer(4 * 4 * 4, 3, activation=None, dtype=np.float32),
+        )
+        for p in model.parameters():
+            p.copy_(rng.standard_normal(p.shape) * 0.3)
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+        def step(images, labels):
+            optimizer.zero_grad()
+            loss = nn.cross_entropy(model(Value(images, requires_grad=False)).relu(), labels)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        return model, step
+
+    rng = np.random.default_rng(6)
+    batches = [
+        (rng.standard_normal((4, 1, 8, 8)).astype(np.float32), rng.integers(0, 3, 4)) for _ in range(4)
+    ]
+    eager_model, eager_step = training()
+    model, step = training()
+    compiled = autonet.compile(step)
+    assert [compiled(x, y) for x, y in batches] == [eager_step(x, y) for x, y in batches]
+    assert _same(model.parameters(), eager_model.parameters())
+
+
+def test_a_new_batch_size_or_dtype_traces_again_and_each_trace_is_kept() -> None:
+    eager_model, eager_step = _mlp_training(OPTIMIZERS["sgd"])
+    model, step = _mlp_training(OPTIMIZERS["sgd"])
+    compiled = autonet.compile(step)
+    sizes = [8, 8, 16, 8, 16, 16]
+    for size, (x, y) in zip(sizes, _batches(6, batch=16), strict=True):
+        assert compiled(x[:size], y[:size]) == eager_step(x[:size], y[:size])
+    assert compiled.traces == 2
+    assert _same(model.parameters(), eager_model.parameters())
+
+    for dtype in (np.float32, np.float64):
+        w = Value(np.ones(3, dtype=dtype))
+
+        @autonet.compile
+        def loss_of(x, w=w):
+            w.zero_grad()
+            loss = (w * x).sum()
+            loss.backward()
+            return loss
+
+        for x in (np.arange(3.0, dtype=dtype), np.arange(3.0, dtype=np.float32), np.arange(3.0, dtype=dtype)):
+            result = loss_of(x)
+            assert result.dtype == np.result_type(dtype, x.dtype)
+            assert w.grad.tolist() == [0.0, 1.0, 2.0]
+        assert loss_of.traces == (1 if dtype == np.float32 else 2)
+
+
+def test_without_an_optimizer_gradients_accumulate_as_in_eager() -> None:
+    # No zero_grad: backward adds to .grad across calls, replayed or not; the grads come back.
+    def setup():
+        rng = np.random.default_rng(1)
+        w, b = Value(rng.standard_normal((3, 2))), Value(rng.standard_normal(2))
+
+        def loss_and_grads(x):
+            loss = ((x @ w + b).tanh() ** 2).mean()
+            loss.backward()
+            return loss, [w.grad, b.grad]
+
+        return (w, b), loss_and_grads
+
+    (w0, b0), eager = setup()
+    (w1, b1), step = setup()
+    compiled = autonet.compile(step)
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        x = rng.standard_normal((4, 3))
+        loss, grads = compiled(x)
+        eager_loss, eager_grads = eager(x)
+        assert np.array_equal(loss.data, eager_loss.data)
+        assert all(np.array_equal(g, e) for g, e in zip(grads, eager_grads, strict=True))
+        assert np.array_equal(w1.grad, w0.grad) and np.array_equal(b1.grad, b0.grad)
+    assert np.array_equal(w1.data, w0.data)  # no update happened: only gradients
+
+
+def test_a_parameter_given_new_numbers_replays_and_a_new_shape_traces_again() -> None:
+    w = Value(np.ones(3))
+
+    @autonet.compile
+    def total() -> float:
+        w.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss.item()
+
+    assert total() == total() == 3.0
+    w.copy_(np.full(3, 2.0))  # new numbers, same shape: read afresh by the replay
+    assert total() == 12.0 and total.traces == 1
+    w.data = np.ones(5)  # a new shape: the replay's guard notices and traces again
+    assert total() == 5.0 and total.traces == 2
+    assert w.grad.tolist() == [2.0] * 5
+
+
+def test_the_signature_name_and_docstring_are_the_functions() -> None:
+    def step(x: np.ndarray, scale: float = 2.0, *, label: str = "") -> float:
+        """One step."""
+        return float((Value(x) * scale).sum().item())
+
+    compiled = autonet.compile(step)
+    assert inspect.signature(compiled) == inspect.signature(step)
+    assert compiled.__name__ == "step" and compiled.__doc__ == "One step."
+    assert compiled.__wrapped__ is step
+    assert compiled(np.ones(2), scale=3.0) == compiled(np.ones(2), scale=3.0) == 6.0
+    assert compiled(np.ones(2), scale=4.0) == 8.0  # a Python number is part of the signature
+    assert compiled.traces == 2
+
+
+def test_eager_only_features_raise_and_say_where_they_work() -> None:
+    x = Value([1.0, 2.0])
+
+    def with_anomaly():
+        with autonet.detect_anomaly():
+            return (x * x).sum().item()
+
+    def with_create_graph():
+        (x * x).sum().backward(create_graph=True)
+
+    def with_gradients():
+        return autonet.gradients((x * x).sum(), [x])
+
+    def with_data_assignment():
+        x.data = x.data * 2
+
+    def with_steps():
+        return list(autonet.backward_steps((x * x).sum()))
+
+    for fn in (with_anomaly, with_create_graph, with_gradients, with_data_assignment, with_steps):
+        with pytest.raises(RuntimeError, match="eager path"):
+            autonet.compile(fn)()
+    with autonet.detect_anomaly(), pytest.raises(RuntimeError, match="detect_anomaly"):
+        autonet.compile(lambda: (x * x).sum().item())()
+    # The eager path still has them all.
+    assert autonet.compile(with_anomaly, disable=True)() == 5.0
+    with_create_graph()
+    x.grad = None
+
+
+def test_data_dependent_control_flow_is_refused_or_warned_about() -> None:
+    x = Value([1.0, -2.0])
+
+    def branch():
+        if x.sum():
+            return x * 2
+        return x
+
+    with pytest.raises(RuntimeError, match="control flow"):
+        autonet.compile(branch)()
+
+    def scaled():
+        s = x.sum().item()  # a number the step then computes with: frozen in a replay
+        return (x * s).sum().item()
+
+    compiled = autonet.compile(scaled)
+    with pytest.warns(autonet.CompileWarning, match="Python number"):
+        compiled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert autonet.compile(lambda: x.sum().item())() == -1.0  # returned: no warning
+
+
+def test_dropout_draws_a_new_mask_in_each_replay_as_in_eager() -> None:
+    def training():
+        w = Value(np.linspace(-1.0, 1.0, 12).reshape(3, 4))
+        generator = np.random.default_rng(11)
+
+        def step(x):
+            w.zero_grad()
+            loss = (autonet.dropout(x @ w, 0.5, generator=generator) ** 2).sum()
+            loss.backward()
+            w.add_(w.grad, alpha=-0.01)
+            return loss.item()
+
+        return w, step
+
+    (w0, eager), (w1, step) = training(), training()
+    compiled = autonet.compile(step)
+    x = np.ones((5, 3))
+    losses = [compiled(x) for _ in range(6)]
+    assert losses == [eager(x) for _ in range(6)]
+    assert len(set(losses)) > 1  # new masks: not the traced one again
+    assert np.array_equal(w1.data, w0.data)
+
+
+def test_gradients_of_value_arguments_come_back() -> None:
+    @autonet.compile
+    def input_gradient(x: Value) -> np.ndarray:
+        (x.exp() * x).sum().backward()
+        return x.grad
+
+    for numbers in ([0.0, 1.0], [2.0, -1.0], [0.5, 0.25]):
+        x, eager_x = Value(numbers), Value(numbers)
+        expected = input_gradient.__wrapped__(eager_x).tolist()
+        assert np.allclose(expected, np.exp(numbers) * (1 + np.array(numbers)))
+        assert input_gradient(x).tolist() == expected
+        assert x.grad.tolist() == expected  # stored on the Value passed in
+    assert input_gradient.traces == 1
+
+
+def test_batch_norm_training_is_refused_inside_a_compiled_step() -> None:
+    norm = nn.BatchNorm1d(3)
+    with pytest.raises(RuntimeError, match=r"batch_norm in training mode.*eager path"):
+        autonet.compile(lambda x: norm(Value(x)).sum().item())(np.ones((4, 3)))
+
+
+def test_a_step_that_raises_while_tracing_leaves_the_engine_eager() -> None:
+    @autonet.compile
+    def failing(x):
+        (Value(x) * 2).sum()
+        raise ValueError("the step's own error")
+
+    with pytest.raises(ValueError, match="own error"):
+        failing(np.ones(2))
+    assert failing.traces == 0
+    y = Value([1.0, 2.0])
+    (y * y).sum().backward()  # recorded and walked as ever
+    assert y.grad.tolist() == [2.0, 4.0]
