@@ -24,7 +24,7 @@ from .copying import deep_copy, reduced
 from .forward import forward
 from .ops.numpy_api import dispatch_function, dispatch_ufunc
 from .ops.registry import Op
-from .storage import Storage, stored_gradient
+from .storage import Locking, Storage, lock_shared, stored_gradient, unlock_shared
 from .vjp import Walking, collector, edge_work, seed_gradient
 
 __all__ = [
@@ -49,10 +49,6 @@ _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension
 class _Released(tuple):
     """The inputs of a node whose graph a backward() released: the record keeps them (so the
     graph can still be drawn, data and gradients and all) but not the arrays its vjps needed."""
-
-
-class _Locking(tuple):
-    """The input data of a record that locked a shared array (``_hold``): its release undoes that."""
 
 
 class Record(NamedTuple):
@@ -139,11 +135,11 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     if state.grad_enabled:
         for v in inputs:
             if v.requires_grad:
-                for u in inputs:  # _hold, spelled out for the same reason
+                for u in inputs:  # storage.lock_shared, spelled out for the same reason
                     if type(u._data) is not float and u._shared:
                         u._data.setflags(write=False)
                         u._held += 1
-                        datas = _Locking(datas)
+                        datas = Locking(datas)
                 result.requires_grad = True
                 if params:
                     params = frozen_params(params)
@@ -154,21 +150,6 @@ def run_op(op: Op, inputs: tuple[Value, ...], params: dict | None = None) -> Val
     result.requires_grad = False
     result._node = None
     return result
-
-
-def _hold(inputs: tuple[Value, ...], datas: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A graph now keeps the arrays ``datas`` of ``inputs`` for its backward: returns them as the
-    record keeps them. An array a Value alone refers to needs nothing (the reference count shows
-    the record); one that someone else may also hold is counted and locked (and the datas marked
-    ``_Locking``), so that no write from outside can change numbers the forward used."""
-    for v, d in zip(inputs, datas, strict=True):
-        if type(d) is not float and v._shared and v._data is d:
-            # A shared array was writeable when it became the data (see Value.from_numpy),
-            # so for a shared Value read-only means locked here.
-            d.setflags(write=False)
-            v._held += 1
-            datas = _Locking(datas)
-    return datas
 
 
 # --------------------------------------------------------------------------- the Value type
@@ -270,7 +251,7 @@ class Value(Storage):
             value._node = (op, _Released(parents), params, None, None, None)
         else:
             parents = tuple(parents)
-            value._node = (op, parents, params, _hold(parents, tuple(datas)), out, saved)
+            value._node = (op, parents, params, lock_shared(parents, tuple(datas)), out, saved)
         return value
 
     @property
@@ -486,10 +467,6 @@ class Value(Storage):
         return dispatch_function(func, args, kwargs)
 
 
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Value) else x
-
-
 def _constant(number: float) -> Value:
     """A Python float as a constant Value: the lean path of ``2 * x`` (a float needs no flags)."""
     value = _new(Value)
@@ -697,14 +674,9 @@ _GRAD_LOCK = threading.Lock()
 
 def _release(node: Value, record: Record) -> None:
     """Free what the record of ``node`` kept for its vjps (input data, output, saved arrays); it
-    keeps the op, params and inputs, so that the graph can still be drawn. The arrays it kept are
-    uncounted on the shared Values that still have them as their data (a Value whose data was
-    replaced since is not counting them), and unlocked when no record keeps them any more."""
+    keeps the op, params and inputs, so that the graph can still be drawn, and lifts the locks it
+    put on shared arrays (``storage.unlock_shared``)."""
     op, parents, params, datas, _, _ = record
-    if type(datas) is _Locking:  # only a record that locked something has anything to undo
-        for parent, data in zip(parents, datas, strict=True):
-            if type(data) is not float and parent._shared and parent._data is data:
-                parent._held -= 1
-                if not parent._held:
-                    data.setflags(write=True)  # the lock _hold put on a shared array
+    if type(datas) is Locking:  # only a record that locked something has anything to undo
+        unlock_shared(parents, datas)
     node._node = (op, _Released(parents), params, None, None, None)

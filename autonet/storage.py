@@ -29,7 +29,15 @@ import numpy as np
 from ._state import STATE, TRACING
 from .arrays import F64, shape_of, to_data
 
-__all__ = ["Storage", "store_gradient", "stored_data", "stored_gradient"]
+__all__ = [
+    "Locking",
+    "Storage",
+    "lock_shared",
+    "store_gradient",
+    "stored_data",
+    "stored_gradient",
+    "unlock_shared",
+]
 
 ArrayLike = Union["Storage", np.ndarray, float, int, Sequence[Any]]
 
@@ -115,7 +123,7 @@ class Storage:
         it. For an array of its own that is what the reference count says (callers hold no other
         reference while they ask); for a shared one, what ``_held`` counts. A count that a record
         left behind when it died without a backward is trusted only while something besides this
-        Value still refers to the array; a lock the engine set on a shared array (see ``_hold``) is
+        Value still refers to the array; a lock the engine set on a shared array (see ``lock_shared``) is
         lifted once no record keeps it."""
         if not self._shared:
             return sys.getrefcount(self._data) <= _ALONE and self._data.flags.writeable
@@ -127,7 +135,7 @@ class Storage:
             return False
         self._held = 0
         if not writeable:
-            data.setflags(write=True)  # the lock _hold put on a shared array
+            data.setflags(write=True)  # the lock lock_shared put on a shared array
         return True
 
     def numpy(self) -> np.ndarray:
@@ -399,6 +407,54 @@ def store_gradient(value: Storage, gradient: Any) -> None:
     [0.5, 0.5]
     """
     value._grad = gradient
+
+
+class Locking(tuple):
+    """The input data of a graph record that locked a shared array (``lock_shared``): releasing
+    that record must undo the lock (``unlock_shared``); a plain tuple of data needs nothing."""
+
+
+def lock_shared(inputs: Sequence[Storage], datas: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A graph record now keeps the arrays ``datas`` of ``inputs`` for its backward: returns them
+    as the record keeps them. An array a Value alone refers to needs nothing (the reference count
+    shows the record); one that someone else may also hold is counted and locked (and the datas
+    marked ``Locking``), so that no write from outside can change numbers the forward used.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> weights = np.array([1.0, 2.0])
+    >>> w = Value.from_numpy(weights)
+    >>> type(lock_shared((w,), (weights,))).__name__, weights.flags.writeable
+    ('Locking', False)
+    """
+    for v, d in zip(inputs, datas, strict=True):
+        if type(d) is not float and v._shared and v._data is d:
+            # A shared array was writeable when it became the data (see Value.from_numpy),
+            # so for a shared Value read-only means locked here.
+            d.setflags(write=False)
+            v._held += 1
+            datas = Locking(datas)
+    return datas
+
+
+def unlock_shared(inputs: Sequence[Storage], datas: Locking) -> None:
+    """Undo ``lock_shared`` as its record is released: the arrays are uncounted on the shared
+    Values that still have them as their data (a Value whose data was replaced since is not
+    counting them), and unlocked when no record keeps them any more.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> weights = np.array([1.0, 2.0])
+    >>> w = Value.from_numpy(weights)
+    >>> unlock_shared((w,), lock_shared((w,), (weights,)))
+    >>> weights.flags.writeable
+    True
+    """
+    for v, d in zip(inputs, datas, strict=True):
+        if type(d) is not float and v._shared and v._data is d:
+            v._held -= 1
+            if not v._held:
+                d.setflags(write=True)
 
 
 def _refcount_alone() -> int:
