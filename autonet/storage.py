@@ -221,7 +221,11 @@ class Storage:
         if alpha == -1.0:
             return self._assign(np.subtract, delta)
         if alpha != 1.0:
-            delta = np.multiply(delta, alpha, dtype=self._data.dtype)
+            dtype = self._data.dtype
+            if type(delta) is np.ndarray and type(alpha) is float and delta.dtype == dtype:
+                delta = delta * alpha  # a Python float keeps the array's dtype: the same bits, sooner
+            else:
+                delta = np.multiply(delta, alpha, dtype=dtype)
         return self._assign(np.add, delta)
 
     def mul_(self, factor: ArrayLike) -> Storage:
@@ -271,7 +275,10 @@ class Storage:
         """``data = ufunc(data, operand)``: in place when no graph keeps the data, else into a new array."""
         if self._private():
             data = self._data
-            ufunc(data, operand, out=data, dtype=data.dtype)
+            if type(operand) is np.ndarray and operand.dtype == data.dtype:
+                ufunc(data, operand, out=data)  # nothing to cast: a third faster without dtype=
+            else:
+                ufunc(data, operand, out=data, dtype=data.dtype)
         else:
             self._data = ufunc(self._data, operand, dtype=self._data.dtype)
             self._held = 0

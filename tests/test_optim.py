@@ -411,3 +411,24 @@ def test_a_state_with_other_groups_is_refused_and_an_old_single_group_state_load
 def test_bad_groups_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "delta_kind", ["same dtype", "float64 array", "list"], ids=["same", "float64", "list"]
+)
+@pytest.mark.parametrize("alpha", [-0.1, np.float64(-0.1), 1.0, -1.0], ids=["float", "np64", "one", "minus"])
+def test_add_computes_in_the_values_dtype_whatever_the_delta(dtype, delta_kind, alpha):
+    # The reference casts the delta to the Value's dtype first and computes there, as SGD's
+    # update p -= lr * g does in numpy with p and g of one dtype.
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=5).astype(dtype)
+    delta64 = rng.normal(size=5)
+    delta = {"same dtype": delta64.astype(dtype), "float64 array": delta64, "list": delta64.tolist()}
+    p = Value(start.copy())
+    array = p.data
+    p.add_(delta[delta_kind], alpha=alpha)
+    cast = np.asarray(delta[delta_kind]).astype(dtype)
+    expected = start + (cast if alpha == 1.0 else -cast if alpha == -1.0 else cast * dtype(alpha))
+    assert p.data is array and p.dtype == dtype
+    np.testing.assert_array_equal(p.data, expected)
