@@ -13,6 +13,20 @@ The engine hands the tracer what it does through one per-thread switch (``_state
 None outside a trace; the hot paths (each op, each new Value, each in-place update) first test
 ``_state.TRACING[0]``, how many threads are tracing now, which costs a tenth of the thread-local
 read.
+
+What a replay sees, and what it does not. A parameter (a leaf the step reads) is read afresh on
+every call; one whose shape or dtype changed is traced again. Results come back with the
+structure ``fn`` returned: a Value as a Value holding the replayed numbers (a leaf without a
+graph), a number from ``.item()`` or ``float()`` as the replayed number, a parameter's ``.grad``
+as the replayed gradient. What the replay does not see is the user's responsibility, as with
+``jax.jit`` and ``torch.compile``: Python control flow on numbers (a ``CompileWarning`` names
+each conversion to a number that the step did not return, and a Value used as a bool raises),
+numpy work on a Value's data, numpy random draws of the step's own (they repeat the traced
+draw; dropout's mask is drawn afresh), arrays closed over (the traced numbers are used: pass
+what changes as an argument). ``detect_anomaly()``,
+``backward(create_graph=True)``, ``autonet.gradients``, ``backward_steps`` and assigning
+``v.data`` raise inside a compiled step; they work on the eager path: ``compiled.__wrapped__``
+or ``autonet.compile(fn, disable=True)``.
 """
 
 from __future__ import annotations
@@ -516,32 +530,15 @@ def compile(  # noqa: A001 - the name users know from torch.compile
     fn: F | None = None, *, disable: bool = False, cache_size: int = 8
 ) -> F | Callable[[F], F]:
     """``fn`` (a training step, say), traced on its first call and replayed after: the same
-    signature, the same results, without Values or a graph walk on later calls.
+    signature, the same results bit for bit, without Values or a graph walk on later calls.
 
-    The first call for a given signature runs ``fn`` eagerly and records every op it runs,
-    its backward (each vjp, the sums, the accumulation into ``.grad``) and the updates of
-    leaves (``add_``, ``mul_``, ``copy_``, ``.grad = ...``, ``zero_grad``, an optimizer's
-    ``step``); later calls with the same signature replay that record as straight-line numpy
-    calls, on the same numbers in the same order, so the results agree bit for bit with the
-    eager step. The signature is the shapes and dtypes of the array and Value arguments, the
-    values of the Python numbers, strings and None, and the identity of other arguments; a new
-    one traces again, and the last ``cache_size`` traces are kept. A parameter (a leaf the step
-    reads) is read afresh on every call; one whose shape or dtype changed is traced again.
-
-    Results come back with the structure ``fn`` returned: a Value as a Value holding the
-    replayed numbers (a leaf without a graph), a number from ``.item()`` or ``float()`` as the
-    replayed number, a parameter's ``.grad`` as the replayed gradient. What the replay does not
-    see is the user's responsibility, as with ``jax.jit`` and ``torch.compile``: Python control
-    flow on numbers (a ``CompileWarning`` names each conversion to a number that the step did
-    not return, and a Value used as a bool raises), numpy work on a Value's data, random draws
-    (a dropout mask repeats), arrays closed over (their numbers are read at each call, but
-    their identity is the traced one). ``detect_anomaly()``, ``backward(create_graph=True)``,
-    ``autonet.gradients``, ``backward_steps`` and assigning ``v.data`` raise inside a compiled
-    step; they work on the eager path: ``compiled.__wrapped__`` or ``disable=True``.
-
-    Returns the compiled function (with ``fn``'s name, docstring and signature), or a
-    decorator when ``fn`` is not given. ``compiled.traces`` counts the traces so far and
-    ``compiled.clear_cache()`` forgets them.
+    A new signature (the shapes and dtypes of the array and Value arguments, the values of the
+    Python numbers, strings and None, the identity of other arguments) traces again; the last
+    ``cache_size`` traces are kept. Results come back with the structure ``fn`` returned. What
+    a replay cannot follow (Python control flow on numbers, numpy work on a Value's data) and
+    what works on the eager path only are in the module's docstring and docs/compile.md.
+    Returns the compiled function, or a decorator when ``fn`` is not given;
+    ``compiled.traces`` counts the traces, ``compiled.clear_cache()`` forgets them.
 
     >>> import numpy as np
     >>> import autonet
@@ -577,20 +574,7 @@ def compile(  # noqa: A001 - the name users know from torch.compile
                 return replay(args, kwargs)
             except _Stale:
                 del cache[key]
-        if STATE.anomaly_enabled:
-            raise RuntimeError(f"autonet.compile: detect_anomaly() {_EAGER_ONLY}")
-        tracer = _Tracer(args, kwargs)
-        with _COUNTING:
-            TRACING[0] += 1
-        STATE.tracer = tracer
-        try:
-            result = fn(*args, **kwargs)
-            STATE.tracer = None
-            cache[key] = tracer.finish(result)
-        finally:
-            STATE.tracer = None
-            with _COUNTING:
-                TRACING[0] -= 1
+        result, cache[key] = _traced(fn, args, kwargs)
         while len(cache) > cache_size:
             cache.popitem(last=False)
         compiled.traces += 1  # type: ignore[attr-defined]
@@ -599,3 +583,21 @@ def compile(  # noqa: A001 - the name users know from torch.compile
     compiled.traces = 0  # type: ignore[attr-defined]
     compiled.clear_cache = cache.clear  # type: ignore[attr-defined]
     return compiled  # type: ignore[return-value]
+
+
+def _traced(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, Callable[[tuple, dict], Any]]:
+    """Run ``fn`` eagerly under a tracer: its result and the replay of what it did."""
+    if STATE.anomaly_enabled:
+        raise RuntimeError(f"autonet.compile: detect_anomaly() {_EAGER_ONLY}")
+    tracer = _Tracer(args, kwargs)
+    with _COUNTING:
+        TRACING[0] += 1
+    STATE.tracer = tracer
+    try:
+        result = fn(*args, **kwargs)
+        STATE.tracer = None
+        return result, tracer.finish(result)
+    finally:
+        STATE.tracer = None
+        with _COUNTING:
+            TRACING[0] -= 1

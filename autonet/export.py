@@ -14,8 +14,10 @@ module with a ``forward`` of its own (a class you wrote) is refused by name, sin
 cannot see into it; build exportable models from ``Sequential``, ``MLP`` and the layers.
 
 The ``onnx`` package is imported only inside ``to_onnx`` (``pip install "autonet[onnx]"``), so
-``import autonet`` stays fast and works without it. This module sits above ``nn``: it imports
-``nn`` and the engine, and nothing below imports it.
+``import autonet`` stays fast and works without it. onnxruntime's CPU kernels have no float64
+Conv, AveragePool, RNN, GRU, LSTM or Erf (gelu): export such a float64 model with
+``dtype=np.float32`` to run it there (without ``dtype``, ``to_onnx`` warns that it will not run).
+This module sits above ``nn``: it imports ``nn`` and the engine, and nothing below imports it.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -495,11 +497,8 @@ def to_onnx(
     cast to it); integer inputs (an ``Embedding``'s indices) are int64. The input is called
     ``input_name``; the outputs ``output_names``, by default ``"output"``, or ``"output"``,
     ``"h_n"`` (and ``"c_n"``) for a recurrent model. The model passes
-    ``onnx.checker.check_model(full_check=True)`` before it is written.
-
-    onnxruntime's CPU kernels have no float64 Conv, AveragePool, RNN, GRU, LSTM or Erf (gelu):
-    export such a float64 model with ``dtype=np.float32`` to run it there (without ``dtype``,
-    ``to_onnx`` warns that the file will not run in onnxruntime).
+    ``onnx.checker.check_model(full_check=True)`` before it is written. A float64 model with
+    nodes that onnxruntime's CPU kernels cannot run in float64 (Conv, LSTM ...) gets a warning.
 
     Raises ImportError (saying what to install) without the ``onnx`` package; TypeError naming a
     module, and its path in the model, that ``to_onnx`` cannot export; ValueError for a setting it
@@ -526,35 +525,50 @@ def to_onnx(
     outputs = _flat(_walk_model(g, model, _Tensor(input_name, example, batch_axis)))
     output_names = _output_names(output_names, len(outputs), input_name)
     if graph_dtype == np.float64 and dtype is None:
-        lacking = sorted({node.op_type for node in g.nodes} & _NO_FLOAT64_KERNEL)
-        if lacking:
-            warnings.warn(
-                f"to_onnx: the model is float64, and onnxruntime's CPU kernels do not run "
-                f"{', '.join(lacking)} in float64; pass dtype=np.float32 to run the file there",
-                stacklevel=2,
-            )
-    helper = onnx_module.helper
-    nodes = list(g.nodes)
-    for tensor, name in zip(outputs, output_names, strict=True):
-        nodes.append(helper.make_node("Identity", [tensor.name], [name], name=g.fresh(f"{name}_node")))
-    graph = helper.make_graph(
-        nodes,
-        type(model).__name__,
-        [_value_info(g, input_name, _Tensor(input_name, example, batch_axis))],
-        [_value_info(g, name, t) for t, name in zip(outputs, output_names, strict=True)],
-        initializer=g.initializers,
-    )
-    opsets = [helper.make_opsetid("", int(opset))]
-    proto = helper.make_model(
-        graph,
-        opset_imports=opsets,
-        producer_name="autonet",
-        ir_version=helper.find_min_ir_version_for(opsets),
+        _warn_without_float64_kernels(g)
+    proto = _assembled(
+        g, type(model).__name__, _Tensor(input_name, example, batch_axis), outputs, output_names, opset
     )
     onnx_module.checker.check_model(proto, full_check=True)
     if path is not None:
         onnx_module.save(proto, os.fspath(path))
     return proto
+
+
+def _warn_without_float64_kernels(g: _Graph) -> None:
+    lacking = sorted({node.op_type for node in g.nodes} & _NO_FLOAT64_KERNEL)
+    if lacking:
+        warnings.warn(
+            f"to_onnx: the model is float64, and onnxruntime's CPU kernels do not run "
+            f"{', '.join(lacking)} in float64; pass dtype=np.float32 to run the file there",
+            stacklevel=3,
+        )
+
+
+def _assembled(
+    g: _Graph, name: str, source: _Tensor, outputs: list[_Tensor], output_names: list[str], opset: int
+) -> Any:
+    """The ONNX model of the nodes ``g`` made: ``source`` in, ``outputs`` out under their names."""
+    helper = g.onnx.helper
+    nodes = list(g.nodes)
+    for tensor, out_name in zip(outputs, output_names, strict=True):
+        nodes.append(
+            helper.make_node("Identity", [tensor.name], [out_name], name=g.fresh(f"{out_name}_node"))
+        )
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [_value_info(g, source.name, source)],
+        [_value_info(g, out_name, t) for t, out_name in zip(outputs, output_names, strict=True)],
+        initializer=g.initializers,
+    )
+    opsets = [helper.make_opsetid("", int(opset))]
+    return helper.make_model(
+        graph,
+        opset_imports=opsets,
+        producer_name="autonet",
+        ir_version=helper.find_min_ir_version_for(opsets),
+    )
 
 
 def _check_opset(onnx_module: Any, opset: Any) -> None:

@@ -473,17 +473,8 @@ def gradcheck(
     True
     """
     prepared = _prepare_inputs(inputs, allow_float32, "gradcheck")
-    report = _check(
-        fn,
-        prepared,
-        eps=eps,
-        atol=atol,
-        rtol=rtol,
-        projections=projections,
-        seed=seed,
-        who="gradcheck",
-        mode=mode,
-    )
+    settings = {"eps": eps, "atol": atol, "rtol": rtol, "projections": projections, "seed": seed}
+    report = _check(fn, prepared, who="gradcheck", mode=mode, **settings)
     if report.failure is not None:
         if raise_exception:
             raise GradcheckError(report.failure)
@@ -759,16 +750,8 @@ def check_op(
         except Exception as error:  # a report is wanted: a crash is one more way to fail
             message = _crash(error, case[1])
             break
-    return OpCheck(
-        entry.name,
-        order,
-        examples,
-        report.max_abs_error,
-        report.max_rel_error,
-        time.perf_counter() - start,
-        message or report.failure,
-        mode,
-    )
+    errors, failure = (report.max_abs_error, report.max_rel_error), message or report.failure
+    return OpCheck(entry.name, order, examples, *errors, time.perf_counter() - start, failure, mode)
 
 
 def __getattr__(name: str) -> Any:

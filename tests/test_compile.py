@@ -336,3 +336,21 @@ def test_a_step_that_raises_while_tracing_leaves_the_engine_eager() -> None:
     y = Value([1.0, 2.0])
     (y * y).sum().backward()  # recorded and walked as ever
     assert y.grad.tolist() == [2.0, 4.0]
+
+
+def test_numpys_own_draws_and_closed_over_arrays_keep_their_traced_numbers() -> None:
+    # What the replay cannot see, as docs/compile.md says: the numbers numpy computed outside
+    # autonet's ops while tracing are the ones every replay uses; the eager step sees new ones.
+    w = Value(np.ones(2))
+    rng = np.random.default_rng(0)
+    closed_over = np.array([1.0, 2.0])
+
+    @autonet.compile
+    def step():
+        return (w * rng.normal(size=2)).sum().item(), (w * closed_over).sum().item()
+
+    first = step()
+    closed_over[:] = [10.0, 20.0]
+    assert step() == first
+    eager_draw, eager_closed = step.__wrapped__()
+    assert eager_draw != first[0] and eager_closed == 30.0

@@ -97,38 +97,21 @@ def op(
     """Register ``forward`` as an op with its vector-Jacobian products; returns a ``UserOp``.
 
     Used as ``@op(vjp=...)`` above a numpy function, or called as ``op(forward, vjp=...)``.
-
-    - ``forward(*inputs, **params)`` computes the result with numpy. Its positional parameters
-      without a default are the op's inputs (the ones gradients flow to); the others, with
-      defaults or keyword-only, are its parameters, filled in from the defaults before every
-      call, so the vjps always see them all.
-    - ``vjp``: one function per input (a bare function for one input), each
-      ``vjp(g, out, *inputs, **params)`` returning that input's gradient for the output
-      gradient ``g``. Write it with numpy operators and ufuncs: under ``create_graph=True``
-      autonet passes Values and the same code records a graph, so second order works. The
-      engine undoes broadcasting; ``autonet.ops.gate(g, mask)`` gives exactly 0 where the output
-      does not depend on the input.
-    - ``jvp``: optional, for forward mode (``autonet.jvp``, ``jacobian(mode="forward")``,
-      ``hessian``): one function per input, each ``jvp(t, out, *inputs, **params)`` returning
-      the output's tangent from that input's tangent ``t`` (for an elementwise op, the vjp's
-      formula with ``t`` for ``g``). Without it the op works in reverse mode only, and forward
-      mode through it raises an error naming it.
-    - ``name``: the registry name, by default the forward's; a built-in op's name is refused, and
-      an op of yours already defined under it unless ``replace=True``.
-    - ``domain``: where checks sample each input (one ``autonet.ops.Domain``, or one per input);
-      ``REAL``, [-3, 3], by default. Keep points where the op has a kink or a pole out of it
-      (``Domain(avoid=(0.0,))``) and say so with ``smooth=False``.
-    - ``edges``: what the op gives where the interior ends, each an ``autonet.ops.Edge`` or a
-      tuple ``(at, value, grad)``: the inputs there (a bare value for one input), the output and
-      the gradient for an upstream gradient of ones (one per input; None: not pinned). Without
-      any 0-d or size-0 input among them, a 0-d and a size-0 input are added, unpinned: the op
-      must run there and give gradients of the inputs' shapes.
-    - ``shapes``: the input shapes the checks use (one shape per input, or a list of such sets to
-      pick from), for an op that does not broadcast like ``add``; ``sample_params``: parameter
-      sets the checks pick from; ``cases``: an ``autonet.ops.Cases`` instead of both.
-    - ``method``: also a ``Value`` method (True: named as the op; or a name); ``scalar``: a fast
-      path for Python floats; ``smooth`` and ``twice_differentiable`` as in ``Op``; ``doc``: the
-      first line of help (by default the forward's docstring).
+    ``forward(*inputs, **params)``: its positional parameters without a default are the inputs
+    (gradients flow to them), the others parameters, filled in from their defaults. ``vjp``: one
+    ``vjp(g, out, *inputs, **params)`` per input (a bare function for one), written with numpy
+    operators and ufuncs, so that under ``create_graph=True`` the same code records a graph;
+    the engine undoes broadcasting, and ``autonet.ops.gate(g, mask)`` gives exactly 0 where the
+    output does not depend on the input. ``jvp``: optional, ``jvp(t, out, *inputs, **params)``
+    per input, for forward mode (without it forward mode through the op raises, naming it).
+    ``name``: by default the forward's (a built-in's is refused; one of yours needs
+    ``replace=True``). ``domain``: where checks sample each input (``REAL``, [-3, 3], unless
+    given; keep kinks and poles out, ``Domain(avoid=(0.0,))``, and say ``smooth=False``).
+    ``edges``: ``autonet.ops.Edge`` or ``(at, value, grad)`` tuples pinning the op where the
+    interior ends (a 0-d and a size-0 case are added when none is given). ``shapes``,
+    ``sample_params`` or ``cases``: the inputs the checks use. ``method``: also a ``Value``
+    method; ``scalar``: a Python-float fast path; ``smooth``, ``twice_differentiable`` as in
+    ``Op``; ``doc``: the first line of help. docs/custom_ops.md has the whole story.
 
     Raises ``TypeError`` or ``ValueError`` naming the op when the declaration is incomplete or
     inconsistent (a vjp per input, a domain per input, a name taken).
@@ -148,22 +131,7 @@ def op(
     [1.0, 4.0]
     >>> pow_of.unregister()
     """
-    options = dict(
-        vjp=vjp,
-        jvp=jvp,
-        name=name,
-        domain=domain,
-        edges=edges,
-        shapes=shapes,
-        sample_params=sample_params,
-        cases=cases,
-        method=method,
-        scalar=scalar,
-        smooth=smooth,
-        twice_differentiable=twice_differentiable,
-        doc=doc,
-        replace=replace,
-    )
+    options = {key: value for key, value in locals().items() if key != "forward"}  # the keywords
     if forward is None:
         return lambda function: _define(function, **options)
     return _define(forward, **options)
