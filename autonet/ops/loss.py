@@ -102,7 +102,8 @@ def _softmax_last(x: Any) -> Any:
 
 def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = x @ w
-    if np.result_type(out, b) != out.dtype or np.ndim(b) > out.ndim:
+    same = type(b) is np.ndarray and b.dtype == out.dtype and b.ndim <= out.ndim  # the common bias
+    if not same and (np.result_type(out, b) != out.dtype or np.ndim(b) > out.ndim):
         return out + b  # a wider (or higher) bias widens the result, as numpy's + does
     out += b  # out is a fresh array: adding in place saves a temporary the size of the batch
     return out
