@@ -312,24 +312,38 @@ def test_digits_cnn_trains_without_matplotlib_or_tensorboardx(tmp_path: Path) ->
 
 def test_transfer_digits_scores_every_draw_for_each_arm_and_their_mean(tmp_path: Path) -> None:
     output = run_example("transfer_digits.py", cwd=tmp_path)
-    assert "2 draws (heads 50 steps, scratch 20)" in output  # the quick run
+    assert "2 draws (heads 50 steps, scratch 20, unfrozen 10)" in output  # the quick run
+    # Scored: every image of 5-9 that neither trains the draw nor is a validation image.
+    assert "(596 images: the 179 test images and the training images not drawn)" in output
     assert "frozen convolutions after fine-tuning: unchanged" in output
-    rows = re.findall(r"^ +(\d+) +(\d+\.\d)% +(\d+\.\d)% +(\d+\.\d)%$", output, re.M)
+    rows = re.findall(r"^ +(\d+)" + r" +(\d+\.\d)%" * 4 + "$", output, re.M)
     assert [int(row[0]) for row in rows] == [0, 1]
-    per_draw = np.array([[float(x) / 100 for x in row[1:]] for row in rows])  # pretrained, scratch, random
+    # Columns: pretrained, scratch, random, unfrozen.
+    per_draw = np.array([[float(x) / 100 for x in row[1:]] for row in rows])
     assert ((per_draw >= 0) & (per_draw <= 1)).all()
     # Which arm wins is what the example measures, not what it promises; the summary must be the
     # summary of the rows it printed (to the printed precision).
-    for column, arm in enumerate(("pretrained convolutions", "from scratch", "random convolutions")):
+    arms = ("pretrained convolutions", "from scratch", "random convolutions", "pretrained, then every layer")
+    for column, arm in enumerate(arms):
         mean, spread = re.search(rf"^  {arm}.*? (\d+\.\d)% \+- (\d+\.\d)%$", output, re.M).groups()
         assert float(mean) / 100 == pytest.approx(per_draw[:, column].mean(), abs=0.001)
         assert float(spread) / 100 == pytest.approx(per_draw[:, column].std(), abs=0.001)
     difference = re.search(
-        r"^pretrained minus scratch: ([+-]\d+\.\d) points.*ahead in (\d) of 2\)$", output, re.M
+        r"^pretrained minus scratch: ([+-]\d+\.\d+) points on average, standard error (\d+\.\d+) "
+        r".*ahead in (\d) of 2\)$",
+        output,
+        re.M,
     )
     gaps = 100 * (per_draw[:, 0] - per_draw[:, 1])
     assert float(difference.group(1)) == pytest.approx(gaps.mean(), abs=0.11)
-    assert int(difference.group(2)) == int(np.sum(gaps > 0))
+    assert float(difference.group(2)) == pytest.approx(gaps.std(ddof=1) / np.sqrt(2), abs=0.11)
+    assert int(difference.group(3)) == int(np.sum(gaps > 0))
+
+
+def test_transfer_digits_scores_the_validation_images_when_asked(tmp_path: Path) -> None:
+    output = run_example("transfer_digits.py", "--validate", "--draws", "1", cwd=tmp_path)
+    assert "(the 200 validation images)" in output
+    assert "ahead in" in output and "standard error nan" in output  # one draw has no spread
 
 
 def load_example(name: str):
@@ -356,6 +370,16 @@ def test_fine_tuning_a_frozen_body_leaves_it_bit_identical_and_trains_only_the_n
     nn.cross_entropy(model(images), labels).backward()
     assert all(not np.any(p.grad) for p in body.parameters())  # a frozen parameter's .grad reads as 0
     assert all(np.any(p.grad) for p in model[1].parameters())
+
+
+def test_the_validation_images_are_apart_from_the_pool_the_draws_come_from() -> None:
+    transfer = load_example("transfer_digits.py")
+    labels = np.random.default_rng(0).integers(0, 10, 1000)
+    validation, pool = transfer.split_high(labels)
+    assert np.bincount(labels[validation], minlength=10).tolist() == [0] * 5 + [40] * 5
+    assert not set(validation) & set(pool)
+    assert sorted([*validation, *pool]) == np.flatnonzero(labels >= 5).tolist()
+    assert np.array_equal(transfer.split_high(labels)[0], validation)  # the same set every run
 
 
 def test_shifted_moves_each_image_by_at_most_one_pixel_and_keeps_its_pixels() -> None:
