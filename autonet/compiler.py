@@ -23,10 +23,9 @@ as the replayed gradient. What the replay does not see is the user's responsibil
 each conversion to a number that the step did not return, and a Value used as a bool raises),
 numpy work on a Value's data, numpy random draws of the step's own (they repeat the traced
 draw; dropout's mask is drawn afresh), arrays closed over (the traced numbers are used: pass
-what changes as an argument). ``detect_anomaly()``,
-``backward(create_graph=True)``, ``autonet.gradients``, ``backward_steps`` and assigning
-``v.data`` raise inside a compiled step; they work on the eager path: ``compiled.__wrapped__``
-or ``autonet.compile(fn, disable=True)``.
+what changes as an argument). ``detect_anomaly()``, ``backward(create_graph=True)``,
+``autonet.gradients``, ``backward_steps`` and assigning ``v.data`` raise inside a compiled step;
+they work on the eager path: ``compiled.__wrapped__`` or ``autonet.compile(fn, disable=True)``.
 """
 
 from __future__ import annotations
