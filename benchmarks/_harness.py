@@ -56,7 +56,9 @@ def run_workload(
     number of steps from the same start, so their last losses must agree. Each block starts
     with ``rewarm`` untimed steps (the caches are cold after another framework's block) and an
     untimed garbage collection; the collector stays on within a block (it is part of what a step
-    costs in Python).
+    costs in Python). ``block=1`` alternates single steps with neither: the contenders' steps
+    follow each other A B A B ..., which holds best on a machine whose speed drifts within
+    seconds (a before/after comparison of two autonet versions, ``run.py --baseline REV --block 1``).
     """
     for contender in contenders:
         for _ in range(warmup):
@@ -68,10 +70,11 @@ def run_workload(
         for contender in contenders:
             # Each block starts from a collected heap: one framework's cyclic garbage (micrograd
             # leaves a cycle per node) must not be collected on another's time.
-            gc.collect()
             step = contender.step
-            for _ in range(rewarm):
-                contender.losses.append(step())
+            if block > 1:
+                gc.collect()
+                for _ in range(rewarm):
+                    contender.losses.append(step())
             for _ in range(count):
                 start = time.perf_counter()
                 loss = step()

@@ -129,7 +129,7 @@ def mlp_workload(problem: mlp.Problem, args: argparse.Namespace) -> str:
         mlp.FRAMEWORKS, lambda builder: builder(problem, _harness.SEED), args
     )
     print(f"running {problem.title}: {', '.join(c.name for c in contenders)}", file=sys.stderr)
-    _harness.run_workload(contenders, args.warmup, args.steps, memory=not args.no_memory)
+    _harness.run_workload(contenders, args.warmup, args.steps, block=args.block, memory=not args.no_memory)
     reference = contenders[0]
     rtol = 1e-3 if problem.dtype == np.float32 else 1e-8
     _harness.check_losses(contenders, reference, rtol)
@@ -153,7 +153,7 @@ def cnn_workload(args: argparse.Namespace) -> str:
     if differing:
         return f"### {cnn.TITLE}\n\nnot timed: " + "; ".join(differing)
     print(f"running CNN: {', '.join(c.name for c in contenders)}", file=sys.stderr)
-    _harness.run_workload(contenders, args.warmup, args.steps, memory=not args.no_memory)
+    _harness.run_workload(contenders, args.warmup, args.steps, block=args.block, memory=not args.no_memory)
     _harness.check_losses(contenders, reference, 1e-3)
     text = _harness.table(cnn.TITLE, contenders, reference)
     if skipped:
@@ -173,7 +173,7 @@ def scalar_workload(args: argparse.Namespace) -> str:
     steps = max(5, args.steps // 2) if args.quick else args.steps
     # Steps of a second or so: one untimed step per block re-warms enough.
     _harness.run_workload(
-        contenders, min(args.warmup, 2), steps, block=5, memory=not args.no_memory, rewarm=1
+        contenders, min(args.warmup, 2), steps, block=args.block, memory=not args.no_memory, rewarm=1
     )
     reference = contenders[0]
     _harness.check_losses(contenders, reference, 1e-9)
@@ -205,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", type=int, default=30, help="timed steps per framework (default 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=5,
+        help="timed steps per framework per turn (default 5); 1 alternates single steps, the steadiest "
+        "before/after comparison on a drifting machine",
+    )
     parser.add_argument("--chain-repeats", type=int, default=20, help="runs per chain length (default 20)")
     parser.add_argument("--quick", action="store_true", help="fewer steps and a shorter chain")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peak-memory step")
@@ -213,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline", metavar="REV", help="also run the autonet of this git revision, side by side"
     )
     args = parser.parse_args(argv)
+    if args.block < 1:
+        parser.error(f"--block must be at least 1, got {args.block}")
     args.baseline_package = baseline.load(args.baseline) if args.baseline else None
     if args.quick:
         args.steps = min(args.steps, 20)
