@@ -68,10 +68,11 @@ def run_workload(
     while done < steps:
         count = min(block, steps - done)
         for contender in contenders:
-            # Each block starts from a collected heap: one framework's cyclic garbage (micrograd
-            # leaves a cycle per node) must not be collected on another's time.
             step = contender.step
             if block > 1:
+                # Each block starts from a collected heap: one framework's cyclic garbage (micrograd
+                # leaves a cycle per node) must not be collected on another's time. Alternated
+                # single steps skip this, so compare frameworks that leave no cycles with them.
                 gc.collect()
                 for _ in range(rewarm):
                     contender.losses.append(step())
