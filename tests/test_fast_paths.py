@@ -59,14 +59,16 @@ def _logits_and_labels() -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
 
 
-def test_cross_entropy_saves_its_softmax_out_of_sight_and_drops_it_after_backward() -> None:
+def test_cross_entropy_saves_its_exponentials_out_of_sight_and_drops_them_after_backward() -> None:
     assert REGISTRY["cross_entropy"].saves
     logits, labels = _logits_and_labels()
     x = Value(logits)
     loss = cross_entropy(x, labels)
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert "saved" not in loss.params  # what the forward saved is no parameter of the op
-    np.testing.assert_allclose(loss.record.saved, softmax, rtol=1e-12)  # kept beside them instead
+    exp, sums, picks = loss.record.saved  # kept beside them instead: the softmax's two parts
+    np.testing.assert_allclose(exp / sums, softmax, rtol=1e-12)
+    np.testing.assert_array_equal(logits.reshape(-1)[picks], logits[np.arange(5), labels])
     loss.backward()
     # Released with the graph: the record keeps the op and its parameters, not the softmax.
     assert loss.graph_released and loss.record.saved is None

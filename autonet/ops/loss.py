@@ -18,6 +18,7 @@ they have no gradient. Each entry's ``cases.samples(rng, dtype)`` returns valid
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -67,7 +68,7 @@ def _reduce(losses: np.ndarray, reduction: str) -> Any:
     reduction = _checked(reduction)
     if reduction == "mean":
         # The ufunc's own reduce, not ndarray.mean's Python wrapper: half the cost on a small batch.
-        return np.add.reduce(losses, axis=None) / losses.size if losses.size else losses.mean()
+        return np.add.reduce(losses, axis=None) / losses.size if losses.size else losses.dtype.type(_NAN)
     if reduction == "sum":
         return losses.sum()
     return losses
@@ -194,19 +195,35 @@ def _labels(target: Any, x: np.ndarray) -> np.ndarray:
     """Class labels checked against the logits: integers in [0, classes), one per row; numpy
     would quietly wrap -1 to the last class and broadcast a short label array."""
     target = np.asarray(target)
-    if np.ndim(x) == 0:
+    shape = np.shape(x)
+    if not shape:
         raise ValueError("logits need a class axis, got a 0-d input")
-    if target.dtype.kind not in "iu":
+    kind = target.dtype.kind
+    if kind not in "iu":
         raise TypeError(f"target must hold integer class labels, got dtype {target.dtype}")
-    if target.shape != np.shape(x)[:-1]:
-        raise ValueError(f"target has shape {target.shape}, the logits {np.shape(x)} need {np.shape(x)[:-1]}")
-    classes = np.shape(x)[-1]
-    if target.size and (target.min() < 0 or target.max() >= classes):
+    if target.shape != shape[:-1]:
+        raise ValueError(f"target has shape {target.shape}, the logits {shape} need {shape[:-1]}")
+    classes = shape[-1]
+    # One reduction checks both ends: read as unsigned, a negative label is larger than any class.
+    unsigned = target.view(f"u{target.dtype.itemsize}") if kind == "i" else target
+    if target.size and np.maximum.reduce(unsigned, axis=None) >= classes:
         bad = target[(target < 0) | (target >= classes)].flat[0]
         raise ValueError(
             f"target holds class {bad}, but the logits have {classes} classes (0 to {classes - 1})"
         )
     return target
+
+
+def _flat_picks(target: np.ndarray, classes: int) -> np.ndarray:
+    """Where each label's logit sits in the flattened logits: row * classes + label."""
+    return _row_starts(target.size, classes) + target.reshape(-1)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_starts(rows: int, classes: int) -> np.ndarray:
+    starts = np.arange(rows) * classes  # (not arange's step: classes may be 0 in an empty batch)
+    starts.flags.writeable = False
+    return starts
 
 
 def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -216,7 +233,8 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         shift: Any = 0.0
         e = np.exp(x)
     else:
-        shift = np.maximum.reduce(x, axis=-1, keepdims=True)
+        # initial: rows of no classes (logits (0, 0)) have no maximum; -inf, then 0, shifts them.
+        shift = np.maximum.reduce(x, axis=-1, keepdims=True, initial=-_INF)
         shift = np.where(np.isfinite(shift), shift, 0)
         e = np.exp(x - shift)
     if e.ndim == 2:
@@ -227,18 +245,17 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
 
 def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
     target = _labels(target, x)
-    if x.ndim == 2:
-        picked = x[np.arange(x.shape[0]), target]  # the common batch: plain indexing is cheaper
-    else:
-        picked = np.take_along_axis(x, target[..., None], axis=-1)[..., 0]
+    picks = _flat_picks(target, x.shape[-1])
+    picked = x.reshape(-1)[picks].reshape(target.shape)
     # logsumexp, shifted by the row maximum when the logits are large (1000 gives a finite loss).
     exp, sums, shift = _exp_rows(x)
     losses = np.log(sums[..., 0])
     # log(sum) - (picked - shift), not log(sum) + shift - picked: at logits [1e300, 1e300] the
     # shift and the picked logit cancel exactly, and the log 2 survives.
     losses -= picked if type(shift) is float else picked - shift[..., 0]
-    exp /= sums  # the softmax, saved for the vjp (Op.saves): its gradient is softmax - one-hot
-    return _reduce(losses, reduction), exp
+    # Saved for the vjp (Op.saves), whose gradient is softmax - one-hot: the softmax is divided
+    # out there, into the gradient's own array, so a forward without a backward never pays it.
+    return _reduce(losses, reduction), (exp, sums, picks)
 
 
 def _cross_entropy_vjp(
@@ -248,14 +265,13 @@ def _cross_entropy_vjp(
     if reduction == "none":
         g = np.expand_dims(g, -1)
     if not is_value(x):
-        if saved is not None:
-            grad = saved.copy()  # the forward's softmax; copied, as a retained graph may need it again
-        else:
-            grad, sums, _ = _exp_rows(x)
-            grad /= sums
+        if saved is None:
+            saved = (*_exp_rows(x)[:2], _flat_picks(target, x.shape[-1]))
+        exp, sums, picks = saved
+        grad = exp / sums  # a new array: a retained graph may need the saved parts again
         # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
-        rows = grad.reshape(-1, x.shape[-1])
-        rows[np.arange(target.size), target.reshape(-1)] -= 1
+        flat = grad.reshape(-1)
+        flat[picks] -= 1
         grad *= g
         return grad
     one_hot = (target[..., None] == np.arange(np.shape(x)[-1])).astype(x.dtype)
@@ -265,11 +281,9 @@ def _cross_entropy_vjp(
 def _cross_entropy_jvp(
     t: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean", saved: Any = None
 ) -> Any:
-    if saved is None:
-        saved, sums, _ = _exp_rows(np.asarray(x))
-        saved /= sums
+    exp, sums = saved[:2] if saved is not None else _exp_rows(np.asarray(x))[:2]
     one_hot = target[..., None] == np.arange(np.shape(x)[-1])
-    return _tangent_of(np.sum(t * (saved - one_hot), axis=-1), np.shape(x)[:-1], reduction)
+    return _tangent_of(np.sum(t * (exp / sums - one_hot), axis=-1), np.shape(x)[:-1], reduction)
 
 
 def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
@@ -308,6 +322,13 @@ cross_entropy = register(
                 "a batch of 0, summed",
                 (np.zeros((0, 3)),),
                 grads=(np.zeros((0, 3)),),
+                params={"target": np.zeros(0, dtype=np.intp), "reduction": "sum"},
+                value=0.0,
+            ),
+            Edge(
+                "a batch of 0 with no classes, summed",
+                (np.zeros((0, 0)),),
+                grads=(np.zeros((0, 0)),),
                 params={"target": np.zeros(0, dtype=np.intp), "reduction": "sum"},
                 value=0.0,
             ),

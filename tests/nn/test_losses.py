@@ -207,6 +207,21 @@ def test_bad_arguments_raise_clear_errors(call, error, message):
         call()
 
 
+_OUT_OF_RANGE_LABELS = [
+    (dtype, label)
+    for dtype in ("int8", "int16", "int32", "int64", "uint8", "uint64")
+    for label in {-1, 3, int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)}
+    if np.iinfo(dtype).min <= label <= np.iinfo(dtype).max and label not in (0, 1, 2)
+]
+
+
+@pytest.mark.parametrize(("dtype", "label"), sorted(_OUT_OF_RANGE_LABELS))
+def test_a_label_outside_the_classes_is_named_in_every_integer_dtype(dtype, label):
+    labels = np.array([1, label, 0], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"holds class {label}, but the logits have 3 classes"):
+        cross_entropy(Value(np.ones((3, 3))), labels)
+
+
 def test_targets_that_require_grad_get_their_gradient_where_the_loss_has_one():
     logits = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, 0.0]])
     soft = Value(np.full((2, 3), 1 / 3))
