@@ -3,11 +3,12 @@
 The first call of a compiled function for a given signature (the shapes and dtypes of its array
 and Value arguments, the values of its Python scalars) runs it eagerly while a tracer records
 what the engine does: every op's forward, every edge of each backward walk (one vjp call, the
-sums where gradients meet, the accumulation into leaves' ``.grad``) and every update of a leaf
-(``add_``, ``mul_``, ``copy_``, assigning ``.grad``, ``zero_grad``) and optimizer step. The
-record becomes one Python function of straight-line code; later calls with the same signature
-run it: no Value is built and no graph is walked, and each call is the very numpy function the
-eager step calls, on the same numbers in the same order, so the numbers agree bit for bit.
+sums where gradients meet, the accumulation into leaves' ``.grad``) and every update of state
+(``add_``, ``mul_``, ``copy_``, assigning ``.grad``, ``zero_grad``, an optimizer's step, gradient
+clipping, batch norm's running statistics). The record becomes one Python function of
+straight-line code; later calls with the same signature run it: no Value is built and no graph
+is walked, and each call is the very numpy function the eager step calls, on the same numbers in
+the same order, so the numbers agree bit for bit.
 
 The engine hands the tracer what it does through one per-thread switch (``_state.STATE.tracer``),
 None outside a trace; the hot paths (each op, each new Value, each in-place update) first test
@@ -116,6 +117,7 @@ class _Tracer:
         self.array_slot: dict[int, str] = {}  # arrays the tape computes (for results)
         self.arg_arrays: list[tuple[np.ndarray, str]] = []
         self.made: set[int] = set()  # Values made during the trace
+        self.sources: dict[int, Any] = {}  # made Value -> what its data was made from
         self.guards: dict[int, tuple[str, Any, str | None]] = {}  # parameters: kind when traced
         self.updated = False  # whether a recorded call may have changed leaves' data
         self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
@@ -124,8 +126,11 @@ class _Tracer:
         self.sent: dict[int, list[str]] = {}
         self.conversions: dict[int, tuple[str, str]] = {}
         self.passed: set[int] = set()  # conversions handed to a recorded call
+        self.replayed: set[int] = set()  # numbers a recorded call gave: no warning when unused
+        self.gradient_of: dict[int, tuple[Value, str]] = {}  # leaves the tape accumulates into
         self.count = itertools.count(1)
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
+        self.names["sg"] = stored_gradient
         self.names.update({"num": _number, "V": _result_value, "Stale": _Stale, "ndarray": np.ndarray})
         self.names.update({"asarray": np.asarray, "norm": normalize})
         for index, arg in enumerate(args):
@@ -187,8 +192,10 @@ class _Tracer:
         data = stored_data(v)
         ref = self.leaf_ref.get(key)
         if ref is None and key in self.made:
-            # Made inside the step: from an argument (Value(x) copies x) or a constant.
-            slot = self._argument_like(data) or self.const(data)
+            # Made inside the step: from what the tape computes or reads (an argument, a Value's
+            # data: Value(x) copies x, lifting a 0-d array makes a float), else a constant.
+            slot = self._made_from(data, self.sources.get(key))
+            slot = slot or self.array_slot.get(id(data)) or self._argument_like(data) or self.const(data)
             self.leaf_slot[key] = slot
             return slot
         slot = self.leaf_slot[key] = self._slot()
@@ -199,6 +206,22 @@ class _Tracer:
                 return slot
             self.guards.setdefault(key, (ref, data, None))
         self.emit(f"{slot} = sd({ref})", (slot,))
+        return slot
+
+    def _made_from(self, data: Any, source: Any) -> str | None:
+        if isinstance(source, Value):
+            name = self.data_expr(source)
+        elif type(source) is np.ndarray:
+            name = self.array_slot.get(id(source))
+        else:
+            return None
+        if name is None or source is data:
+            return name
+        slot = self._slot()
+        if type(data) is float:
+            self.emit(f"{slot} = float({name})", (slot,))
+        else:
+            self.emit(f"{slot} = asarray({name}, {self.const(data.dtype)})", (slot,))
         return slot
 
     def _argument_like(self, data: Any) -> str | None:
@@ -244,9 +267,13 @@ class _Tracer:
 
     # ----------------------------------------------------------------- what the engine calls
 
-    def created(self, value: Value) -> None:
+    def created(self, value: Value, source: Any = None) -> None:
+        """A Value made in the step; ``source``: what its data came from (``Value(x)``'s x)."""
         self.made.add(id(value))
         self.keep.append(value)
+        if source is not None:
+            self.sources[id(value)] = source
+            self.keep.append(source)
 
     def refuse(self, what: str) -> None:
         raise RuntimeError(f"autonet.compile: {what} {_EAGER_ONLY}")
@@ -361,6 +388,7 @@ class _Tracer:
                 slot = self._slot()
                 copy = before is None and after is not g
                 self.emit(f"{slot} = acc({self.ref_of(node)}, {self.grad_of[id(node)]}, {copy})", (slot,))
+                self.gradient_of[id(node)] = (node, self.ref_of(node))
                 if type(after) is np.ndarray:
                     self.array_slot[id(after)] = slot
                     self.keep.append(after)
@@ -368,19 +396,59 @@ class _Tracer:
         return traced
 
     def call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """An update of leaves (``add_``, ``grad = ...``, an optimizer's ``step``): replayed as
-        the same call, after which the leaves' data is read afresh."""
-        exprs = ", ".join(self._call_arg(arg, method) for arg in args)
+        """An update of state (``add_``, ``grad = ...``, an optimizer's ``step``, clipping the
+        gradients, a buffer's update): replayed as the same call, after which the leaves' data
+        is read afresh, and so is every gradient the call replaced. A number it returns (the
+        norm ``clip_grad_norm_`` returns) is the replayed one."""
+        exprs = ", ".join(self._call_arg(arg, method, index == 0) for index, arg in enumerate(args))
+        gradients = {key: stored_gradient(leaf) for key, (leaf, _) in self.gradient_of.items()}
         result = self._untraced(method, *args)
-        self.emit(f"{self.const(method)}({exprs})", opaque=True)
+        text = f"{self.const(method)}({exprs})"
+        if type(result) is float:
+            slot = self._slot()
+            self.emit(f"{slot} = {text}", (slot,), opaque=True)
+            self.conversions[id(result)] = (slot, "")
+            self.replayed.add(id(result))
+            self.keep.append(result)
+        else:
+            self.emit(text, opaque=True)
         if method not in _GRADIENT_ONLY:
             self.leaf_slot.clear()
             self.updated = True
+        for key, (leaf, ref) in self.gradient_of.items():
+            now = stored_gradient(leaf)
+            if now is not gradients[key] and now is not None:  # replaced, not changed in place
+                self._read_gradient(now, ref)
         return result
 
-    def draw(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
-        """A random array the step draws (dropout's mask): replayed as the same draw, from the
-        same generator, so the replay's masks are the ones the eager steps would draw."""
+    def gradient(self, value: Value, read: Callable[[Value], Any]) -> Any:
+        """``value.grad`` read by the step: ``read`` (the property's getter), replayed where it
+        hands out another array than the stored gradient (a float's as a 0-d array, zeros for
+        none, a copy of a view), so that what the step does with it uses the replayed numbers."""
+        stored = stored_gradient(value)
+        result = self._untraced(read, value)
+        if result is not stored and type(result) is np.ndarray:
+            slot = self._slot()
+            self.emit(f"{slot} = {self.const(read)}({self.ref_of(value)})", (slot,))
+            self.array_slot[id(result)] = slot
+            self.keep.append(result)
+        return result
+
+    def _read_gradient(self, gradient: Any, ref: str) -> None:
+        slot = self._slot()
+        self.emit(f"{slot} = sg({ref})", (slot,))
+        self.keep.append(gradient)
+        if type(gradient) is np.ndarray:
+            self.array_slot[id(gradient)] = slot
+        elif type(gradient) is float:
+            self.conversions[id(gradient)] = (slot, "")
+            self.replayed.add(id(gradient))
+
+    def fresh(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        """An array the step makes outside the graph from state that changes between calls
+        (dropout's mask from its generator, batch norm's running statistics): replayed as the
+        same call on the same objects, so a replay gets what the eager step would. A constant
+        Value taken around it (``ops.registry.constant``) reads the replayed array too."""
         exprs = ", ".join(self.const(arg) for arg in args)
         array = fn(*args)
         slot = self._slot()
@@ -389,10 +457,13 @@ class _Tracer:
         self.keep.append(array)
         return array
 
-    def _call_arg(self, arg: Any, method: Callable[..., Any]) -> str:
+    def _call_arg(self, arg: Any, method: Callable[..., Any], changed: bool) -> str:
+        # ``changed``: the first argument, what the call updates (the Value of an add_).
         if isinstance(arg, Value):
             if arg.is_leaf or id(arg) in self.leaf_ref:
                 return self.ref_of(arg)
+            if not changed:  # an operand computed in the step (batch norm's statistic): its numbers
+                return self.data_expr(arg)
             name = getattr(method, "__name__", "an update")
             self.refuse(f"{name} on a Value computed inside the step (an in-place change of an op's result)")
         if type(arg) is np.ndarray:
@@ -449,7 +520,7 @@ class _Tracer:
         return self.const(obj)
 
     def finish(self, result: Any) -> Callable[[tuple, dict], Any]:
-        used = set(self.passed)
+        used = self.passed | self.replayed
         returned = self.result_expr(result, used)
         for key, (_, site) in self.conversions.items():
             if key not in used:

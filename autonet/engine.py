@@ -81,10 +81,10 @@ def _to_data(data: Any, *args: Any, **kwargs: Any) -> float | np.ndarray:
     return to_data(data._data if type(data) is Value else data, *args, **kwargs)
 
 
-def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "") -> Value:
+def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "", source: Any = None) -> Value:
     """A new leaf around ``data``. ``shared`` says that someone else may hold the same array (a
     caller's, or another Value's): recording it then locks it, so that nobody writes into numbers
-    a graph still needs."""
+    a graph still needs. ``source`` is what ``data`` was made from, for autonet.compile's tracer."""
     value = _new(Value)
     value._data = data
     value._grad = None
@@ -95,7 +95,7 @@ def _make(data: Any, requires_grad: bool, shared: bool = False, label: str = "")
     if label:
         value._label = str(label)
     if TRACING[0] and STATE.tracer is not None:
-        STATE.tracer.created(value)
+        STATE.tracer.created(value, source)
     return value
 
 
@@ -196,7 +196,7 @@ class Value(Storage):
         if label:
             self._label = str(label)
         if TRACING[0] and STATE.tracer is not None:
-            STATE.tracer.created(self)
+            STATE.tracer.created(self, data)
 
     @classmethod
     def from_numpy(cls, array: np.ndarray, label: str = "", *, requires_grad: bool = True) -> Value:
@@ -345,11 +345,11 @@ class Value(Storage):
         ([7.0, 2.0], False)
         """
         if type(self._data) is float:
-            return _make(self._data, False)
+            return _make(self._data, False, source=self)
         if not self._private():
-            return _make(self._data.copy(), False)
+            return _make(self._data.copy(), False, source=self)
         self._shared = True
-        return _make(self._data, False, shared=True)
+        return _make(self._data, False, shared=True, source=self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Value:
         """Set ``requires_grad`` on a leaf in place and return it."""
@@ -488,7 +488,7 @@ def lift(x: Any, other: Any = None) -> Value:
     if isinstance(x, Value):
         return x
     like = other.dtype if isinstance(other, Value) else other
-    return _make(_to_data(x, like=None if type(x) in (float, int) else like), False)
+    return _make(_to_data(x, like=None if type(x) in (float, int) else like), False, source=x)
 
 
 def run_binary(op: Op, a: Any, b: Any) -> Value:

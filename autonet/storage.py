@@ -100,7 +100,9 @@ class Storage:
         # An array the caller keeps is shared; a temporary (``v.data = a.copy()``, ``v.data = w -
         # step``) nobody else refers to becomes this Value's own, with no copy.
         converted = _to_data(new, copy=False)
-        shared = converted is new and sys.getrefcount(new) > _ASSIGNED_ALONE + 1  # + 1: ``converted``
+        shared = (
+            type(converted) is np.ndarray and converted is new and sys.getrefcount(new) > _ASSIGNED_ALONE + 1
+        )  # + 1: ``converted``; a float is no array anybody could write into
         if shared and not converted.flags.writeable:
             converted, shared = converted.copy(), False  # a shared array must be ours to lock
         self._data = converted
@@ -159,6 +161,8 @@ class Storage:
         ``backward(create_graph=True)`` it is itself a ``Value`` that can be differentiated.
         Assign ``None`` (or call ``zero_grad()``) to reset it.
         """
+        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: the array a replay reads
+            return STATE.tracer.gradient(self, Storage.grad.fget)  # type: ignore[attr-defined]
         g = self._grad
         if g is None:
             data = self._data

@@ -318,10 +318,111 @@ def test_gradients_of_value_arguments_come_back() -> None:
     assert input_gradient.traces == 1
 
 
-def test_batch_norm_training_is_refused_inside_a_compiled_step() -> None:
-    norm = nn.BatchNorm1d(3)
-    with pytest.raises(RuntimeError, match=r"batch_norm in training mode.*eager path"):
+def _batch_norm_training(compiled: bool):
+    rng = np.random.default_rng(3)
+    model = nn.Sequential(
+        nn.Layer(3, 4, activation=None, rng=rng),
+        nn.BatchNorm1d(4),
+        nn.ReLU(),
+        nn.Layer(4, 2, activation=None, rng=rng),
+    )
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, labels):
+        optimizer.zero_grad()
+        loss = nn.cross_entropy(model(Value(x, requires_grad=False)), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return model, autonet.compile(step) if compiled else step
+
+
+def test_batch_norm_trains_inside_a_compiled_step_and_its_buffers_follow_the_eager_ones() -> None:
+    (eager, eager_step), (model, step) = _batch_norm_training(False), _batch_norm_training(True)
+    batches = _batches(12, batch=8, features=3, classes=2)
+    assert [step(*b) for b in batches] == [eager_step(*b) for b in batches]
+    assert step.traces == 1
+    assert _same(model.parameters(), eager.parameters())
+    buffers, eager_buffers = dict(model.named_buffers()), dict(eager.named_buffers())
+    assert buffers["1.num_batches_tracked"] == 12
+    for name, array in eager_buffers.items():  # running mean and variance: the same updates
+        assert np.array_equal(buffers[name], array), name
+
+
+def test_a_compiled_evaluation_reads_the_running_statistics_as_they_are_now() -> None:
+    norm = nn.BatchNorm1d(3).eval()
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    evaluate = autonet.compile(lambda x: norm(Value(x)).sum().item())
+    assert evaluate(x) == norm(Value(x)).sum().item()
+    norm.train()
+    norm(Value(x * 4 + 2))  # the running statistics move
+    norm.eval()
+    assert evaluate(x) == norm(Value(x)).sum().item() and evaluate.traces == 1
+
+
+def test_a_cumulative_batch_norm_is_refused_inside_a_compiled_step() -> None:
+    norm = nn.BatchNorm1d(3, momentum=None)
+    with pytest.raises(RuntimeError, match=r"BatchNorm1d with momentum=None.*eager path"):
         autonet.compile(lambda x: norm(Value(x)).sum().item())(np.ones((4, 3)))
+
+
+def _clipped_training(compiled: bool):
+    scalar, vector = Value(1.0), Value(np.array([2.0, -1.0, 0.5]))
+
+    def step(x):
+        scalar.zero_grad()
+        vector.zero_grad()
+        loss = (scalar * x) ** 2 + ((vector * x).sum() ** 2)
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_([scalar, vector], 1.0)
+        nn.utils.clip_grad_value_(iter([scalar]), 0.3)  # a generator is read once, as in eager
+        for p in (scalar, vector):
+            p.add_(p.grad, alpha=-0.1)  # the clipped gradient (a float scalar's as a 0-d array)
+        return loss.item(), norm, scalar.grad
+
+    return (scalar, vector), autonet.compile(step) if compiled else step
+
+
+def test_gradients_clipped_inside_a_compiled_step_are_the_replayed_ones() -> None:
+    (eager, eager_step), (params, step) = _clipped_training(False), _clipped_training(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: every number is replayed
+        results = [step(np.array(float(x))) for x in range(1, 8)]
+    expected = [eager_step(np.array(float(x))) for x in range(1, 8)]
+    assert [r[:2] for r in results] == [e[:2] for e in expected]
+    assert [r[2].item() for r in results] == [e[2].item() for e in expected]
+    assert step.traces == 1 and _same(params, eager)
+    assert results[-1][1] > 1.0  # the norms were clipped, not just passed through
+
+
+def test_arguments_reach_the_replay_however_the_step_turns_them_into_values() -> None:
+    w = Value(np.array([0.5, -1.0, 2.0]))
+    scale = Value(1.5)
+
+    def step(x, factor, mask, row):
+        w.zero_grad()
+        scale.zero_grad()
+        h = (w * Value(x)).tanh()
+        kept = h.detach() * mask  # a copy of an op's numbers; an integer mask lifted to a float
+        shifted = Value.from_numpy(row) + kept  # the argument's own memory
+        loss = ((scale * factor) * shifted.sum()) ** 2 + (h * kept).sum()  # factor: a 0-d array
+        loss.backward()
+        w.add_(w.grad, alpha=-0.01)
+        scale.add_(scale.grad, alpha=-0.01)
+        return loss.item(), kept
+
+    compiled = autonet.compile(step)
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        x, factor = rng.standard_normal(3), np.array(rng.uniform(0.5, 2.0))
+        mask, row = rng.integers(0, 2, 3), rng.standard_normal(3)
+        state = (w.data.copy(), scale.item())
+        replayed, replayed_kept = compiled(x, factor, mask, row)
+        w.data, scale.data = state[0], state[1]  # the eager step from the same start
+        expected, expected_kept = step(x, factor, mask, row)
+        assert replayed == expected and np.array_equal(replayed_kept.data, expected_kept.data)
+    assert compiled.traces == 1
 
 
 def test_a_step_that_raises_while_tracing_leaves_the_engine_eager() -> None:

@@ -192,6 +192,18 @@ def test_an_assigned_array_the_caller_keeps_is_shared_and_locked_while_recorded(
     assert w.tolist() == [3.0, 9.0]
 
 
+@pytest.mark.parametrize("number", [2.0, 3, True, np.float64(2.5)])
+def test_a_number_assigned_to_data_becomes_the_values_numbers(number) -> None:
+    w = Value(1.0)
+    loss = w * w
+    w.data = number
+    assert w.item() == float(number) and w.shape == ()
+    loss.backward()  # the recorded graph kept what its forward saw
+    assert w.grad.item() == 2.0
+    (w * 2.0).backward()
+    assert w.grad.item() == 4.0
+
+
 def test_the_update_idiom_keeps_the_array_a_caller_holds() -> None:
     w = Value([1.0, 2.0])
     held = w.data

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._state import STATE
 from ..engine import Value
 from ..ops.norm import batch_norm, dropout, embedding, layer_norm
 from .init import RandomState, as_generator, normal
@@ -40,6 +41,14 @@ def _positive_int(n: Any, what: str, who: str) -> int:
 def _as_input(x: Any, dtype: np.dtype) -> Value:
     # Data becomes a constant of the module's dtype, as for Layer.
     return x if type(x) is Value else Value(np.asarray(x, dtype=dtype), requires_grad=False)
+
+
+def _count_batch(count: np.ndarray) -> None:
+    # One more batch tracked, in place; under autonet.compile an update of state every replay makes.
+    if STATE.tracer is not None:
+        STATE.tracer.call(_count_batch, count)
+        return
+    count += 1
 
 
 class _BatchNorm(Module):
@@ -90,9 +99,11 @@ class _BatchNorm(Module):
         use_batch = self.training or self.running_mean is None
         momentum = 0.0 if self.momentum is None else float(self.momentum)
         if self.training and self.running_mean is not None:
-            self.num_batches_tracked += 1
             if self.momentum is None:  # a cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked)
+                if STATE.tracer is not None:
+                    STATE.tracer.refuse(f"{type(self).__name__} with momentum=None (a factor the count sets)")
+                momentum = 1.0 / float(self.num_batches_tracked + 1)
+            _count_batch(self.num_batches_tracked)
         return batch_norm(
             x,
             self.running_mean,

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._state import STATE
 from ..engine import Value, stored_gradient
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -30,9 +31,14 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 _NORM_EPSILON = 1e-6
 
 
+def _listed(parameters: Iterable[Value] | Value) -> list[Value]:
+    # A list, so that a generator (module.parameters()) is not used up by its first reader.
+    return [parameters] if isinstance(parameters, Value) else list(parameters)
+
+
 def _with_gradients(parameters: Iterable[Value] | Value, who: str) -> list[Value]:
     """The parameters that have a stored gradient, checked to be Values."""
-    given = [parameters] if isinstance(parameters, Value) else list(parameters)
+    given = _listed(parameters)
     for index, p in enumerate(given):
         if not isinstance(p, Value):
             raise TypeError(f"{who}: parameter {index} is a {type(p).__name__}, not a Value")
@@ -84,6 +90,9 @@ def clip_grad_norm_(
     >>> np.round(a.grad, 4).tolist(), round(b.grad.item(), 4)  # all divided by 3
     ([-1.0, 0.3333], 0.6667)
     """
+    if STATE.tracer is not None:  # autonet.compile: replayed as this call, on the replayed gradients
+        listed = _listed(parameters)
+        return STATE.tracer.call(clip_grad_norm_, listed, max_norm, norm_type, error_if_nonfinite)
     who = "clip_grad_norm_"
     norm_type = float(norm_type)
     if not norm_type > 0:
@@ -117,6 +126,8 @@ def clip_grad_value_(parameters: Iterable[Value] | Value, clip_value: float) -> 
     >>> w.grad.tolist()
     [-1.0, 0.5, 1.0]
     """
+    if STATE.tracer is not None:  # autonet.compile: replayed as this call, on the replayed gradients
+        return STATE.tracer.call(clip_grad_value_, _listed(parameters), clip_value)
     who = "clip_grad_value_"
     if not clip_value >= 0:
         raise ValueError(f"{who}: clip_value must be >= 0, got {clip_value}")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._state import STATE
-from .registry import REAL, Cases, Edge, Op, apply, as_value, gate, int_tuple, is_value, register
+from .registry import REAL, Cases, Edge, Op, apply, as_value, constant, gate, int_tuple, is_value, register
 
 _NAN = math.nan
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
@@ -112,12 +112,28 @@ def _batch_norm_args(
     return (x, weight, bias), params
 
 
-def _update(running: np.ndarray, batch: np.ndarray, momentum: float) -> None:
-    # (1 - momentum) * running + momentum * batch, in place: the buffer stays the same array.
-    if STATE.tracer is not None:  # the batch statistics come from numpy work a replay would not see
-        STATE.tracer.refuse("batch_norm in training mode (its running statistics update in place)")
+def _update(running: np.ndarray, batch: Any, momentum: float, factor: float = 1.0) -> None:
+    # (1 - momentum) * running + momentum * (factor * batch), in place: the buffer stays the same
+    # array. ``batch`` is a recorded statistic (a Value), so autonet.compile replays this update
+    # on the replayed statistic, as an update of state (a leaf's add_, an optimizer's step) is.
+    if STATE.tracer is not None:
+        STATE.tracer.call(_update, running, batch, momentum, factor)
+        return
+    batch = np.asarray(batch).reshape(running.shape)
     np.multiply(running, 1.0 - momentum, out=running)
-    running += momentum * batch.reshape(running.shape)
+    running += momentum * (batch * factor if factor != 1.0 else batch)
+
+
+def _fresh(make: Any, *args: Any) -> np.ndarray:
+    # make(*args): an array made outside the graph from state that changes between calls (a
+    # generator, a buffer). Under autonet.compile the tracer records the call, so that every
+    # replay makes it afresh, as the eager step would.
+    return make(*args) if STATE.tracer is None else STATE.tracer.fresh(make, *args)
+
+
+def _running_statistic(running: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    # A buffer as the input's dtype, shaped to broadcast over it: a new array, read at every call.
+    return running.astype(dtype).reshape(shape)
 
 
 def _batch_norm(
@@ -135,15 +151,16 @@ def _batch_norm(
     if x.size == 0:  # no values: no statistics to take or update, an empty result
         return x * weight.reshape(shape) + bias.reshape(shape)
     if training:
-        centred = x - x.mean(axis=axes, keepdims=True)
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
         var = (centred * centred).mean(axis=axes, keepdims=True)
         count = x.size // x.shape[1]
         if running_mean is not None:
-            _update(running_mean, np.asarray(x.data.mean(axis=axes)), momentum)
-            _update(running_var, np.asarray(var.data) * (count / (count - 1)), momentum)
+            _update(running_mean, mean, momentum)
+            _update(running_var, var, momentum, count / (count - 1))  # the unbiased variance
     else:
-        centred = x - running_mean.astype(x.dtype).reshape(shape)
-        var = as_value(running_var.astype(x.dtype).reshape(shape))
+        centred = x - constant(_fresh(_running_statistic, running_mean, x.dtype, shape))
+        var = constant(_fresh(_running_statistic, running_var, x.dtype, shape))
     scale = weight.reshape(shape) / (var + eps).sqrt()  # per channel: cheaper than on all of x
     return centred * scale + bias.reshape(shape)
 
@@ -426,11 +443,7 @@ def dropout(
         raise TypeError(
             f"dropout: generator must be a numpy.random.Generator or None, got {type(generator).__name__}"
         )
-    if STATE.tracer is not None:  # autonet.compile: a replay draws a new mask from the generator too
-        mask = STATE.tracer.draw(_keep_mask, generator, x.shape, p)
-    else:
-        mask = _keep_mask(generator, x.shape, p)
-    return apply("dropout", x, mask=mask, p=p)
+    return apply("dropout", x, mask=_fresh(_keep_mask, generator, x.shape, p), p=p)
 
 
 def _keep_mask(generator: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:

@@ -303,6 +303,16 @@ def as_value(x: Any, like: Any = None) -> Any:
     return _ENGINE["as_value"](x, like)
 
 
+def constant(array: np.ndarray) -> Any:
+    """``array`` as a constant Value, taken as it is: for an array that an op's code has just made
+    and hands over (``as_value`` copies, as ``Value(array)`` does, since callers keep theirs).
+
+    >>> constant(np.ones(2)).requires_grad
+    False
+    """
+    return _ENGINE["value_type"].from_record(array, None, requires_grad=False)
+
+
 def is_value(x: Any) -> bool:
     """Whether ``x`` is a Value: a vjp gets arrays in a plain backward and Values under
     ``create_graph``, and picks the op for Values where numpy has no function.
