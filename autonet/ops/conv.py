@@ -716,14 +716,16 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
     The window elements at each kernel offset are copied into one contiguous slab (a strided
     slice of x, padded with -inf), so that the passes over them run at numpy's vector speed. A
     later element takes a window only if it is greater, so a tie stays with the first maximum in
-    row-major window order, as PyTorch's CPU kernel. A nan wins its window (the first nan, if
-    several), and beside an input of -inf the padding still never wins: those two rare cases cost
-    one more comparison per offset.
+    row-major window order, as PyTorch's CPU kernel. A nan wins its window (the last nan, if
+    several, as there too), and beside an input of -inf the padding still never wins: those two
+    rare cases cost one more comparison per offset.
     """
     n, c, h, w = x.shape
     out_size = _output_size((h, w), kernel_size, stride, padding, (1, 1))
     lowest = x.min() if x.size else 0.0
     nan = bool(np.isnan(lowest))
+    if nan:  # the least number other than nan (fmin skips it): is there a -inf beside the padding?
+        lowest = np.fmin.reduce(x, axis=None)
     rim = any(padding) and lowest == -np.inf
     xp = _padded(x, padding, -np.inf)
     windows = [index for _, index in _taps(xp.shape, (2, 3), out_size, stride, (1, 1), kernel_size)]
@@ -740,7 +742,7 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
         candidate = slabs[t]
         better = candidate > best
         if nan:
-            better |= np.isnan(candidate) & ~np.isnan(best)
+            better |= np.isnan(candidate)  # a later nan takes the window from an earlier one
         if rim:
             better |= in_rim & ~outside[windows[t]]
             in_rim = (in_rim & ~better) | (outside[windows[t]] & better)
@@ -852,6 +854,20 @@ max_pool2d = register(
                 params={"kernel_size": 2},
                 grads=(np.array([[[[0.0, 1.0], [0.0, 0.0]]]]),),
                 value=np.full((1, 1, 1, 1), np.nan),
+            ),
+            Edge(
+                "two nans: the last takes the gradient",
+                (np.array([[[[np.nan, 0.0, np.nan]]]]),),
+                params={"kernel_size": (1, 3)},
+                grads=(np.array([[[[0.0, 0.0, 1.0]]]]),),
+                value=np.full((1, 1, 1, 1), np.nan),
+            ),
+            Edge(
+                "a nan, and a -inf beside the padding",
+                (np.array([[[[np.nan, -np.inf]]]]),),
+                params={"kernel_size": 2, "stride": 1, "padding": 1},
+                grads=(np.array([[[[4.0, 2.0]]]]),),
+                value=np.array([[[[np.nan, np.nan, -np.inf], [np.nan, np.nan, -np.inf]]]]),
             ),
             Edge("0-d input", (2.0,), params={"kernel_size": 1}, raises=ValueError, note="torch raises too"),
         ),
