@@ -401,12 +401,17 @@ def test_dot_and_inner_follow_numpy_beyond_two_dimensions() -> None:
     )
 
 
-def test_clip_with_value_bounds_passes_gradient_to_the_bounds() -> None:
-    x, low, high = Value([-2.0, 0.5, 3.0]), Value(-1.0), Value(1.0)
-    clipped = np.clip(x, low, high)
-    np.testing.assert_array_equal(clipped.data, [-1.0, 0.5, 1.0])
+@pytest.mark.parametrize("how", ["np.clip", "method"])
+def test_clip_with_value_bounds_passes_gradient_to_the_bounds_as_torch_clamp(how: str) -> None:
+    # x at a bound keeps the gradient (as it does with constant bounds); a bound gets it where it wins.
+    x, low, high = Value([-2.0, -1.0, 0.5, 1.0, 3.0]), Value([-1.0] * 5), Value(1.0)
+    clipped = np.clip(x, low, high) if how == "np.clip" else x.clip(low, high)
+    np.testing.assert_array_equal(clipped.data, [-1.0, -1.0, 0.5, 1.0, 1.0])
     clipped.sum().backward()
-    assert x.grad.tolist() == [0.0, 1.0, 0.0] and low.grad == 1.0 and high.grad == 1.0
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    assert low.grad.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0] and high.grad == 1.0
+    inverted = Value([0.5, 2.0]).clip(Value(1.0), high)  # low > high: high everywhere, as numpy
+    assert inverted.tolist() == [1.0, 1.0]
 
 
 def test_the_array_api_names_reach_the_same_ops() -> None:

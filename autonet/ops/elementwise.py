@@ -357,33 +357,43 @@ def _within(x, low, high):
     return inside
 
 
-def _bound(b):
+def _bound(b, x):
     if b is None:
         return None
     try:
-        data = as_value(b).data
+        data = as_value(b, x).data  # an integer bound takes numpy's promotion with x's dtype
     except TypeError as error:
         raise TypeError(f"clip: a bound: {error}") from None
     return float(data) if data.ndim == 0 and data.dtype == np.float64 else data
 
 
+def _clamped(x, low, high):
+    """x limited by bounds that are Values needing a gradient, as torch.clamp: each element's
+    gradient goes to x inside [low, high] and at the bounds, else to the bound that it takes."""
+    if low is not None:
+        x = apply("where", low, x, condition=np.asarray(x < low))
+    if high is not None:
+        x = apply("where", high, x, condition=np.asarray(x > high))
+    return x
+
+
+def _differentiable(bound) -> bool:
+    return is_value(bound) and bound.requires_grad
+
+
 def _clip_args(x, low=None, high=None):
-    # The bounds are constants of the op; numpy.clip with Value bounds differentiates them too.
+    # Constant bounds are parameters of the op; bounds that need a gradient take the where op.
     if low is None and high is None:
         raise ValueError("clip: give low, high or both")
-    return (x,), {"low": _bound(low), "high": _bound(high)}
+    if _differentiable(low) or _differentiable(high):
+        return _clamped(x, low, high)
+    return (x,), {"low": _bound(low, x), "high": _bound(high, x)}
 
 
 def _numpy_clip(a, a_min=None, a_max=None, out=None, **options):
     # numpy 2 also names the bounds min= and max=.
     low, high = options.pop("min", a_min), options.pop("max", a_max)
     refuse_options("clip", out=out, **options)
-    if is_value(low) or is_value(high):
-        # Bounds that are Values get their gradient too (where they clip): maximum and minimum
-        # give it, with ties split evenly, where the clip op treats its bounds as constants.
-        x = as_value(a)
-        x = x if low is None else apply("maximum", x, low)
-        return x if high is None else apply("minimum", x, high)
     return apply("clip", a, low, high)
 
 
@@ -397,7 +407,10 @@ clip = register(
         scalar=lambda x, low=None, high=None: float(np.clip(x, low, high)),
         cases=CLIP,  # takes low/high: the bounds are the avoided points of its domain
         smooth=False,
-        doc="Limit x to [low, high]; the gradient passes inside and at the bounds, 0 outside.",
+        doc=(
+            "Limit x to [low, high]; the gradient passes inside and at the bounds, 0 outside. "
+            "Bounds that are Values requiring grad get it where they clip, as with torch.clamp."
+        ),
         edges=(
             Edge(
                 "x at the bounds",
