@@ -264,19 +264,27 @@ leaky_relu = register(
     )
 )
 
+def _softplus_slope(x):
+    # sigmoid(x) as exp(-softplus(-x)): the exponent is never positive, so it cannot overflow, and
+    # at x = inf it is exp(-0) = 1, where exp(x - softplus(x)) would be exp(inf - inf) = nan.
+    if is_value(x):
+        return (-apply("softplus", -x)).exp()
+    return np.exp(-np.logaddexp(0, -x))
+
+
 softplus = register(
     Op(
         "softplus",
         lambda x: np.logaddexp(0, x),
-        # sigmoid(x) = exp(x - softplus(x)); the exponent is never positive, so it cannot overflow.
-        (lambda g, out, x: g * np.exp(x - out),),
+        (lambda g, out, x: g * _softplus_slope(x),),
         (REAL,),
-        jvps=(lambda t, out, x: t * np.exp(x - out),),
+        jvps=(lambda t, out, x: t * _softplus_slope(x),),
         scalar=_scalar_softplus,
         doc="log(1 + e ** x), computed without overflow.",
         cases=ELEMENTWISE,
         edges=(
             Edge("x = +-1e300", (_HUGE,), grads=([1.0, 0.0],), value=[1e300, 0.0]),
+            Edge("x = +-inf", ([math.inf, -math.inf],), grads=([1.0, 0.0],), value=[math.inf, 0.0]),
             Edge("x = 0", (0.0,), grads=(0.5,), value=math.log(2)),
             _SIZE_0,
         ),

@@ -371,14 +371,16 @@ _HUGE = [1e300, -1e300]
 
 
 def _bce_with_logits(x: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
-    # log(1 + e**x) - t*x, rewritten so that exp never sees a positive argument.
-    losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    # log(1 + e**x) - t*x, rewritten so that exp never sees a positive argument, with the linear
+    # part as max(x, 0) (1 - t) - min(x, 0) t: at x = inf and t = 0 the loss is inf, where
+    # max(x, 0) - t x would be inf - inf.
+    losses = np.maximum(x, 0) * (1 - t) - np.minimum(x, 0) * t + np.log1p(np.exp(-np.abs(x)))
     return _reduce(losses, reduction)
 
 
 def _scalar_bce_with_logits(x: float, t: float, reduction: str = "mean") -> float:
     _checked(reduction)
-    return max(x, 0.0) - x * t + math.log1p(math.exp(-abs(x)))
+    return max(x, 0.0) * (1.0 - t) - min(x, 0.0) * t + math.log1p(math.exp(-abs(x)))
 
 
 def _pair_shape(a: Any, b: Any) -> tuple[int, ...]:
@@ -432,6 +434,7 @@ bce_with_logits = register(
                 grads=([0.5, -0.5], [-5e299, 5e299]),
                 value=1e300,
             ),
+            Edge("x = inf against t = 0", ([_INF], [0.0]), grads=([1.0], [-_INF]), value=_INF),
             Edge("size-0 inputs", (_EMPTY, _EMPTY), grads=(_EMPTY, _EMPTY), value=_NAN),
             Edge("0-d inputs", (0.0, 1.0), grads=(-0.5, 0.0), value=math.log(2)),
         ),
