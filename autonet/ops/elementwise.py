@@ -131,20 +131,26 @@ sqrt = register(
     )
 )
 
+def _signed(g, x):
+    # g * sign(x) with exactly 0 where x is 0 or nan: numpy's sign of nan is nan, PyTorch's is 0.
+    return gate(g, x > 0) - gate(g, x < 0)
+
+
 abs = register(  # noqa: A001 - the op is called abs, like numpy's
     Op(
         "abs",
         np.abs,
-        (lambda g, out, x: g * np.sign(x),),
+        (lambda g, out, x: _signed(g, x),),
         (AWAY_FROM_ZERO,),
-        jvps=(lambda t, out, x: t * np.sign(x),),
+        jvps=(lambda t, out, x: _signed(t, x),),
         scalar=math.fabs,
         smooth=False,
-        doc="|x|; gradient sign(x), 0 at 0.",
+        doc="|x|; gradient sign(x), 0 at 0 and at nan (as PyTorch's sign).",
         cases=ELEMENTWISE,
         edges=(
             Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
             Edge("x = +-1e300", (_HUGE,), grads=([1.0, -1.0],), value=[1e300, 1e300]),
+            Edge("x = nan", ([math.nan],), grads=([0.0],), value=[math.nan]),
             _SIZE_0,
         ),
         method="abs",
@@ -199,17 +205,19 @@ relu = register(
     Op(
         "relu",
         lambda x: np.maximum(x, 0),
-        (lambda g, out, x: gate(g, x > 0),),
+        # Not x > 0: at a nan the gradient passes, as in PyTorch.
+        (lambda g, out, x: gate(g, np.logical_not(x <= 0)),),
         (AWAY_FROM_ZERO,),
-        jvps=(lambda t, out, x: gate(t, x > 0),),
+        jvps=(lambda t, out, x: gate(t, np.logical_not(x <= 0)),),
         scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
-        doc="max(x, 0); gradient 0 at 0.",
+        doc="max(x, 0); gradient 0 at 0, 1 at nan (as PyTorch).",
         cases=ELEMENTWISE,
         edges=(
             Edge("x = 0 (kink)", (0.0,), grads=(0.0,), value=0.0),
             Edge("x < 0 (flat)", ([-1.0, -1e300],), grads=([0.0, 0.0],), value=[0.0, 0.0], flat=(0,)),
             Edge("x = 1e300", (1e300,), grads=(1.0,), value=1e300),
+            Edge("x = nan: the gradient passes", ([math.nan],), grads=([1.0],), value=[math.nan]),
             _SIZE_0,
         ),
         method="relu",
@@ -464,8 +472,9 @@ clip = register(
 
 def _tie_share(g, a, b):
     # Where a and b tie, each gets half of the gradient, so the two halves add up to g; where a
-    # loses, it gets exactly 0 (gate), so an infinite g cannot become inf * 0 = nan there.
-    return np.where(a == b, g * 0.5, gate(g, a > b))
+    # loses, it gets exactly 0 (gate), so an infinite g cannot become inf * 0 = nan there. Beside
+    # a nan neither loses, and both get g, as in PyTorch.
+    return np.where(a == b, g * 0.5, gate(g, np.logical_not(a < b)))
 
 
 def _pair_edges(name: str, wins: float, loses: float) -> tuple[Edge, ...]:
@@ -486,6 +495,13 @@ def _pair_edges(name: str, wins: float, loses: float) -> tuple[Edge, ...]:
             grads=([1.0, 0.0] if name == "maximum" else [0.0, 1.0], 1.0),
             value=[1e300, 0.0] if name == "maximum" else [0.0, -1e300],
             flat=(0,),
+        ),
+        Edge(
+            "a nan on either side: both get the gradient",
+            ([math.nan, 1.0], [0.0, math.nan]),
+            grads=([1.0, 1.0], [1.0, 1.0]),
+            value=[math.nan, math.nan],
+            note="PyTorch's convention; the max reduction gives it to the nan alone",
         ),
         Edge("size-0 a, 0-d b", (_EMPTY, 1.0), grads=(_EMPTY, 0.0), value=_EMPTY),
     )
