@@ -124,8 +124,8 @@ def _run(module: nn.Module, x: _Tensor) -> Any:
     return module(x.value)
 
 
-def _activation(g: _Graph, name: str, x: str, where: str, who: str) -> str:
-    """The nodes of one of ``nn.ACTIVATIONS`` applied to ``x``."""
+def _activation(g: _Graph, name: str, x: str, where: str, who: str, slope: float = 0.01) -> str:
+    """The nodes of one of ``nn.ACTIVATIONS`` applied to ``x`` (``slope``: leaky_relu's)."""
     if name == "linear":
         return x
     if name in ("relu", "tanh", "sigmoid"):
@@ -134,7 +134,7 @@ def _activation(g: _Graph, name: str, x: str, where: str, who: str) -> str:
         # where(x > 0, x, 0.01 x), as autonet's; LeakyRelu's alpha, a float32 attribute, would
         # round the slope of a float64 model.
         zero = g.constant(np.zeros(()), f"{where}/zero")
-        slope = g.constant(np.full((), 0.01), f"{where}/slope")  # Value.leaky_relu's default
+        slope = g.constant(np.full((), slope), f"{where}/slope")
         positive = g.one("Greater", [x, zero], where)
         return g.one("Where", [positive, x, g.one("Mul", [x, slope], where)], where)
     if name == "softmax":
@@ -177,8 +177,20 @@ def _neuron(g: _Graph, m: nn.Neuron, path: str, x: _Tensor) -> _Tensor:
     return _Tensor(_activation(g, m.activation, y, path, _describe(path, m)), out, x.batch_axis)
 
 
-def _relu(g: _Graph, m: nn.ReLU, path: str, x: _Tensor) -> _Tensor:
-    return _Tensor(g.one("Relu", [x.name], path), _run(m, x), x.batch_axis)
+def _linear(g: _Graph, m: nn.Linear, path: str, x: _Tensor) -> _Tensor:
+    out = _run(m, x)
+    # MatMul with the transposed weight, as autonet computes it (Gemm would take 2-d inputs only).
+    weight = np.ascontiguousarray(np.asarray(m.weight).T)
+    y = g.one("MatMul", [x.name, g.constant(weight, f"{path}.weight")], path)
+    if m.bias is not None:
+        y = g.one("Add", [y, g.constant(m.bias, f"{path}.bias")], path)
+    return _Tensor(y, out, x.batch_axis)
+
+
+def _elementwise(g: _Graph, m: nn.Activation, path: str, x: _Tensor) -> _Tensor:
+    slope = getattr(m, "negative_slope", 0.01)
+    y = _activation(g, m.activation, x.name, path, _describe(path, m), slope)
+    return _Tensor(y, _run(m, x), x.batch_axis)
 
 
 def _dropout(g: _Graph, m: nn.Dropout, path: str, x: _Tensor) -> _Tensor:
@@ -370,7 +382,9 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.MLP: _mlp,
     nn.Layer: _layer,
     nn.Neuron: _neuron,
-    nn.ReLU: _relu,
+    nn.Linear: _linear,
+    nn.Activation: _elementwise,
+    nn.LeakyReLU: _elementwise,
     nn.Dropout: _dropout,
     nn.Flatten: _flatten,
     nn.Conv1d: _conv,
@@ -410,10 +424,11 @@ def _convert(g: _Graph, module: nn.Module, path: str, x: _Tensor) -> Any:
 
 
 def _first_leaf(module: nn.Module) -> nn.Module:
-    """The first module that decides where the input's batch axis is (not a Dropout or ReLU)."""
+    """The first module that decides where the input's batch axis is (not a Dropout or an
+    activation)."""
     leaves = list(_leaves(module))
     return next(
-        (m for m in leaves if not isinstance(m, (nn.Dropout, nn.ReLU))), leaves[0] if leaves else module
+        (m for m in leaves if not isinstance(m, (nn.Dropout, nn.Activation))), leaves[0] if leaves else module
     )
 
 
@@ -431,7 +446,7 @@ def _input_batch_axis(model: nn.Module, ndim: int) -> int | None:
     first = _first_leaf(model)
     if isinstance(first, (nn.RNN, nn.GRU, nn.LSTM)):
         return (0 if first.batch_first else 1) if ndim == 3 else None
-    if isinstance(first, (nn.Layer, nn.Neuron)):
+    if isinstance(first, (nn.Layer, nn.Linear, nn.Neuron)):
         return 0 if ndim >= 2 else None  # one sample is 1-d
     if isinstance(first, nn.LayerNorm):
         return 0 if ndim > len(first.normalized_shape) else None
@@ -487,10 +502,10 @@ def to_onnx(
     """Write ``model`` as an ONNX file at ``path`` (None: write nothing) and return the ONNX model.
 
     ``model`` is built from ``Sequential``, ``MLP``, ``Layer``, ``Neuron`` (activations of
-    ``nn.ACTIVATIONS``), ``ReLU``, ``Flatten``, ``Dropout`` (the identity), ``Conv1d``, ``Conv2d``,
-    ``MaxPool2d``, ``AvgPool2d``, ``BatchNorm1d``, ``BatchNorm2d`` (their running statistics),
-    ``LayerNorm``, ``Embedding``, ``RNN``, ``GRU`` and ``LSTM`` (one ONNX RNN, GRU or LSTM node per
-    layer, zero initial states). The graph computes the model in evaluation mode (the model's own
+    ``nn.ACTIVATIONS``), ``Linear``, the activation modules (``ReLU``, ``Tanh`` ...), ``Flatten``,
+    ``Dropout`` (the identity), ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``,
+    ``BatchNorm1d``, ``BatchNorm2d`` (their running statistics), ``LayerNorm``, ``Embedding``,
+    ``RNN``, ``GRU`` and ``LSTM`` (an ONNX RNN, GRU or LSTM node per layer). The graph computes the model in evaluation mode (the model's own
     mode is left as it was), on inputs shaped as ``example_input``, whose batch axis (axis 0; 1
     for a recurrent model without ``batch_first``) is the dynamic dimension ``"batch"`` unless
     ``dynamic_batch=False``. The graph's floats are the model's dtype, or ``dtype`` (the weights

@@ -127,6 +127,21 @@ CASES: list[Case] = [
     ("Neuron", lambda d: nn.Neuron(3, activation="sigmoid", rng=0, dtype=d), _floats(3), BOTH),
     ("MLP", lambda d: nn.MLP(2, [16, 16, 1], rng=0, dtype=d), _floats(2), BOTH),
     ("ReLU", lambda d: nn.ReLU(), _floats(3, 2), BOTH),
+    (
+        "Linear-and-activation-modules",
+        lambda d: nn.Sequential(
+            nn.Linear(3, 8, rng=0, dtype=d),
+            nn.Tanh(),
+            nn.Linear(8, 8, bias=False, rng=1, dtype=d),
+            nn.LeakyReLU(0.2),
+            nn.Linear(8, 4, rng=2, dtype=d),
+            nn.Sigmoid(),
+            nn.Softplus(),
+        ),
+        _floats(3),
+        BOTH,
+    ),
+    ("GELU", lambda d: nn.GELU(), _floats(4), (F32,)),
     ("Flatten", lambda d: nn.Flatten(), _floats(2, 3, 4), BOTH),
     ("Flatten-middle", lambda d: nn.Flatten(1, 2), _floats(2, 3, 4), BOTH),
     (

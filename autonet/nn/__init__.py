@@ -13,8 +13,22 @@ initializers and losses.
 """
 
 from . import init, utils
-from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, ReLU, Sequential
-from .layers import ACTIVATIONS, MLP, Layer, Neuron
+from .conv import (
+    GELU,
+    Activation,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Flatten,
+    LeakyReLU,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
+from .layers import ACTIVATIONS, MLP, Layer, Linear, Neuron
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -28,10 +42,12 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ACTIVATIONS",
+    "GELU",
     "GRU",
     "LSTM",
     "MLP",
     "RNN",
+    "Activation",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -44,12 +60,17 @@ __all__ = [
     "LSTMCell",
     "Layer",
     "LayerNorm",
+    "LeakyReLU",
+    "Linear",
     "MaxPool2d",
     "Module",
     "Neuron",
     "RNNCell",
     "ReLU",
     "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

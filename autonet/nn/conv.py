@@ -27,7 +27,21 @@ from ..surface import apply
 from .init import RandomState, as_generator
 from .module import Module
 
-__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Flatten", "MaxPool2d", "ReLU", "Sequential"]
+__all__ = [
+    "GELU",
+    "Activation",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "Flatten",
+    "LeakyReLU",
+    "MaxPool2d",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
+]
 
 
 def _positive(n: Any, what: str, who: str) -> int:
@@ -186,8 +200,28 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class ReLU(Module):
-    """``max(x, 0)`` elementwise, as a module for ``Sequential`` (``torch.nn.ReLU``); no parameters.
+class Activation(Module):
+    """An activation of ``nn.ACTIVATIONS`` elementwise, as a module for ``Sequential``; no
+    parameters. ``ReLU``, ``Tanh``, ``Sigmoid``, ``GELU``, ``Softplus`` and ``LeakyReLU`` are
+    PyTorch's modules of the same names; ``activation`` names the function.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Tanh
+    >>> Tanh().activation, Tanh()(np.zeros(2)).tolist()
+    ('tanh', [0.0, 0.0])
+    """
+
+    activation = "linear"
+
+    def __init__(self) -> None:
+        pass  # nothing to set: written out so that the signature reads ReLU()
+
+    def forward(self, x: Any) -> Value:
+        return getattr(_as_data(x), self.activation)()
+
+
+class ReLU(Activation):
+    """``max(x, 0)`` elementwise (``torch.nn.ReLU``).
 
     >>> import numpy as np
     >>> from autonet.nn import ReLU
@@ -195,11 +229,74 @@ class ReLU(Module):
     [0.0, 0.0, 2.0]
     """
 
-    def __init__(self) -> None:
-        pass  # nothing to set: written out so that the signature reads ReLU()
+    activation = "relu"
+
+
+class Tanh(Activation):
+    """``tanh(x)`` elementwise (``torch.nn.Tanh``).
+
+    >>> from autonet.nn import Tanh
+    >>> Tanh()([0.0]).tolist()
+    [0.0]
+    """
+
+    activation = "tanh"
+
+
+class Sigmoid(Activation):
+    """``1 / (1 + e**-x)`` elementwise (``torch.nn.Sigmoid``).
+
+    >>> from autonet.nn import Sigmoid
+    >>> Sigmoid()([0.0]).tolist()
+    [0.5]
+    """
+
+    activation = "sigmoid"
+
+
+class GELU(Activation):
+    """``x * Phi(x)`` elementwise, the exact (erf) form (``torch.nn.GELU()``).
+
+    >>> from autonet.nn import GELU
+    >>> GELU()([0.0]).tolist()
+    [0.0]
+    """
+
+    activation = "gelu"
+
+
+class Softplus(Activation):
+    """``log(1 + e**x)`` elementwise (``torch.nn.Softplus()``, beta 1).
+
+    >>> from autonet.nn import Softplus
+    >>> round(Softplus()([0.0]).item(), 4)
+    0.6931
+    """
+
+    activation = "softplus"
+
+
+class LeakyReLU(Activation):
+    """``x`` where positive, else ``negative_slope * x`` (``torch.nn.LeakyReLU``).
+
+    >>> from autonet.nn import LeakyReLU
+    >>> LeakyReLU(0.1)([-1.0, 2.0]).tolist()
+    [-0.1, 2.0]
+    """
+
+    activation = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.floating)):
+            kind = type(negative_slope).__name__
+            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {kind}")
+        self.negative_slope = float(negative_slope)
 
     def forward(self, x: Any) -> Value:
-        return _as_data(x).relu()
+        return _as_data(x).leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
 
 
 class Flatten(Module):

@@ -24,7 +24,7 @@ from ..surface import apply
 from .init import RandomState, as_generator, resolve
 from .module import Module
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Neuron"]
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Linear", "Neuron"]
 
 Activation = Callable[[Value], Value]
 
@@ -256,6 +256,59 @@ class Layer(Module):
     def extra_repr(self) -> str:
         dtype = "" if self.dtype == np.float64 else f", {self.dtype}"
         return f"{self.nin} -> {self.nout}, {self.activation}{dtype}"
+
+
+class Linear(Module):
+    """``x @ weight.T + bias``, as ``torch.nn.Linear``: PyTorch's arguments, names, layouts and
+    initialisation, so a torch ``Linear``'s state dict loads as it is.
+
+    ``weight`` has shape ``(out_features, in_features)`` and ``bias`` ``(out_features,)`` (None
+    with ``bias=False``), both drawn from uniform(-1/sqrt(in_features), 1/sqrt(in_features)) by
+    ``rng``. ``Layer`` is the same product with autonet's layout, ``w`` (in, out), and an
+    activation built in.
+
+    >>> from autonet.nn import Linear
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer.weight.shape, layer(np.ones((5, 3))).shape, list(layer.state_dict())
+    ((2, 3), (5, 2), ['weight', 'bias'])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        rng: RandomState = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        self.in_features = _check_size(in_features, "in_features", "Linear")
+        self.out_features = _check_size(out_features, "out_features", "Linear")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a float type such as float32 or float64, got {dtype}")
+        generator = as_generator(rng)
+        bound = 1.0 / np.sqrt(self.in_features)  # PyTorch's default, kaiming_uniform(a=sqrt(5))
+        shape = (self.out_features, self.in_features)
+        self.weight = Value(generator.uniform(-bound, bound, shape).astype(dtype))
+        self.bias = Value(generator.uniform(-bound, bound, self.out_features).astype(dtype)) if bias else None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the weights (and of the outputs for data inputs)."""
+        return self.weight.dtype
+
+    def forward(self, x: Any) -> Value:
+        if type(x) is not Value or x.shape[-1:] != (self.in_features,):
+            x = _as_input(x, self.in_features, self.weight.dtype, "Linear")
+        if self.bias is None:
+            return x @ self.weight.T
+        return apply(_fused.linear, x, self.weight.T, self.bias)
+
+    def extra_repr(self) -> str:
+        dtype = "" if self.dtype == np.float64 else f", {self.dtype}"
+        sizes = f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"{sizes}, bias={self.bias is not None}{dtype}"
 
 
 class MLP(Module):

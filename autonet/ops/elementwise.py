@@ -131,6 +131,7 @@ sqrt = register(
     )
 )
 
+
 def _signed(g, x):
     # g * sign(x) with exactly 0 where x is 0 or nan: numpy's sign of nan is nan, PyTorch's is 0.
     return gate(g, x > 0) - gate(g, x < 0)
@@ -271,6 +272,7 @@ leaky_relu = register(
         example=">>> from autonet import Value\n>>> Value(-1.0).leaky_relu(0.1).item()\n-0.1",
     )
 )
+
 
 def _softplus_slope(x):
     # sigmoid(x) as exp(-softplus(-x)): the exponent is never positive, so it cannot overflow, and

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autonet
-from autonet import Value
+from autonet import Value, nn
 from autonet.gradcheck import gradcheck, gradgradcheck
 from autonet.nn import MLP, Layer, Module, Neuron
 
@@ -327,3 +327,67 @@ def test_layer_second_derivatives_match_central_differences():
     rng = np.random.default_rng(6)
     layer = Layer(2, 3, activation="tanh", rng=rng)
     assert gradgradcheck(lambda x: layer(x).sum(), rng.normal(size=(2, 2)))
+
+
+# --------------------------------------------------------------------------- Linear (PyTorch's layout)
+
+
+def test_linear_computes_x_weight_transposed_plus_bias_with_pytorchs_names_and_layouts() -> None:
+    layer = nn.Linear(3, 2, rng=0)
+    assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    np.testing.assert_allclose(layer(x).data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-14)
+    np.testing.assert_allclose(layer(x[0]).data, x[0] @ layer.weight.data.T + layer.bias.data, rtol=1e-14)
+    bound = 1 / math.sqrt(3)  # PyTorch's default initialisation: uniform(-1/sqrt(in), 1/sqrt(in))
+    assert np.all(np.abs(layer.weight.data) <= bound) and np.all(np.abs(layer.bias.data) <= bound)
+    wide = nn.Linear(400, 300, rng=2)
+    assert abs(wide.weight.data.std() - 1 / math.sqrt(3 * 400)) < 1e-3  # uniform, not normal
+
+
+def test_linear_without_bias_and_in_float32() -> None:
+    layer = nn.Linear(3, 5, bias=False, rng=0, dtype=np.float32)
+    assert layer.bias is None and list(layer.state_dict()) == ["weight"]
+    out = layer(np.ones((2, 3)))
+    assert out.dtype == np.float32 and out.shape == (2, 5)
+    np.testing.assert_allclose(out.data, np.ones((2, 3), np.float32) @ layer.weight.data.T, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradients_match_central_differences(bias: bool) -> None:
+    layer = nn.Linear(3, 2, bias=bias, rng=0)
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    assert_parameter_gradients(layer, lambda m: (m(x) ** 2).sum())
+    assert gradcheck(lambda v: layer(v).tanh().sum(), [Value(x)])
+
+
+def test_linear_refuses_bad_sizes_dtypes_and_inputs() -> None:
+    with pytest.raises(ValueError, match="Linear: in_features must be a positive int"):
+        nn.Linear(0, 2)
+    with pytest.raises(TypeError, match="Linear: dtype must be a float type"):
+        nn.Linear(2, 2, dtype=np.int32)
+    with pytest.raises(ValueError, match="Linear"):
+        nn.Linear(3, 2)(np.ones((4, 2)))
+
+
+@pytest.mark.parametrize(
+    ("module", "method"),
+    [
+        (nn.ReLU(), "relu"),
+        (nn.Tanh(), "tanh"),
+        (nn.Sigmoid(), "sigmoid"),
+        (nn.GELU(), "gelu"),
+        (nn.Softplus(), "softplus"),
+    ],
+)
+def test_activation_modules_apply_their_function_and_have_no_parameters(module, method) -> None:
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    np.testing.assert_array_equal(module(x).data, getattr(Value(x), method)().data)
+    assert module.activation == method and list(module.parameters()) == []
+
+
+def test_leaky_relu_module_takes_its_slope() -> None:
+    assert nn.LeakyReLU(0.2)([-1.0, 2.0]).tolist() == [-0.2, 2.0]
+    assert nn.LeakyReLU()([-1.0]).tolist() == [-0.01]
+    with pytest.raises(TypeError, match="LeakyReLU: negative_slope must be a number"):
+        nn.LeakyReLU("0.1")
