@@ -72,6 +72,9 @@ class _Report:
 
 
 def _prepare_inputs(inputs: Sequence[Any], allow_float32: bool, who: str) -> list[_Input]:
+    if len(inputs) == 1 and type(inputs[0]) is tuple and inputs[0]:
+        if all(isinstance(x, (Value, np.ndarray)) for x in inputs[0]):
+            inputs = inputs[0]  # PyTorch's spelling, gradcheck(fn, (x, y)): the tuple holds the inputs
     if not inputs:
         raise TypeError(f"{who}: give at least one input after the function")
     prepared = []
@@ -442,8 +445,8 @@ def gradcheck(
     """Check the reverse-mode gradient of ``fn`` at ``inputs`` against central differences in float64.
 
     ``fn`` takes one ``Value`` per input and returns a Value (scalar or tensor) or a tuple of them.
-    Inputs may be numbers, arrays or Values; a Value with ``requires_grad=False`` is a constant and
-    is not checked. Each entry passes when ``|analytic - numerical| <= atol + rtol * |numerical|``.
+    Inputs may be numbers, arrays or Values (or, as PyTorch spells it, one tuple of arrays or
+    Values); a Value with ``requires_grad=False`` is a constant and is not checked. Each entry passes when ``|analytic - numerical| <= atol + rtol * |numerical|``.
 
     ``projections=None`` (the default) checks the full Jacobian: one backward pass per output
     element, plus one random combination of all outputs (which catches a vjp that is not linear in

@@ -209,3 +209,14 @@ def test_bad_settings_are_refused() -> None:
         gradcheck(lambda x: x, X, eps=0.0)
     with pytest.raises(ValueError, match="projections"):
         gradcheck(lambda x: x, X, projections=0)
+
+
+def test_pytorchs_spelling_one_tuple_of_inputs_is_the_same_check() -> None:
+    def f(x, y):
+        return (x * y.sin()).sum()
+
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    assert gradcheck(f, (x, y)) and gradcheck(f, (Value(x), Value(y))) and gradgradcheck(f, (x, y))
+    with pytest.raises(GradcheckError, match="input 1"):
+        gradcheck(lambda a, b: Value(b.data) * a, (x, y))  # b's graph is cut: its gradient is wrong
+    assert gradcheck(lambda rows: rows.sum(axis=0), [[1.0, 2.0], [3.0, 4.0]])  # a list stays one input
