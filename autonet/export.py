@@ -501,17 +501,16 @@ def to_onnx(
 ) -> onnx.ModelProto:
     """Write ``model`` as an ONNX file at ``path`` (None: write nothing) and return the ONNX model.
 
-    ``model`` is built from ``Sequential``, ``MLP``, ``Layer``, ``Neuron`` (activations of
-    ``nn.ACTIVATIONS``), ``Linear``, the activation modules (``ReLU``, ``Tanh`` ...), ``Flatten``,
-    ``Dropout`` (the identity), ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``,
-    ``BatchNorm1d``, ``BatchNorm2d`` (their running statistics), ``LayerNorm``, ``Embedding``,
-    ``RNN``, ``GRU`` and ``LSTM`` (an ONNX RNN, GRU or LSTM node per layer). The graph computes the model in evaluation mode (the model's own
-    mode is left as it was), on inputs shaped as ``example_input``, whose batch axis (axis 0; 1
-    for a recurrent model without ``batch_first``) is the dynamic dimension ``"batch"`` unless
-    ``dynamic_batch=False``. The graph's floats are the model's dtype, or ``dtype`` (the weights
-    cast to it); integer inputs (an ``Embedding``'s indices) are int64. The input is called
-    ``input_name``; the outputs ``output_names``, by default ``"output"``, or ``"output"``,
-    ``"h_n"`` (and ``"c_n"``) for a recurrent model. The model passes
+    ``model`` is built from the modules docs/export.md lists (``Sequential``, ``MLP``, ``Layer``,
+    ``Linear``, activations, convolutions, pooling, normalisation, ``Embedding``, ``RNN``,
+    ``GRU``, ``LSTM`` ...; a recurrent layer as one ONNX RNN, GRU or LSTM node). The graph computes
+    the model in evaluation mode (the model's own mode is left as it was), on inputs shaped as
+    ``example_input``, whose batch axis (axis 0; 1 for a recurrent model without
+    ``batch_first``) is the dynamic dimension ``"batch"`` unless ``dynamic_batch=False``. The
+    graph's floats are the model's dtype, or ``dtype`` (the weights cast to it); integer inputs
+    (an ``Embedding``'s indices) are int64. The input is called ``input_name``; the outputs
+    ``output_names``, by default ``"output"``, or ``"output"``, ``"h_n"`` (and ``"c_n"``) for a
+    recurrent model. The model passes
     ``onnx.checker.check_model(full_check=True)`` before it is written. A float64 model with
     nodes that onnxruntime's CPU kernels cannot run in float64 (Conv, LSTM ...) gets a warning.
 

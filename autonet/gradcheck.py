@@ -446,7 +446,8 @@ def gradcheck(
 
     ``fn`` takes one ``Value`` per input and returns a Value (scalar or tensor) or a tuple of them.
     Inputs may be numbers, arrays or Values (or, as PyTorch spells it, one tuple of arrays or
-    Values); a Value with ``requires_grad=False`` is a constant and is not checked. Each entry passes when ``|analytic - numerical| <= atol + rtol * |numerical|``.
+    Values); a Value with ``requires_grad=False`` is a constant and is not checked. Each entry
+    passes when ``|analytic - numerical| <= atol + rtol * |numerical|``.
 
     ``projections=None`` (the default) checks the full Jacobian: one backward pass per output
     element, plus one random combination of all outputs (which catches a vjp that is not linear in

@@ -22,8 +22,13 @@ from ..engine import Value
 from ..ops import loss as _fused
 from ..storage import stored_data
 from ..surface import apply
+from .module import Module
 
 __all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "MSELoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -245,3 +250,63 @@ def _reduce(losses: Value, reduction: str) -> Value:
     if reduction == "sum":
         return losses.sum()
     return losses
+
+
+class _Loss(Module):
+    """A loss function as a module, PyTorch's way: ``criterion = nn.MSELoss()``, then
+    ``criterion(prediction, target)``; ``reduction`` is the function's."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        return type(self).loss(prediction, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """``mse_loss`` as a module (``torch.nn.MSELoss``).
+
+    >>> from autonet import Value
+    >>> MSELoss()(Value([1.0, 3.0]), [0.0, 1.0]).item()
+    2.5
+    """
+
+    loss = staticmethod(mse_loss)
+
+
+class CrossEntropyLoss(_Loss):
+    """``cross_entropy`` of logits against class indices (or soft labels) as a module
+    (``torch.nn.CrossEntropyLoss``).
+
+    >>> from autonet import Value
+    >>> round(CrossEntropyLoss()(Value([[0.0, 0.0]]), [1]).item(), 4)  # log 2
+    0.6931
+    """
+
+    loss = staticmethod(cross_entropy)
+
+
+class BCELoss(_Loss):
+    """``binary_cross_entropy`` of probabilities as a module (``torch.nn.BCELoss``).
+
+    >>> from autonet import Value
+    >>> round(BCELoss()(Value([0.5]), [1.0]).item(), 4)
+    0.6931
+    """
+
+    loss = staticmethod(binary_cross_entropy)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """``binary_cross_entropy_with_logits`` as a module (``torch.nn.BCEWithLogitsLoss``).
+
+    >>> from autonet import Value
+    >>> round(BCEWithLogitsLoss()(Value([0.0]), [1.0]).item(), 4)
+    0.6931
+    """
+
+    loss = staticmethod(binary_cross_entropy_with_logits)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autonet import Value
+from autonet import Value, nn
 from autonet.gradcheck import gradcheck, gradgradcheck
 from autonet.nn import (
     binary_cross_entropy,
@@ -289,3 +289,30 @@ def test_scalar_losses_take_the_float_fast_path_and_give_the_same_gradient():
         a.backward()
         b.backward()
         assert float(scalar.grad) == pytest.approx(float(vector.grad[0]), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "prediction", "target"),
+    [
+        (nn.MSELoss, mse_loss, [[0.5], [2.0]], [1.0, 0.0]),
+        (nn.CrossEntropyLoss, cross_entropy, [[0.5, -1.0, 2.0], [3.0, 0.0, 0.0]], [2, 0]),
+        (nn.BCELoss, binary_cross_entropy, [0.2, 0.9], [0.0, 1.0]),
+        (nn.BCEWithLogitsLoss, binary_cross_entropy_with_logits, [-1.0, 3.0], [0.0, 1.0]),
+    ],
+)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_modules_are_their_functions_with_the_reduction_kept(
+    module, function, prediction, target, reduction
+):
+    criterion = module(reduction=reduction)
+    got, expected = Value(prediction), Value(prediction)
+    criterion(got, target).sum().backward()
+    function(expected, target, reduction).sum().backward()
+    np.testing.assert_array_equal(criterion(got, target).data, function(expected, target, reduction).data)
+    np.testing.assert_array_equal(got.grad, expected.grad)
+    assert list(criterion.parameters()) == [] and repr(reduction) in repr(criterion)
+
+
+def test_a_loss_module_refuses_an_unknown_reduction_when_made() -> None:
+    with pytest.raises(ValueError, match="CrossEntropyLoss: reduction must be"):
+        nn.CrossEntropyLoss(reduction="avg")
