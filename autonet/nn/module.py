@@ -149,21 +149,39 @@ class Module:
             prefix, module = stack.pop()
             yield prefix, module
             children = [
-                (f"{prefix}{name}", part)
+                (f"{prefix}.{name}" if prefix else name, part)
                 for name, part in module._members()
                 if isinstance(part, Module) and id(part) not in seen
             ]
             seen.update(id(part) for _, part in children)
             stack.extend(reversed(children))
 
-    def children(self) -> list[tuple[str, Module]]:
+    def named_children(self) -> list[tuple[str, Module]]:
         """The direct sub-modules with their attribute names (``layers.0``), in order.
 
         >>> from autonet.nn import MLP
-        >>> [name for name, _ in MLP(2, [3, 1], rng=0).children()]
+        >>> [name for name, _ in MLP(2, [3, 1], rng=0).named_children()]
         ['layers.0', 'layers.1']
         """
         return [(name, part) for name, part in self._members() if isinstance(part, Module)]
+
+    def children(self) -> list[Module]:
+        """The direct sub-modules, in order (``named_children`` gives their names too), as PyTorch's.
+
+        >>> from autonet.nn import MLP
+        >>> [type(part).__name__ for part in MLP(2, [3, 1], rng=0).children()]
+        ['Layer', 'Layer']
+        """
+        return [part for _, part in self.named_children()]
+
+    def modules(self) -> list[Module]:
+        """This module and every module inside it, each once, in ``named_modules``' order.
+
+        >>> from autonet.nn import MLP
+        >>> len(MLP(2, [3, 1], rng=0).modules())
+        3
+        """
+        return [module for _, module in self.named_modules()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``(dotted name, Value)`` for every parameter, in a stable order (attribute order, depth
@@ -308,7 +326,7 @@ class Module:
         extra = self.extra_repr()
         count = f"parameters={self.num_parameters()}"
         lines = [f"{type(self).__name__}({extra + ', ' if extra else ''}{count})"]
-        for name, child in self.children():
+        for name, child in self.named_children():
             first, *rest = repr(child).splitlines()
             lines.append(f"  ({name}): {first}")
             lines.extend(f"  {line}" for line in rest)

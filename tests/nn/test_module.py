@@ -308,3 +308,34 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path, monkeypatch):
     assert zipfile.is_zipfile(path)
     restored = MLP(2, [3, 1], rng=9).load(path)
     assert snapshot(restored) == snapshot(MLP(2, [3, 1], rng=0))
+
+
+def test_children_and_modules_are_pytorchs_and_named_children_names_them() -> None:
+    from autonet import nn
+
+    inner = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh())
+    model = nn.Sequential(inner, nn.Linear(3, 1, rng=1))
+    assert model.children() == [inner, model[1]]
+    assert [name for name, _ in model.named_children()] == ["0", "1"]
+    assert model.modules() == [model, inner, inner[0], inner[1], model[1]]
+    assert [name for name, _ in model.named_modules()] == ["", "0", "0.0", "0.1", "1"]
+
+
+def test_nested_modules_name_their_buffers_and_torch_layouts_with_dotted_paths() -> None:
+    from autonet import nn
+    from autonet.export import to_torch_state_dict
+
+    model = nn.Sequential(nn.Sequential(nn.Layer(2, 3, rng=0), nn.BatchNorm1d(3)), nn.Linear(3, 1, rng=1))
+    assert [name for name, _ in model.named_buffers()] == [
+        "0.1.running_mean",
+        "0.1.running_var",
+        "0.1.num_batches_tracked",
+    ]
+    # What torch.nn.Sequential(Sequential(Linear, BatchNorm1d), Linear) names its state:
+    batch_norm = ["0.1.weight", "0.1.bias", "0.1.running_mean", "0.1.running_var", "0.1.num_batches_tracked"]
+    expected = ["0.0.weight", "0.0.bias", *batch_norm, "1.weight", "1.bias"]
+    assert sorted(to_torch_state_dict(model)) == sorted(expected)
+    copy = nn.Sequential(nn.Sequential(nn.Layer(2, 3, rng=5), nn.BatchNorm1d(3)), nn.Linear(3, 1, rng=6))
+    copy.load_state_dict(model.state_dict())
+    state = model.state_dict()
+    assert all(np.array_equal(array, state[name]) for name, array in copy.state_dict().items())
