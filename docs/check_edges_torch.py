@@ -91,6 +91,8 @@ TORCH: dict[str, Any] = {
     "neg": lambda x: -x,
     "exp": lambda x: torch.exp(x),
     "log": lambda x: torch.log(x),
+    "log1p": lambda x: torch.log1p(x),
+    "expm1": lambda x: torch.expm1(x),
     "sqrt": lambda x: torch.sqrt(x),
     "abs": lambda x: torch.abs(x),
     "tanh": lambda x: torch.tanh(x),

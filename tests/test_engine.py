@@ -709,7 +709,8 @@ def _expressions(x: Value, y: Value) -> list[Value]:
     """At least one use of every primitive op (composites run through primitives)."""
     return [
         x + y, x - y, x * y, x / y, x**y, -x, 2.0 * x, 1 - y, x / 3, 2**y,
-        x.exp(), x.log(), x.sqrt(), x.abs(), x.tanh(), x.sigmoid(), x.relu(), x.leaky_relu(0.2),
+        x.exp(), x.log(), x.log1p(), x.expm1(), x.sqrt(), x.abs(), x.tanh(), x.sigmoid(), x.relu(),
+        x.leaky_relu(0.2),
         x.softplus(), x.erf(), x.sin(), x.cos(), x.clip(0.7, 1.2), x.gelu(), x.gelu("tanh"),
         autonet.maximum(x, y), autonet.minimum(x, y), autonet.where(x.data > 1, x, y),
         autonet.where(x.data > 1, x, 0.0), x @ y,

@@ -135,6 +135,8 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "neg": np.negative,
     "exp": np.exp,
     "log": np.log,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
     "sqrt": np.sqrt,
     "abs": np.abs,
     "tanh": np.tanh,

@@ -110,6 +110,55 @@ log = register(
     )
 )
 
+log1p = register(
+    Op(
+        "log1p",
+        np.log1p,
+        (lambda g, out, x: g / (1 + x),),
+        (Domain(-0.8, 3.0, bounds=(-1.0, math.inf)),),
+        jvps=(lambda t, out, x: t / (1 + x),),
+        scalar=math.log1p,
+        doc="log(1 + x), exact for tiny x.",
+        cases=ELEMENTWISE,
+        edges=(
+            Edge(
+                "x = -1 (pole), x < -1",
+                ([-1.0, -2.0],),
+                grads=([math.inf, -1.0],),
+                value=[-math.inf, math.nan],
+            ),
+            Edge("x = 1e-300", (1e-300,), grads=(1.0,), value=1e-300),
+            Edge("x = 1e300", (1e300,), grads=(1e-300,), value=math.log(1e300)),
+            _SIZE_0,
+        ),
+        method="log1p",
+        example=">>> from autonet import Value\n>>> Value(0.0).log1p().item()\n0.0",
+        numpy={np.log1p: None},
+    )
+)
+
+expm1 = register(
+    Op(
+        "expm1",
+        np.expm1,
+        (lambda g, out, x: g * (out + 1),),
+        (REAL,),
+        jvps=(lambda t, out, x: t * (out + 1),),
+        scalar=math.expm1,
+        doc="e ** x - 1, exact for tiny x.",
+        cases=ELEMENTWISE,
+        edges=(
+            Edge("x = 1e300 (overflow)", (1e300,), grads=(math.inf,), value=math.inf),
+            Edge("x = -1e300", (-1e300,), grads=(0.0,), value=-1.0),
+            Edge("x = 1e-300", (1e-300,), grads=(1.0,), value=1e-300),
+            _SIZE_0,
+        ),
+        method="expm1",
+        example=">>> from autonet import Value\n>>> Value(0.0).expm1().item()\n0.0",
+        numpy={np.expm1: None},
+    )
+)
+
 sqrt = register(
     Op(
         "sqrt",

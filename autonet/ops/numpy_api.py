@@ -73,8 +73,6 @@ ALTERNATIVES = {
     "round": "value.data: rounding is constant almost everywhere, so its result has no gradient",
     "around": "value.data: rounding is constant almost everywhere, so its result has no gradient",
     "fabs": "value.abs()",
-    "log1p": "(1 + value).log()",
-    "expm1": "value.exp() - 1",
     "log2": "value.log() / np.log(2)",
     "log10": "value.log() / np.log(10)",
     "exp2": "2 ** value",

@@ -135,5 +135,5 @@ def test_clip_without_bounds_and_unknown_gelu_form_are_refused() -> None:
 
 
 def test_numpy_function_without_an_op_says_so() -> None:
-    with pytest.raises(TypeError, match="log1p"):
-        np.log1p(Value([1.0]))
+    with pytest.raises(TypeError, match=r"numpy\.cbrt has no autonet op"):
+        np.cbrt(Value([1.0]))
