@@ -16,15 +16,19 @@ None outside a trace; the hot paths (each op, each new Value, each in-place upda
 read.
 
 What a replay sees, and what it does not. A parameter (a leaf the step reads) is read afresh on
-every call; one whose shape or dtype changed is traced again. Results come back with the
+every call; one whose shape, dtype or ``requires_grad`` changed is traced again, and so is a step
+whose modules changed mode (``train()``, ``eval()``). An array made into a Value in the step (an
+argument, or one closed over) is read again by every replay. Results come back with the
 structure ``fn`` returned: a Value as a Value holding the replayed numbers (a leaf without a
-graph), a number from ``.item()`` or ``float()`` as the replayed number, a parameter's ``.grad``
-as the replayed gradient. What the replay does not see is the user's responsibility, as with
+graph), a number from ``.item()`` or ``float()`` as the replayed number, a ``.grad`` as the
+replayed gradient. A signature's trace is replayed only once its second call traced the same
+tape (code and constants): numpy work that the tracer cannot see (on an argument, on a
+gradient, numpy's own random draws) shows as a tape that changes, and after a third try the
+signature runs eagerly with a ``CompileWarning``. What stays the user's responsibility, as with
 ``jax.jit`` and ``torch.compile``: Python control flow on numbers (a ``CompileWarning`` names
 each conversion to a number that the step did not return, and a Value used as a bool raises),
-numpy work on a Value's data, numpy random draws of the step's own (they repeat the traced
-draw; dropout's mask is drawn afresh), arrays closed over (the traced numbers are used: pass
-what changes as an argument). ``detect_anomaly()``, ``backward(create_graph=True)``,
+and numbers computed outside the ops that change only after the first calls.
+``detect_anomaly()``, ``backward(create_graph=True)``,
 ``autonet.gradients``, ``backward_steps`` and assigning ``v.data`` raise inside a compiled step;
 they work on the eager path: ``compiled.__wrapped__`` or ``autonet.compile(fn, disable=True)``.
 """
@@ -45,7 +49,7 @@ import numpy as np
 from ._state import STATE, TRACING
 from .anomaly import user_site
 from .arrays import normalize
-from .engine import Value, run_op
+from .engine import Value, run_op, stored_form
 from .forward import forward
 from .storage import Storage, store_gradient, stored_data, stored_gradient
 from .vjp import plain_edge
@@ -77,11 +81,9 @@ def _accumulate_leaf(leaf: Storage, g: Any, copy: bool) -> Any:
     # The engine's accumulation into a leaf's .grad, on the replayed numbers: the same sum.
     total = stored_gradient(leaf)
     if total is None:
-        new = g.copy() if copy and type(g) is np.ndarray else g
+        new = g.copy() if copy and type(g) is np.ndarray else stored_form(g)
     else:
-        new = total + g
-        if type(new) is np.float64:
-            new = float(new)
+        new = stored_form(total + g)
     store_gradient(leaf, new)
     return new
 
@@ -115,10 +117,10 @@ class _Tracer:
         self.leaf_slot: dict[int, str] = {}  # leaf -> its data's slot, until the next update
         self.leaf_ref: dict[int, str] = {}  # Value argument -> the expression naming it
         self.array_slot: dict[int, str] = {}  # arrays the tape computes (for results)
-        self.arg_arrays: list[tuple[np.ndarray, str]] = []
         self.made: set[int] = set()  # Values made during the trace
         self.sources: dict[int, Any] = {}  # made Value -> what its data was made from
-        self.guards: dict[int, tuple[str, Any, str | None]] = {}  # parameters: kind when traced
+        self.guards: dict[int, tuple[str, Any, str | None, bool]] = {}  # parameters: kind when traced
+        self.observed: dict[tuple[int, str], tuple[str, str, Any]] = {}  # (object, attribute): value
         self.updated = False  # whether a recorded call may have changed leaves' data
         self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
         self.forward_params: dict[int, dict | None] = {}
@@ -162,16 +164,14 @@ class _Tracer:
             self.emit(f"{name} = {expr}", (name,))
             if kind is np.ndarray:
                 self.array_slot[id(arg)] = name
-                self.arg_arrays.append((arg, name))
             else:
                 self.leaf_ref[id(arg)] = name
-        elif kind in (list, tuple):
+        elif isinstance(arg, (list, tuple)):  # namedtuples too
             for index, item in enumerate(arg):
                 self._bind(item, f"{expr}[{index}]")
-        elif kind is dict:
+        elif isinstance(arg, dict):  # OrderedDict too, with keys of any kind
             for key, item in arg.items():
-                if type(key) in (str, int):
-                    self._bind(item, f"{expr}[{key!r}]")
+                self._bind(item, f"{expr}[{self.const(key)}]")
 
     # ----------------------------------------------------------------- data of Values
 
@@ -192,30 +192,32 @@ class _Tracer:
         data = stored_data(v)
         ref = self.leaf_ref.get(key)
         if ref is None and key in self.made:
-            # Made inside the step: from what the tape computes or reads (an argument, a Value's
-            # data: Value(x) copies x, lifting a 0-d array makes a float), else a constant.
-            slot = self._made_from(data, self.sources.get(key))
-            slot = slot or self.array_slot.get(id(data)) or self._argument_like(data) or self.const(data)
+            # Made inside the step: from what it was made of (an argument, a Value, an array the
+            # step closed over), read again by every replay, else a constant.
+            slot = self._made_from(data, self.sources.get(key)) or self.array_slot.get(id(data))
+            slot = slot or self.const(data)
             self.leaf_slot[key] = slot
             return slot
         slot = self.leaf_slot[key] = self._slot()
         if ref is None:  # a parameter: read, and checked, at the top while no update came first
             ref = self.leaf_ref[key] = self.const(v)
             if not self.updated:
-                self.guards[key] = (ref, data, slot)
+                self.guards[key] = (ref, data, slot, v.requires_grad)
                 return slot
-            self.guards.setdefault(key, (ref, data, None))
+            self.guards.setdefault(key, (ref, data, None, v.requires_grad))
         self.emit(f"{slot} = sd({ref})", (slot,))
         return slot
 
     def _made_from(self, data: Any, source: Any) -> str | None:
+        # Value(x) copies x, and lifting a 0-d float64 array makes a float: a replay does the same
+        # to what x is then (an argument's new array, the current numbers of one closed over).
         if isinstance(source, Value):
             name = self.data_expr(source)
         elif type(source) is np.ndarray:
-            name = self.array_slot.get(id(source))
+            name = self.array_expr(source)
         else:
             return None
-        if name is None or source is data:
+        if source is data:
             return name
         slot = self._slot()
         if type(data) is float:
@@ -224,20 +226,9 @@ class _Tracer:
             self.emit(f"{slot} = asarray({name}, {self.const(data.dtype)})", (slot,))
         return slot
 
-    def _argument_like(self, data: Any) -> str | None:
-        if type(data) is not np.ndarray:
-            return None
-        for array, name in self.arg_arrays:
-            if array.shape == data.shape and np.array_equal(array, data):
-                if array.dtype == data.dtype:
-                    return name
-                slot = self._slot()
-                self.emit(f"{slot} = asarray({name}, {self.const(data.dtype)})", (slot,))
-                return slot
-        return None
-
     def array_expr(self, array: np.ndarray) -> str:
-        return self.array_slot.get(id(array)) or self._argument_like(array) or self.const(array)
+        # An array the step received or computed is its slot; any other the same object again.
+        return self.array_slot.get(id(array)) or self.const(array)
 
     def ref_of(self, v: Value) -> str:
         return self.leaf_ref.get(id(v)) or self.const(v)
@@ -449,7 +440,9 @@ class _Tracer:
         (dropout's mask from its generator, batch norm's running statistics): replayed as the
         same call on the same objects, so a replay gets what the eager step would. A constant
         Value taken around it (``ops.registry.constant``) reads the replayed array too."""
-        exprs = ", ".join(self.const(arg) for arg in args)
+        # An array the step received or computed is its replayed one (batch norm's statistics
+        # passed in as arguments); anything else is the same object.
+        exprs = ", ".join(self.array_slot.get(id(arg)) or self.const(arg) for arg in args)
         array = fn(*args)
         slot = self._slot()
         self.emit(f"{slot} = {self.const(fn)}({exprs})", (slot,))
@@ -531,7 +524,8 @@ class _Tracer:
                     CompileWarning,
                     stacklevel=3,
                 )
-        top = [self._guard(*guard) for guard in self.guards.values()]
+        top = [self._observed(*seen) for seen in self.observed.values()]
+        top += [self._guard(*guard) for guard in self.guards.values()]
         body = _with_deletions(top + self.lines, returned)
         body.append(f"return {returned}")
         source = "def replay(args, kwargs):\n" + "".join(f"    {line}\n" for line in body)
@@ -539,9 +533,12 @@ class _Tracer:
         exec(source, namespace)  # the code is the tape written out
         replay = namespace["replay"]
         replay.source = source
+        replay.constants = dict(self.consts)
+        # Values the step itself made (Value(x) with a gradient, say) are new objects in every call.
+        replay.made = {name for name, obj in self.consts.items() if id(obj) in self.made}
         return replay
 
-    def _guard(self, ref: str, data: Any, slot: str | None) -> _Line:
+    def _guard(self, ref: str, data: Any, slot: str | None, requires_grad: bool) -> _Line:
         name = slot or "d"
         if type(data) is float:
             check = f"type({name}) is not float"
@@ -550,7 +547,18 @@ class _Tracer:
             check = (
                 f"type({name}) is not ndarray or {name}.shape != {data.shape!r} or {name}.dtype != {dtype}"
             )
+        check += f" or {ref}.requires_grad is not {requires_grad}"  # frozen or unfrozen since
         return _Line(f"{name} = sd({ref})\n    if {check}: raise Stale", (name,) if slot else (), (), False)
+
+    def observe(self, obj: Any, attribute: str) -> None:
+        """The step's Python code read ``obj.attribute`` (a module's ``training``): a replay
+        checks it first, and traces again where it changed (after ``eval()``, say)."""
+        key = (id(obj), attribute)
+        if key not in self.observed:
+            self.observed[key] = (self.const(obj), attribute, getattr(obj, attribute))
+
+    def _observed(self, ref: str, attribute: str, value: Any) -> _Line:
+        return _Line(f"if {ref}.{attribute} != {self.const(value)}: raise Stale", (), (), False)
 
 
 _GRADIENT_ONLY = (Storage.zero_grad, Storage.grad.fset)  # type: ignore[attr-defined]
@@ -589,9 +597,9 @@ def _arg_key(arg: Any) -> Any:
         return (kind, shape, arg.requires_grad, arg.is_leaf)
     if kind in (int, float, bool, str, type(None)):
         return (kind, arg)
-    if kind in (list, tuple):
+    if isinstance(arg, (list, tuple)):  # a namedtuple by its items, like a tuple
         return (kind, tuple(map(_arg_key, arg)))
-    if kind is dict:
+    if isinstance(arg, dict):
         return (kind, tuple((k, _arg_key(v)) for k, v in arg.items()))
     return (kind, id(arg))
 
@@ -603,8 +611,9 @@ def compile(  # noqa: A001 - the name users know from torch.compile
     signature, the same results bit for bit, without Values or a graph walk on later calls.
 
     A new signature (the shapes and dtypes of the array and Value arguments, the values of the
-    Python numbers, strings and None, the identity of other arguments) traces again; the last
-    ``cache_size`` traces are kept. Results come back with the structure ``fn`` returned. What
+    Python numbers, strings and None, the identity of other arguments) traces again, and its
+    second call traces once more to check that the tape repeats; the last ``cache_size``
+    signatures are kept. Results come back with the structure ``fn`` returned. What
     a replay cannot follow (Python control flow on numbers, numpy work on a Value's data) and
     what works on the eager path only are in the module's docstring and docs/compile.md.
     Returns the compiled function, or a decorator when ``fn`` is not given;
@@ -631,28 +640,113 @@ def compile(  # noqa: A001 - the name users know from torch.compile
         raise TypeError(f"autonet.compile: expected a function, got {type(fn).__name__}")
     if cache_size < 1:
         raise ValueError(f"autonet.compile: cache_size must be at least 1, got {cache_size}")
-    cache: OrderedDict[Any, Callable[[tuple, dict], Any]] = OrderedDict()
+    cache = _Cache(fn, cache_size)
 
     @functools.wraps(fn)
     def compiled(*args: Any, **kwargs: Any) -> Any:
         if disable or STATE.tracer is not None:  # eager, or inside another compiled step's trace
             return fn(*args, **kwargs)
         key = (STATE.grad_enabled, tuple(map(_arg_key, args)), *((k, _arg_key(v)) for k, v in kwargs.items()))
-        replay = cache.get(key)
-        if replay is not None:
-            try:
-                return replay(args, kwargs)
-            except _Stale:
-                del cache[key]
-        result, cache[key] = _traced(fn, args, kwargs)
-        while len(cache) > cache_size:
-            cache.popitem(last=False)
-        compiled.traces += 1  # type: ignore[attr-defined]
+        result, traced = cache.call(key, args, kwargs)
+        compiled.traces += traced  # type: ignore[attr-defined]
         return result
 
     compiled.traces = 0  # type: ignore[attr-defined]
-    compiled.clear_cache = cache.clear  # type: ignore[attr-defined]
+    compiled.clear_cache = cache.entries.clear  # type: ignore[attr-defined]
     return compiled  # type: ignore[return-value]
+
+
+class _Unchecked:
+    """A trace not yet seen to repeat: the signature's next call traces again to compare."""
+
+    __slots__ = ("replay", "tries")
+
+    def __init__(self, replay: Callable[[tuple, dict], Any], tries: int) -> None:
+        self.replay, self.tries = replay, tries
+
+
+_EAGER = object()  # a signature whose traces did not repeat: it runs eagerly
+_TRIES = 3  # traces of one signature, at most, before it is given up as eager
+
+
+class _Cache:
+    """The traces of one compiled function, by signature. A new signature's trace is replayed
+    only once a second call has traced the very same tape (its code and its constants): what
+    the tracer cannot see (numpy work on an argument or a gradient, an array or Value closed
+    over that changes, numpy's own random draws) shows up as a tape that changed, and such a
+    signature runs eagerly, with a CompileWarning, instead of replaying stale numbers."""
+
+    def __init__(self, fn: Callable[..., Any], size: int) -> None:
+        self.fn, self.size = fn, size
+        self.entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def call(self, key: Any, args: tuple, kwargs: dict) -> tuple[Any, int]:
+        """The result of one call, and 1 if it traced a new signature (else 0)."""
+        entry = self.entries.get(key)
+        if entry is _EAGER:
+            return self.fn(*args, **kwargs), 0
+        if entry is not None and not isinstance(entry, _Unchecked):
+            try:
+                return entry(args, kwargs), 0
+            except _Stale:  # a parameter changed its kind: a new trace, checked again
+                entry = None
+        result, replay = _traced(self.fn, args, kwargs)
+        if entry is None:
+            self._keep(key, _Unchecked(replay, 1))
+            return result, 1
+        if _same_tape(entry.replay, replay):
+            self.entries[key] = replay
+        elif entry.tries + 1 < _TRIES:
+            self.entries[key] = _Unchecked(replay, entry.tries + 1)
+        else:
+            self.entries[key] = _EAGER
+            warnings.warn(_changing_tape(self.fn, entry.replay, replay), CompileWarning, stacklevel=4)
+        return result, 0
+
+    def _keep(self, key: Any, entry: Any) -> None:
+        self.entries[key] = entry
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+def _same_tape(first: Any, second: Any) -> bool:
+    if first.source != second.source or first.constants.keys() != second.constants.keys():
+        return False
+    if first.made != second.made:
+        return False
+    pairs = ((first.constants[k], second.constants[k]) for k in first.constants if k not in first.made)
+    return all(_same_constant(a, b) for a, b in pairs)
+
+
+def _same_constant(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, Value):
+        return False
+    if type(a) is np.ndarray:
+        nan = a.dtype.kind in "fc"
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=nan))
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(map(_same_constant, a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_constant(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # an object without a plain equality: only itself is the same
+        return False
+
+
+def _changing_tape(fn: Callable[..., Any], first: Any, second: Any) -> str:
+    lines = zip(first.source.splitlines(), second.source.splitlines(), strict=False)
+    where = next((f"`{a.strip()}` then `{b.strip()}`" for a, b in lines if a != b), "the same code")
+    return (
+        f"autonet.compile: {getattr(fn, '__name__', 'the step')} traced differently on "
+        f"{_TRIES} calls with the same signature ({where}, or a constant that changed): it "
+        "computes something outside autonet's ops (numpy work on an argument or a gradient, an "
+        "array or Value closed over, a random draw of numpy's own) that changes from call to call, "
+        "so a replay would repeat stale numbers; this signature runs eagerly. Do that work with "
+        "autonet's ops, or pass what changes as an argument"
+    )
 
 
 def _traced(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, Callable[[tuple, dict], Any]]:

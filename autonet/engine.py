@@ -36,6 +36,7 @@ __all__ = [
     "lift",
     "run_binary",
     "run_op",
+    "stored_form",
     "stored_gradient",
 ]
 
@@ -474,6 +475,8 @@ def _constant(number: float) -> Value:
     value._grad = None
     value.requires_grad = False
     value._node = None
+    if TRACING[0] and STATE.tracer is not None:
+        STATE.tracer.created(value)
     return value
 
 
@@ -660,16 +663,30 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
             g = g.copy() if node._node is None else g.view()
         elif node._node is None and (g.base is not None or not g.flags.writeable):
             g = g.copy()
+    elif isinstance(g, np.generic):
+        g = stored_form(g)
     with _GRAD_LOCK:  # concurrent backwards may reach one shared leaf: read-add-write is one step
         total = node._grad
         if total is None:
             node._grad = g
         else:
             total = total + g
-            node._grad = float(total) if type(total) is np.float64 else total
+            node._grad = total if type(total) is np.ndarray else stored_form(total)
 
 
 _GRAD_LOCK = threading.Lock()
+
+
+def stored_form(gradient: Any) -> Any:
+    """A gradient as a Value stores it: a numpy scalar (what numpy gives for arithmetic on 0-d
+    arrays) becomes a float for float64 and a 0-d array otherwise; anything else stays as it is.
+
+    >>> type(stored_form(np.float32(2.0))).__name__, stored_form(np.float64(2.0))
+    ('ndarray', 2.0)
+    """
+    if isinstance(gradient, np.generic):
+        return float(gradient) if type(gradient) is np.float64 else np.asarray(gradient)
+    return gradient
 
 
 def _release(node: Value, record: Record) -> None:

@@ -284,7 +284,8 @@ class Storage:
             else:
                 ufunc(data, operand, out=data, dtype=data.dtype)
         else:
-            self._data = ufunc(self._data, operand, dtype=self._data.dtype)
+            # np.asarray: numpy gives a scalar for a 0-d array, and the data must stay an array.
+            self._data = np.asarray(ufunc(self._data, operand, dtype=self._data.dtype))
             self._held = 0
             self._shared = False
         return self

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from .._state import STATE, TRACING
 from ..engine import Value
 
 __all__ = ["Module"]
@@ -90,6 +91,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: the mode decides what runs
+            STATE.tracer.observe(self, "training")
         out = self.forward(*args, **kwargs)
         # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
         for item in out if isinstance(out, (tuple, list)) else (out,):
