@@ -617,7 +617,7 @@ def compile(  # noqa: A001 - the name users know from torch.compile
     a replay cannot follow (Python control flow on numbers, numpy work on a Value's data) and
     what works on the eager path only are in the module's docstring and docs/compile.md.
     Returns the compiled function, or a decorator when ``fn`` is not given;
-    ``compiled.traces`` counts the traces, ``compiled.clear_cache()`` forgets them.
+    ``compiled.traces`` counts the signatures traced, ``compiled.clear_cache()`` forgets them.
 
     >>> import numpy as np
     >>> import autonet
