@@ -327,6 +327,26 @@ class Storage:
         """The data as nested Python lists (a float for a scalar)."""
         return np.asarray(self._data).tolist()
 
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        """Where the largest element sits (along ``axis``), as numpy's ``argmax``: an integer array,
+        with no gradient (an index is not differentiable). Inside ``autonet.compile`` the replay
+        computes it from the replayed numbers.
+
+        >>> from autonet import Value
+        >>> Value([[1.0, 3.0], [4.0, 2.0]]).argmax(axis=1).tolist()
+        [1, 0]
+        """
+        return _indices(np.argmax, self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        """Where the smallest element sits (along ``axis``), as ``argmax`` does for the largest.
+
+        >>> from autonet import Value
+        >>> Value([[1.0, 3.0], [4.0, 2.0]]).argmin(axis=1).tolist()
+        [0, 1]
+        """
+        return _indices(np.argmin, self, axis, keepdims)
+
     def __len__(self) -> int:
         if type(self._data) is float or self._data.ndim == 0:
             raise TypeError("len() of a 0-d Value")
@@ -383,6 +403,16 @@ def stored_data(value: Storage) -> Any:
     2.0
     """
     return value._data
+
+
+def _indices(find: Any, value: Storage, axis: int | None, keepdims: bool) -> np.ndarray:
+    if TRACING[0] and STATE.tracer is not None:  # autonet.compile: made again from the replayed numbers
+        return STATE.tracer.fresh(_found, find, value._data, axis, keepdims)
+    return _found(find, value._data, axis, keepdims)
+
+
+def _found(find: Any, data: Any, axis: int | None, keepdims: bool) -> np.ndarray:
+    return np.asarray(find(np.asarray(data), axis=axis, keepdims=keepdims))
 
 
 def stored_gradient(value: Storage) -> Any:

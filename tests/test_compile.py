@@ -597,3 +597,13 @@ def test_a_0d_float32_parameter_trains_and_keeps_an_array_gradient() -> None:
     assert [r[1].item() for r in replayed] == [e[1].item() for e in eager]
     assert type(a.data) is np.ndarray and a.dtype == np.float32 and a.item() == a_eager.item()
     assert type(a.grad) is np.ndarray and a.grad.dtype == np.float32
+
+
+def test_argmax_inside_a_compiled_step_is_computed_from_the_replayed_numbers() -> None:
+    layer = nn.Linear(3, 4, rng=0)
+    predict = autonet.compile(lambda x: layer(Value(x, requires_grad=False)).argmax(axis=1))
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x = rng.standard_normal((6, 3))
+        np.testing.assert_array_equal(predict(x), np.argmax(layer(x).data, axis=1))
+    assert predict.traces == 1

@@ -806,3 +806,12 @@ def test_call_op_with_an_unknown_name_lists_the_known_ops() -> None:
         autonet.call_op("nope", Value(1.0))
     with pytest.raises(TypeError, match="op name or a registry Op"):
         autonet.call_op(3, Value(1.0))
+
+
+def test_argmax_and_argmin_give_numpys_indices_without_a_gradient() -> None:
+    data = np.array([[1.0, 3.0, 3.0], [4.0, 2.0, -1.0]])
+    x = Value(data)
+    np.testing.assert_array_equal(x.argmax(axis=1), np.argmax(data, axis=1))
+    np.testing.assert_array_equal(x.argmin(axis=0, keepdims=True), np.argmin(data, axis=0, keepdims=True))
+    assert x.argmax() == 3 and x.argmax(axis=1)[0] == 1 and Value(2.0).argmin() == 0  # ties: the first
+    assert x.argmax(axis=-1).dtype.kind == "i"
