@@ -30,7 +30,11 @@ def _mlp_training(make_optimizer, dtype=np.float64):
     model = nn.MLP(2, [16, 16, 10], activation="relu", dtype=dtype)
     for p in model.parameters():
         p.copy_(rng.standard_normal(p.shape) * 0.5)
-    optimizer = make_optimizer(model.parameters())
+    return model, _classifier_step(model, make_optimizer(model.parameters()))
+
+
+def _classifier_step(model, optimizer):
+    """One training step of ``model`` on a batch and its class labels."""
 
     def step(x, labels):
         optimizer.zero_grad()
@@ -39,7 +43,7 @@ def _mlp_training(make_optimizer, dtype=np.float64):
         optimizer.step()
         return loss.item()
 
-    return model, step
+    return step
 
 
 def _same(models_a, models_b) -> bool:
@@ -326,15 +330,7 @@ def _batch_norm_training(compiled: bool):
         nn.ReLU(),
         nn.Layer(4, 2, activation=None, rng=rng),
     )
-    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-    def step(x, labels):
-        optimizer.zero_grad()
-        loss = nn.cross_entropy(model(Value(x, requires_grad=False)), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
+    step = _classifier_step(model, optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
     return model, autonet.compile(step) if compiled else step
 
 

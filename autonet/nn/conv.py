@@ -203,7 +203,8 @@ class AvgPool2d(Module):
 class Activation(Module):
     """An activation of ``nn.ACTIVATIONS`` elementwise, as a module for ``Sequential``; no
     parameters. ``ReLU``, ``Tanh``, ``Sigmoid``, ``GELU``, ``Softplus`` and ``LeakyReLU`` are
-    PyTorch's modules of the same names; ``activation`` names the function.
+    PyTorch's modules of the same names; ``activation`` names the function (``Activation()``
+    itself is the identity, ``"linear"``).
 
     >>> import numpy as np
     >>> from autonet.nn import Tanh
@@ -217,7 +218,8 @@ class Activation(Module):
         pass  # nothing to set: written out so that the signature reads ReLU()
 
     def forward(self, x: Any) -> Value:
-        return getattr(_as_data(x), self.activation)()
+        x = _as_data(x)
+        return x if self.activation == "linear" else getattr(x, self.activation)()
 
 
 class ReLU(Activation):
