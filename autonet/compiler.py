@@ -120,7 +120,7 @@ class _Tracer:
         self.made: set[int] = set()  # Values made during the trace
         self.sources: dict[int, Any] = {}  # made Value -> what its data was made from
         self.guards: dict[int, tuple[str, Any, str | None, bool]] = {}  # parameters: kind when traced
-        self.observed: dict[tuple[int, str], tuple[str, str, Any]] = {}  # (object, attribute): value
+        self.observed: dict[tuple[int, str], tuple[str, Any]] = {}  # (object, name): (expression, value)
         self.updated = False  # whether a recorded call may have changed leaves' data
         self.forward_of: dict[int, tuple[str, str, str, str, str]] = {}
         self.forward_params: dict[int, dict | None] = {}
@@ -129,6 +129,8 @@ class _Tracer:
         self.conversions: dict[int, tuple[str, str]] = {}
         self.passed: set[int] = set()  # conversions handed to a recorded call
         self.replayed: set[int] = set()  # numbers a recorded call gave: no warning when unused
+        self.frozen: list[str] = []  # numbers the step returns that no recorded op computed
+        self.handed: list[tuple[Value, str, np.ndarray, np.ndarray]] = []  # .grad/.data given out, as given
         self.gradient_of: dict[int, tuple[Value, str]] = {}  # leaves the tape accumulates into
         self.count = itertools.count(1)
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
@@ -279,6 +281,7 @@ class _Tracer:
     def run_op(self, op: Any, inputs: tuple, params: dict | None) -> Value:
         if STATE.anomaly_enabled:
             self.refuse("detect_anomaly()")
+        self._unchanged()
         exprs = "".join(f"{self.data_expr(v)}, " for v in inputs)
         pexpr = self.params_expr(params)
         result = self._untraced(run_op, op, inputs, params)
@@ -391,9 +394,11 @@ class _Tracer:
         gradients, a buffer's update): replayed as the same call, after which the leaves' data
         is read afresh, and so is every gradient the call replaced. A number it returns (the
         norm ``clip_grad_norm_`` returns) is the replayed one."""
+        self._unchanged()
         exprs = ", ".join(self._call_arg(arg, method, index == 0) for index, arg in enumerate(args))
         gradients = {key: stored_gradient(leaf) for key, (leaf, _) in self.gradient_of.items()}
         result = self._untraced(method, *args)
+        self.handed = [(v, what, array, array.copy()) for v, what, array, _ in self.handed]  # its own changes
         text = f"{self.const(method)}({exprs})"
         if type(result) is float:
             slot = self._slot()
@@ -423,7 +428,29 @@ class _Tracer:
             self.emit(f"{slot} = {self.const(read)}({self.ref_of(value)})", (slot,))
             self.array_slot[id(result)] = slot
             self.keep.append(result)
+        self.handing(value, "grad", result)
         return result
+
+    def handing(self, value: Value, what: str, array: Any) -> None:
+        """``value.grad`` or ``value.data`` handed to the step's code, which may write into it
+        with numpy: a replay would not, so a write is refused at the next recorded event."""
+        if type(array) is np.ndarray:
+            self.handed.append((value, what, array, array.copy()))
+            if what == "data" and id(array) not in self.array_slot:  # returned, it is the replayed data
+                slot = self._slot()
+                self.emit(f"{slot} = asarray({self.data_expr(value)})", (slot,))
+                self.array_slot[id(array)] = slot
+                self.keep.append(array)
+
+    def _unchanged(self) -> None:
+        for value, what, array, given in self.handed:
+            nan = array.dtype.kind in "fc"
+            if array.shape != given.shape or not np.array_equal(array, given, equal_nan=nan):
+                instead = _INSTEAD_OF_WRITING[what]
+                self.refuse(
+                    f"numpy writing into a Value's .{what} (shape {value.shape}), which a replay cannot "
+                    f"repeat (use {instead} instead),"
+                )
 
     def _read_gradient(self, gradient: Any, ref: str) -> None:
         slot = self._slot()
@@ -495,11 +522,12 @@ class _Tracer:
                     "work on a Value's data?); return Values, their .grad, or numbers from .item()"
                 )
             return slot
-        if kind is float or kind is int:
+        if kind is float or kind is int or isinstance(obj, np.generic):
             found = self.conversions.get(id(obj))
             if found is not None:
                 used.add(id(obj))
                 return f"num({found[0]})" if kind is float else f"int({found[0]})"
+            self.frozen.append(repr(obj))  # a number computed outside the ops: the traced one
             return self.const(obj)
         if kind in (list, tuple):
             items = "".join(f"{self.result_expr(item, used)}, " for item in obj)
@@ -513,6 +541,7 @@ class _Tracer:
         return self.const(obj)
 
     def finish(self, result: Any) -> Callable[[tuple, dict], Any]:
+        self._unchanged()
         used = self.passed | self.replayed
         returned = self.result_expr(result, used)
         for key, (_, site) in self.conversions.items():
@@ -522,8 +551,17 @@ class _Tracer:
                     "does not run Python code, so whatever the step computed from that number keeps "
                     "its traced value (return the number instead, or keep the step eager)",
                     CompileWarning,
-                    stacklevel=3,
+                    stacklevel=5,
                 )
+        if self.frozen:
+            warnings.warn(
+                f"autonet.compile: the step returns numbers that no recorded op computed "
+                f"({', '.join(self.frozen[:3])}: a learning rate read in Python, a metric computed "
+                "with numpy); a replay returns them as traced. Return .item() of a Value, or read "
+                "them outside the step",
+                CompileWarning,
+                stacklevel=5,
+            )
         top = [self._observed(*seen) for seen in self.observed.values()]
         top += [self._guard(*guard) for guard in self.guards.values()]
         body = _with_deletions(top + self.lines, returned)
@@ -550,18 +588,45 @@ class _Tracer:
         check += f" or {ref}.requires_grad is not {requires_grad}"  # frozen or unfrozen since
         return _Line(f"{name} = sd({ref})\n    if {check}: raise Stale", (name,) if slot else (), (), False)
 
-    def observe(self, obj: Any, attribute: str) -> None:
-        """The step's Python code read ``obj.attribute`` (a module's ``training``): a replay
-        checks it first, and traces again where it changed (after ``eval()``, say)."""
-        key = (id(obj), attribute)
-        if key not in self.observed:
-            self.observed[key] = (self.const(obj), attribute, getattr(obj, attribute))
+    def observe(self, obj: Any, names: Any = None) -> None:
+        """The step's Python code reads these attributes of ``obj`` (a module's: its mode,
+        settings, parameters and parts; all public ones by default): a replay checks each first,
+        a number or string by value, anything else by identity, and traces again where one
+        changed (after ``eval()``, ``dropout.p = 0`` or ``layer.weight = Value(...)``)."""
+        names = [n for n in vars(obj) if not n.startswith("_")] if names is None else names
+        for name in names:
+            key = (id(obj), name)
+            if key not in self.observed:
+                ref = self.const(obj)
+                expr = f"{ref}.{name}" if name.isidentifier() else f"getattr({ref}, {name!r})"
+                self.observed[key] = (expr, getattr(obj, name))
 
-    def _observed(self, ref: str, attribute: str, value: Any) -> _Line:
-        return _Line(f"if {ref}.{attribute} != {self.const(value)}: raise Stale", (), (), False)
+    def observe_function(self, fn: Callable[..., Any]) -> None:
+        """What the step's own code closes over and the globals it names (the model, the
+        optimizer, a Python number): checked by every replay like a module's attributes."""
+        code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+        if code is None:
+            return
+        for name, cell in zip(code.co_freevars, cells, strict=False):
+            try:
+                self.observed[(id(cell), name)] = (f"{self.const(cell)}.cell_contents", cell.cell_contents)
+            except ValueError:  # a cell not filled yet
+                continue
+        space = getattr(fn, "__globals__", {})
+        for name in code.co_names:
+            if name in space and not isinstance(space[name], type(functools)):  # modules stay
+                self.observed[(id(space), name)] = (f"{self.const(space)}[{name!r}]", space[name])
+
+    def _observed(self, expr: str, value: Any) -> _Line:
+        same = "==" if type(value) in (int, float, str, bool) else "is"
+        return _Line(f"if not ({expr} {same} {self.const(value)}): raise Stale", (), (), False)
 
 
 _GRADIENT_ONLY = (Storage.zero_grad, Storage.grad.fset)  # type: ignore[attr-defined]
+_INSTEAD_OF_WRITING = {
+    "grad": "v.grad = ..., nn.utils.clip_grad_value_ or clip_grad_norm_",
+    "data": "v.add_, v.mul_ or v.copy_",
+}
 
 
 def _with_deletions(lines: list[_Line], returned: str) -> list[str]:
@@ -666,6 +731,7 @@ class _Unchecked:
 
 
 _EAGER = object()  # a signature whose traces did not repeat: it runs eagerly
+_MANY_SIGNATURES = 10  # traced signatures after which a compiled function says it keeps tracing
 _TRIES = 3  # traces of one signature, at most, before it is given up as eager
 
 
@@ -679,6 +745,7 @@ class _Cache:
     def __init__(self, fn: Callable[..., Any], size: int) -> None:
         self.fn, self.size = fn, size
         self.entries: OrderedDict[Any, Any] = OrderedDict()
+        self.signatures = 0
 
     def call(self, key: Any, args: tuple, kwargs: dict) -> tuple[Any, int]:
         """The result of one call, and 1 if it traced a new signature (else 0)."""
@@ -693,6 +760,9 @@ class _Cache:
         result, replay = _traced(self.fn, args, kwargs)
         if entry is None:
             self._keep(key, _Unchecked(replay, 1))
+            self.signatures += 1
+            if self.signatures == _MANY_SIGNATURES:
+                warnings.warn(_many_signatures(self.fn), CompileWarning, stacklevel=4)
             return result, 1
         if _same_tape(entry.replay, replay):
             self.entries[key] = replay
@@ -736,6 +806,15 @@ def _same_constant(a: Any, b: Any) -> bool:
         return False
 
 
+def _many_signatures(fn: Callable[..., Any]) -> str:
+    return (
+        f"autonet.compile: {getattr(fn, '__name__', 'the step')} has traced {_MANY_SIGNATURES} "
+        "signatures: each new Python number, list, shape or dtype among its arguments (a step "
+        "counter, a batch as a list) traces again, which is slower than running it eagerly; pass "
+        "arrays, or compile it with disable=True"
+    )
+
+
 def _changing_tape(fn: Callable[..., Any], first: Any, second: Any) -> str:
     lines = zip(first.source.splitlines(), second.source.splitlines(), strict=False)
     where = next((f"`{a.strip()}` then `{b.strip()}`" for a, b in lines if a != b), "the same code")
@@ -754,6 +833,7 @@ def _traced(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, Cal
     if STATE.anomaly_enabled:
         raise RuntimeError(f"autonet.compile: detect_anomaly() {_EAGER_ONLY}")
     tracer = _Tracer(args, kwargs)
+    tracer.observe_function(fn)
     with _COUNTING:
         TRACING[0] += 1
     STATE.tracer = tracer

@@ -80,7 +80,10 @@ class Storage:
         never changes what a graph recorded: the backward uses exactly what its forward saw.
         Assigning (``v.data = new``, or ``v.data -= step``) replaces the values.
         """
-        return self._expose()
+        array = self._expose()
+        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: a write into it is refused
+            STATE.tracer.handing(self, "data", array)
+        return array
 
     @data.setter
     def data(self, new: ArrayLike) -> None:

@@ -91,8 +91,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: the mode decides what runs
-            STATE.tracer.observe(self, "training")
+        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: checks mode, settings, parts
+            STATE.tracer.observe(self, ["training", *(n for n in vars(self) if not n.startswith("_"))])
         out = self.forward(*args, **kwargs)
         # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
         for item in out if isinstance(out, (tuple, list)) else (out,):
