@@ -129,7 +129,8 @@ class _Tracer:
         self.conversions: dict[int, tuple[str, str]] = {}
         self.passed: set[int] = set()  # conversions handed to a recorded call
         self.replayed: set[int] = set()  # numbers a recorded call gave: no warning when unused
-        self.frozen: list[str] = []  # numbers the step returns that no recorded op computed
+        self.frozen = False  # whether the step returns numbers that no recorded op computed
+        self.signature_numbers: set[int] = set()  # Python numbers among the arguments
         self.handed: list[tuple[Value, str, np.ndarray, np.ndarray]] = []  # .grad/.data given out, as given
         self.gradient_of: dict[int, tuple[Value, str]] = {}  # leaves the tape accumulates into
         self.count = itertools.count(1)
@@ -161,6 +162,8 @@ class _Tracer:
 
     def _bind(self, arg: Any, expr: str) -> None:
         kind = type(arg)
+        if kind in (int, float, bool):
+            self.signature_numbers.add(id(arg))
         if isinstance(arg, Value) or kind is np.ndarray:
             name = f"a{next(self.count)}"
             self.emit(f"{name} = {expr}", (name,))
@@ -527,7 +530,8 @@ class _Tracer:
             if found is not None:
                 used.add(id(obj))
                 return f"num({found[0]})" if kind is float else f"int({found[0]})"
-            self.frozen.append(repr(obj))  # a number computed outside the ops: the traced one
+            if id(obj) not in self.signature_numbers:  # an argument's is the signature's own
+                self.frozen = True  # a number computed outside the ops: the traced one
             return self.const(obj)
         if kind in (list, tuple):
             items = "".join(f"{self.result_expr(item, used)}, " for item in obj)
@@ -555,10 +559,9 @@ class _Tracer:
                 )
         if self.frozen:
             warnings.warn(
-                f"autonet.compile: the step returns numbers that no recorded op computed "
-                f"({', '.join(self.frozen[:3])}: a learning rate read in Python, a metric computed "
-                "with numpy); a replay returns them as traced. Return .item() of a Value, or read "
-                "them outside the step",
+                "autonet.compile: the step returns numbers that no recorded op computed (a "
+                "learning rate read in Python, a metric computed with numpy); a replay returns them "
+                "as traced. Return .item() of a Value, or read them outside the step",
                 CompileWarning,
                 stacklevel=5,
             )
