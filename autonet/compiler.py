@@ -483,10 +483,11 @@ class _Tracer:
     def _call_arg(self, arg: Any, method: Callable[..., Any], changed: bool) -> str:
         # ``changed``: the first argument, what the call updates (the Value of an add_).
         if isinstance(arg, Value):
-            if arg.is_leaf or id(arg) in self.leaf_ref:
+            computed = id(arg) in self.value_slot  # by an op of the step (under no_grad too)
+            if not changed and computed:  # an operand (batch norm's statistic): its numbers
+                return self.value_slot[id(arg)]
+            if (arg.is_leaf and not computed) or id(arg) in self.leaf_ref:
                 return self.ref_of(arg)
-            if not changed:  # an operand computed in the step (batch norm's statistic): its numbers
-                return self.data_expr(arg)
             name = getattr(method, "__name__", "an update")
             self.refuse(f"{name} on a Value computed inside the step (an in-place change of an op's result)")
         if type(arg) is np.ndarray:

@@ -661,3 +661,24 @@ def test_numbers_the_step_computes_outside_the_ops_and_endless_signatures_are_wa
     counted = autonet.compile(lambda x, step: ((w * x).sum() * 0 + step).item())
     with pytest.warns(autonet.CompileWarning, match=r"has traced 10 signatures.*a step counter"):
         assert [counted(np.ones(2), step) for step in range(12)] == list(range(12))
+
+
+def test_batch_norm_statistics_updated_under_no_grad_replay() -> None:
+    # The update_bn pattern: a pass over data in training mode, without gradients.
+    compiled_norm, eager_norm = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+
+    def update(norm, x):
+        with autonet.no_grad():
+            norm(Value(x))
+
+    step = autonet.compile(lambda x: update(compiled_norm, x))
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(6):
+            x = rng.standard_normal((8, 3))
+            step(x)
+            update(eager_norm, x)
+    assert step.traces == 1
+    assert np.array_equal(compiled_norm.running_mean, eager_norm.running_mean)
+    assert np.array_equal(compiled_norm.running_var, eager_norm.running_var)
