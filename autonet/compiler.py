@@ -17,8 +17,10 @@ read.
 
 What a replay sees, and what it does not. A parameter (a leaf the step reads) is read afresh on
 every call; one whose shape, dtype or ``requires_grad`` changed is traced again, and so is a step
-whose modules changed mode (``train()``, ``eval()``). An array made into a Value in the step (an
-argument, or one closed over) is read again by every replay. Results come back with the
+whose Python state changed: a module's mode, settings or parts, what the step's function closes
+over or the globals it names. An array made into a Value in the step (an argument, or one
+closed over) is read again by every replay; numpy writing into a ``.grad`` or ``.data`` the
+step was handed is refused while tracing. Results come back with the
 structure ``fn`` returned: a Value as a Value holding the replayed numbers (a leaf without a
 graph), a number from ``.item()`` or ``float()`` as the replayed number, a ``.grad`` as the
 replayed gradient. A signature's trace is replayed only once its second call traced the same
