@@ -23,10 +23,10 @@ closed over) is read again by every replay; numpy writing into a ``.grad`` or ``
 step was handed is refused while tracing. Results come back with the
 structure ``fn`` returned: a Value as a Value holding the replayed numbers (a leaf without a
 graph), a number from ``.item()`` or ``float()`` as the replayed number, a ``.grad`` as the
-replayed gradient. A signature's trace is replayed only once its second call traced the same
-tape (code and constants): numpy work that the tracer cannot see (on an argument, on a
-gradient, numpy's own random draws) shows as a tape that changes, and after a third try the
-signature runs eagerly with a ``CompileWarning``. What stays the user's responsibility, as with
+replayed gradient. A tape that holds arrays the step made outside the ops (numpy work on an
+argument or a gradient, numpy's own random draws) is replayed only once the signature's second
+call traced the same tape, code and constants; where they change from call to call, after a
+third try the signature runs eagerly with a ``CompileWarning``. What stays the user's responsibility, as with
 ``jax.jit`` and ``torch.compile``: Python control flow on numbers (a ``CompileWarning`` names
 each conversion to a number that the step did not return, and a Value used as a bool raises),
 and numbers computed outside the ops that change only after the first calls.
@@ -580,6 +580,12 @@ class _Tracer:
         replay.constants = dict(self.consts)
         # Values the step itself made (Value(x) with a gradient, say) are new objects in every call.
         replay.made = {name for name, obj in self.consts.items() if id(obj) in self.made}
+        # Arrays and numpy numbers the step made outside the ops (numpy work on an argument, a
+        # draw): only a tape holding some needs its second call to check that it repeats.
+        known = {id(value) for _, value in self.observed.values()}
+        replay.unsure = any(
+            isinstance(obj, (np.ndarray, np.generic)) and id(obj) not in known for obj in self.consts.values()
+        )
         return replay
 
     def _guard(self, ref: str, data: Any, slot: str | None, requires_grad: bool) -> _Line:
@@ -682,9 +688,9 @@ def compile(  # noqa: A001 - the name users know from torch.compile
     signature, the same results bit for bit, without Values or a graph walk on later calls.
 
     A new signature (the shapes and dtypes of the array and Value arguments, the values of the
-    Python numbers, strings and None, the identity of other arguments) traces again, and its
-    second call traces once more to check that the tape repeats; the last ``cache_size``
-    signatures are kept. Results come back with the structure ``fn`` returned. What
+    Python numbers, strings and None, the identity of other arguments) traces again (twice, to
+    check that the tape repeats, where it holds arrays made outside the ops); the last
+    ``cache_size`` signatures are kept. Results come back with the structure ``fn`` returned. What
     a replay cannot follow (Python control flow on numbers, numpy work on a Value's data) and
     what works on the eager path only are in the module's docstring and docs/compile.md.
     Returns the compiled function, or a decorator when ``fn`` is not given;
@@ -742,11 +748,12 @@ _TRIES = 3  # traces of one signature, at most, before it is given up as eager
 
 
 class _Cache:
-    """The traces of one compiled function, by signature. A new signature's trace is replayed
-    only once a second call has traced the very same tape (its code and its constants): what
-    the tracer cannot see (numpy work on an argument or a gradient, an array or Value closed
-    over that changes, numpy's own random draws) shows up as a tape that changed, and such a
-    signature runs eagerly, with a CompileWarning, instead of replaying stale numbers."""
+    """The traces of one compiled function, by signature. A trace that holds arrays the step
+    made outside the ops is replayed only once a second call has traced the very same tape
+    (its code and its constants): what the tracer cannot see (numpy work on an argument or a
+    gradient, numpy's own random draws) shows up as a tape that changed, and such a signature
+    runs eagerly, with a CompileWarning, instead of replaying stale numbers. Any other trace
+    is replayed from the next call."""
 
     def __init__(self, fn: Callable[..., Any], size: int) -> None:
         self.fn, self.size = fn, size
@@ -765,7 +772,7 @@ class _Cache:
                 entry = None
         result, replay = _traced(self.fn, args, kwargs)
         if entry is None:
-            self._keep(key, _Unchecked(replay, 1))
+            self._keep(key, _Unchecked(replay, 1) if replay.unsure else replay)
             self.signatures += 1
             if self.signatures == _MANY_SIGNATURES:
                 warnings.warn(_many_signatures(self.fn), CompileWarning, stacklevel=4)

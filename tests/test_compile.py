@@ -682,3 +682,23 @@ def test_batch_norm_statistics_updated_under_no_grad_replay() -> None:
     assert step.traces == 1
     assert np.array_equal(compiled_norm.running_mean, eager_norm.running_mean)
     assert np.array_equal(compiled_norm.running_var, eager_norm.running_var)
+
+
+def test_a_step_runs_its_python_once_and_twice_only_where_it_makes_arrays_outside_the_ops() -> None:
+    w = Value(np.array([1.0, 2.0]))
+    runs = []
+
+    def plain(x):
+        runs.append("plain")  # Python the replay does not run: it counts the eager runs
+        return (w * Value(x)).sum().item()
+
+    def with_a_constant(x):
+        runs.append("constant")
+        return (w * Value(x) + Value(np.full(2, 0.5))).sum().item()  # an array made with numpy
+
+    compiled_plain, compiled_constant = autonet.compile(plain), autonet.compile(with_a_constant)
+    for k in range(5):
+        x = np.full(2, float(k))
+        assert (compiled_plain(x), compiled_constant(x)) == (3.0 * k, 3.0 * k + 1.0)
+    assert runs.count("plain") == 1  # traced once, replayed from the second call
+    assert runs.count("constant") == 2  # traced again on the second call, to see the tape repeat
