@@ -134,6 +134,7 @@ class _Tracer:
         self.frozen = False  # whether the step returns numbers that no recorded op computed
         self.signature_numbers: set[int] = set()  # Python numbers among the arguments
         self.handed: list[tuple[Value, str, np.ndarray, np.ndarray]] = []  # .grad/.data given out, as given
+        self.settled: set[int] = set()  # arrays the tape holds that are the same in every call
         self.gradient_of: dict[int, tuple[Value, str]] = {}  # leaves the tape accumulates into
         self.count = itertools.count(1)
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
@@ -324,6 +325,7 @@ class _Tracer:
         if targets is not None:
             self.refuse("autonet.gradients (and autonet.grad); call loss.backward() and read .grad,")
         self.grad_of[id(root)] = self.array_expr(seed) if type(seed) is np.ndarray else self.const(seed)
+        self.settled.add(id(seed))  # ones like the root: the same numbers in every call
         return self._traced_edge(edge), self._traced_deliver(deliver)
 
     def _traced_edge(self, edge: Callable) -> Callable:
@@ -582,7 +584,7 @@ class _Tracer:
         replay.made = {name for name, obj in self.consts.items() if id(obj) in self.made}
         # Arrays and numpy numbers the step made outside the ops (numpy work on an argument, a
         # draw): only a tape holding some needs its second call to check that it repeats.
-        known = {id(value) for _, value in self.observed.values()}
+        known = self.settled | {id(value) for _, value in self.observed.values()}
         replay.unsure = any(
             isinstance(obj, (np.ndarray, np.generic)) and id(obj) not in known for obj in self.consts.values()
         )

@@ -55,10 +55,8 @@ def _as_data(x: Any, dtype: np.dtype | None = None) -> Value:
     none, other data becomes float64); a Value passes as it is."""
     if isinstance(x, Value):
         return x
-    array = np.asarray(x)
-    if dtype is not None or array.dtype.kind != "f":
-        array = array.astype(dtype or np.float64)
-    return Value(array, requires_grad=False)
+    # Value(x, dtype=...) converts x itself, so that a compiled step reads each new batch again.
+    return Value(x, dtype=dtype, requires_grad=False)
 
 
 class _ConvNd(Module):

@@ -75,13 +75,12 @@ def _as_input(inputs: Any, nin: int, dtype: np.dtype, who: str) -> Value:
         if isinstance(inputs, (list, tuple)) and any(isinstance(item, Value) for item in inputs):
             inputs = stack(inputs)
         else:
-            try:
-                array = np.asarray(inputs, dtype=dtype)
+            try:  # Value converts the data itself, so that a compiled step reads each new batch
+                inputs = Value(inputs, dtype=dtype, requires_grad=False)
             except (TypeError, ValueError) as error:
                 raise TypeError(
                     f"{who}: inputs must be numbers, a list of numbers or an array; {error}"
                 ) from None
-            inputs = Value(array, requires_grad=False)
     shape = inputs.shape
     if not shape:
         raise ValueError(

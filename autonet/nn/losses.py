@@ -58,11 +58,10 @@ def _as_target(target: Any, prediction: Value, who: str) -> Value:
     if isinstance(target, Value):
         value = target
     else:
-        try:
-            array = np.asarray(target, dtype=prediction.dtype)
+        try:  # Value converts the target itself, so that a compiled step reads each new one
+            value = Value(target, dtype=prediction.dtype, requires_grad=False)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{who}: the target must be numbers or an array of numbers; {error}") from None
-        value = Value(array, requires_grad=False)
     return _match_shape(value, prediction.shape, who)
 
 

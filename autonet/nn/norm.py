@@ -40,7 +40,7 @@ def _positive_int(n: Any, what: str, who: str) -> int:
 
 def _as_input(x: Any, dtype: np.dtype) -> Value:
     # Data becomes a constant of the module's dtype, as for Layer.
-    return x if type(x) is Value else Value(np.asarray(x, dtype=dtype), requires_grad=False)
+    return x if type(x) is Value else Value(x, dtype=dtype, requires_grad=False)  # x itself, read again
 
 
 def _count_batch(count: np.ndarray) -> None:

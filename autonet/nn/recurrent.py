@@ -74,7 +74,7 @@ def _as_input(x: Any, dtype: np.dtype) -> Value:
     """Data as a constant of the module's dtype; a Value passes as it is."""
     if isinstance(x, Value):
         return x
-    return Value(np.asarray(x, dtype=dtype), requires_grad=False)
+    return Value(x, dtype=dtype, requires_grad=False)  # x itself: a compiled step reads it again
 
 
 def _uniform(generator: np.random.Generator, hidden_size: int, shape: tuple[int, ...], dtype: Any) -> Value:
