@@ -161,13 +161,43 @@ def minibatches(
     yield from _batches(found, order, batch_size, drop_last)
 
 
+def _is_samples(dataset: Any) -> bool:
+    """Whether ``dataset`` is PyTorch's kind: a list (or an object with ``__len__`` and
+    ``__getitem__``) of samples, each a tuple such as ``(x, y)``, rather than a tuple of arrays
+    (or a list of rows, which is one array)."""
+    if isinstance(dataset, (tuple, np.ndarray)) or not hasattr(dataset, "__getitem__"):
+        return False
+    try:
+        return len(dataset) > 0 and isinstance(dataset[0], tuple)  # a list of rows stays one array
+    except (TypeError, KeyError, IndexError):
+        return False
+
+
+def _collated(dataset: Any) -> tuple[np.ndarray, ...]:
+    """The samples' fields stacked into one array each, as PyTorch's default collate does."""
+    samples = [dataset[i] for i in range(len(dataset))]
+    width = len(samples[0])
+    for index, sample in enumerate(samples):
+        if not isinstance(sample, tuple) or len(sample) != width:
+            shown = repr(sample)[:60]
+            raise ValueError(
+                f"DataLoader: sample {index} is not a tuple of {width} fields like sample 0: {shown}"
+            )
+    try:
+        return tuple(np.stack([np.asarray(sample[f]) for sample in samples]) for f in range(width))
+    except ValueError as error:
+        raise ValueError(f"DataLoader: the samples' fields do not stack into arrays: {error}") from None
+
+
 class DataLoader:
     """Minibatches of a data set for as many epochs as you iterate it, as PyTorch's
     ``DataLoader``: ``for xb, yb in loader`` goes once through the rows.
 
     ``dataset`` is a tuple of arrays with the same length along axis 0, such as ``(X, y)``,
     and each batch is a tuple of numpy arrays (inputs need no gradient; make Values of them as
-    the model needs); a single array gives single arrays. With ``shuffle`` each pass takes a
+    the model needs); a single array gives single arrays. PyTorch's kind of data set, a list of
+    samples ``[(x, y), ...]`` (or an object with ``__len__`` and ``__getitem__`` giving them),
+    is stacked field by field first. With ``shuffle`` each pass takes a
     new random order, drawn from one generator made from ``seed`` at construction, so the
     sequence of epochs is the same for the same seed. The last batch is smaller unless
     ``drop_last``; ``len(loader)`` is the number of batches in a pass.
@@ -190,6 +220,8 @@ class DataLoader:
         drop_last: bool = False,
         seed: Seed = None,
     ) -> None:
+        if _is_samples(dataset):
+            dataset = _collated(dataset)
         self._single = not isinstance(dataset, tuple)
         self.arrays, self.n = _checked_arrays((dataset,) if self._single else dataset, "DataLoader")
         self.batch_size = _count(batch_size, "DataLoader", "batch_size")

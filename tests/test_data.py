@@ -267,3 +267,23 @@ def test_without_scikit_learn_load_digits_names_the_extra(tmp_path: Path):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert 'pip install "autonet[data]"' in done.stdout and "scikit-learn is not installed" in done.stdout
+
+
+def test_a_list_of_samples_is_collated_field_by_field_as_pytorchs_default() -> None:
+    X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    batches = list(DataLoader(list(zip(X, y, strict=True)), batch_size=2))
+    assert [b[1].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    np.testing.assert_array_equal(batches[0][0], X[:2])
+
+    class Squares:  # PyTorch's Dataset protocol: __len__ and __getitem__
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return np.full(2, float(index)), index * index
+
+    assert [b[1].tolist() for b in DataLoader(Squares(), batch_size=2)] == [[0, 1], [4]]
+    rows = DataLoader([[1.0, 2.0], [3.0, 4.0]], batch_size=1)  # a list of rows stays one array
+    assert [b.tolist() for b in rows] == [[[1.0, 2.0]], [[3.0, 4.0]]]
+    with pytest.raises(ValueError, match="sample 1 is not a tuple of 2 fields"):
+        DataLoader([(1.0, 2), (3.0,)])
