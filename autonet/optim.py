@@ -38,6 +38,7 @@ import numpy as np
 
 from ._state import STATE
 from .engine import Value, stored_gradient
+from .storage import clear_gradients
 
 __all__ = [
     "SGD",
@@ -186,8 +187,9 @@ class Optimizer:
         else:
             object.__setattr__(self, name, value)
 
-    def zero_grad(self) -> None:
-        """Clear every parameter's gradient (backward adds to existing gradients).
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient (backward adds to existing gradients): forget it, or
+        with ``set_to_none=False`` (PyTorch's argument) set it to zeros.
 
         >>> from autonet import Value
         >>> w = Value(2.0)
@@ -197,8 +199,7 @@ class Optimizer:
         >>> w.grad.item()
         0.0
         """
-        for p in self.params:
-            p.zero_grad()
+        clear_gradients(self.params, set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""

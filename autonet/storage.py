@@ -21,7 +21,7 @@ releases the last of them unlocks it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -32,6 +32,7 @@ from .arrays import F64, shape_of, to_data
 __all__ = [
     "Locking",
     "Storage",
+    "clear_gradients",
     "lock_shared",
     "store_gradient",
     "stored_data",
@@ -416,6 +417,24 @@ def _indices(find: Any, value: Storage, axis: int | None, keepdims: bool) -> np.
 
 def _found(find: Any, data: Any, axis: int | None, keepdims: bool) -> np.ndarray:
     return np.asarray(find(np.asarray(data), axis=axis, keepdims=keepdims))
+
+
+def clear_gradients(values: Iterable[Storage], set_to_none: bool = True) -> None:
+    """Forget each Value's gradient (``zero_grad``), or with ``set_to_none=False`` set every
+    gradient it has to zeros (PyTorch's argument): what optimizers' and modules' ``zero_grad`` do.
+
+    >>> from autonet import Value
+    >>> w = Value([1.0, 2.0])
+    >>> (w * w).sum().backward()
+    >>> clear_gradients([w], set_to_none=False)
+    >>> w.grad.tolist()
+    [0.0, 0.0]
+    """
+    for value in values:
+        if set_to_none or value._grad is None:
+            value.zero_grad()
+        else:
+            value.grad = np.zeros(value.shape, value.dtype)
 
 
 def stored_gradient(value: Storage) -> Any:

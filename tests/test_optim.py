@@ -432,3 +432,30 @@ def test_add_computes_in_the_values_dtype_whatever_the_delta(dtype, delta_kind, 
     expected = start + (cast if alpha == 1.0 else -cast if alpha == -1.0 else cast * dtype(alpha))
     assert p.data is array and p.dtype == dtype
     np.testing.assert_array_equal(p.data, expected)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_takes_pytorchs_set_to_none_and_training_goes_on_the_same(set_to_none: bool) -> None:
+    from autonet import compile as compile_step
+
+    def make():
+        model = nn.Linear(2, 1, rng=0)
+        return model, SGD(model.parameters(), lr=0.1)
+
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    losses = []
+    for use_module, compiled in ((False, False), (True, False), (False, True)):
+        model, optimizer = make()
+
+        def step(inputs, model=model, optimizer=optimizer, use_module=use_module):
+            (model if use_module else optimizer).zero_grad(set_to_none=set_to_none)
+            loss = (model(inputs) ** 2).sum()
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        step = compile_step(step) if compiled else step
+        losses.append([step(x) for _ in range(4)])
+        model.zero_grad(set_to_none=set_to_none)
+        assert model.weight.grad.tolist() == [[0.0, 0.0]] and model.bias.grad.tolist() == [0.0]
+    assert losses[0] == losses[1] == losses[2] and losses[0][-1] < losses[0][0]

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._state import STATE, TRACING
 from ..engine import Value
+from ..storage import clear_gradients
 
 __all__ = ["Module"]
 
@@ -284,8 +285,9 @@ class Module:
 
     # ----------------------------------------------------------------- training helpers
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (before the next backward, which adds to them).
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (before the next backward, which adds to them), or
+        with ``set_to_none=False`` (PyTorch's argument) set it to zeros.
 
         >>> from autonet.nn import Layer
         >>> layer = Layer(2, 1, rng=0)
@@ -294,8 +296,7 @@ class Module:
         >>> layer.w.grad.tolist()
         [[0.0], [0.0]]
         """
-        for p in self.parameters():
-            p.zero_grad()
+        clear_gradients(self.parameters(), set_to_none)
 
     @property
     def training(self) -> bool:
