@@ -410,9 +410,7 @@ class _Tracer:
         if type(result) is float:
             slot = self._slot()
             self.emit(f"{slot} = {text}", (slot,), opaque=True)
-            self.conversions[id(result)] = (slot, "")
-            self.replayed.add(id(result))
-            self.keep.append(result)
+            self._replayed_number(result, slot)
         else:
             self.emit(text, opaque=True)
         if method not in _GRADIENT_ONLY:
@@ -466,8 +464,13 @@ class _Tracer:
         if type(gradient) is np.ndarray:
             self.array_slot[id(gradient)] = slot
         elif type(gradient) is float:
-            self.conversions[id(gradient)] = (slot, "")
-            self.replayed.add(id(gradient))
+            self._replayed_number(gradient, slot)
+
+    def _replayed_number(self, number: float, slot: str) -> None:
+        # A number a recorded call gave: used or returned, it is the replayed one, with no warning.
+        self.conversions[id(number)] = (slot, "")
+        self.replayed.add(id(number))
+        self.keep.append(number)
 
     def fresh(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
         """An array the step makes outside the graph from state that changes between calls

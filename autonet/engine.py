@@ -663,7 +663,7 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
             g = g.copy() if node._node is None else g.view()
         elif node._node is None and (g.base is not None or not g.flags.writeable):
             g = g.copy()
-    elif isinstance(g, np.generic):
+    elif type(g) is not float and isinstance(g, np.generic):  # floats first: the scalar path
         g = stored_form(g)
     with _GRAD_LOCK:  # concurrent backwards may reach one shared leaf: read-add-write is one step
         total = node._grad
@@ -671,10 +671,11 @@ def _accumulate(node: Value, g: Any, shared: bool) -> None:
             node._grad = g
         else:
             total = total + g
-            node._grad = total if type(total) is np.ndarray else stored_form(total)
+            node._grad = total if type(total) in _STORED_KINDS else stored_form(total)
 
 
 _GRAD_LOCK = threading.Lock()
+_STORED_KINDS = (np.ndarray, float)  # what a sum of gradients already is, on the common paths
 
 
 def stored_form(gradient: Any) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 from ..engine import Value
 from ..ops import conv as _conv
 from ..surface import apply
-from .init import RandomState, as_generator
+from .init import RandomState, as_generator, float_dtype, pytorch_uniform
 from .module import Module
 
 __all__ = [
@@ -91,17 +91,13 @@ class _ConvNd(Module):
         self.stride = _conv.spatial_ints(stride, d, who, "stride", 1)
         self.padding = _conv.spatial_ints(padding, d, who, "padding", 0)
         self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{who}: dtype must be a float type such as float32 or float64, got {dtype}")
+        dtype = float_dtype(dtype, who)
         generator = as_generator(rng)
-        # PyTorch's default: kaiming_uniform with a = sqrt(5), which is uniform(-1/sqrt(fan_in),
-        # 1/sqrt(fan_in)), and the bias from the same range.
+        # PyTorch's default, and the bias from the same range.
         fan_in = in_channels // groups * math.prod(self.kernel_size)
-        bound = 1.0 / math.sqrt(fan_in)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Value(generator.uniform(-bound, bound, shape).astype(dtype))
-        self.bias = Value(generator.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
+        self.weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))
+        self.bias = Value(pytorch_uniform(fan_in, out_channels, generator, dtype)) if bias else None
 
     def forward(self, x: Any) -> Value:
         x = _as_data(x, self.weight.dtype)

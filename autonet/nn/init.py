@@ -30,6 +30,7 @@ __all__ = [
     "RandomState",
     "as_generator",
     "default_for",
+    "float_dtype",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
@@ -37,6 +38,7 @@ __all__ = [
     "kaiming_normal",
     "kaiming_uniform",
     "normal",
+    "pytorch_uniform",
     "uniform",
     "xavier_normal",
     "xavier_uniform",
@@ -60,6 +62,29 @@ def as_generator(rng: RandomState) -> np.random.Generator:
         f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}; "
         "make one with numpy.random.default_rng(seed)"
     )
+
+
+def float_dtype(dtype: Any, who: str) -> np.dtype:
+    """``dtype`` as a numpy float dtype (None: float64), as every layer takes it; a TypeError
+    naming ``who`` for any other kind.
+
+    >>> float_dtype(None, "Layer"), float_dtype("float32", "Layer")
+    (dtype('float64'), dtype('float32'))
+    """
+    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{who}: dtype must be a float type such as float32 or float64, got {dtype}")
+    return dtype
+
+
+def pytorch_uniform(fan_in: int, shape: int | tuple[int, ...], rng: RandomState, dtype: Any) -> np.ndarray:
+    """PyTorch's default for the weights and biases of linear, convolutional and recurrent
+    layers: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) (``kaiming_uniform`` with a = sqrt(5)).
+
+    >>> bool(np.all(np.abs(pytorch_uniform(4, (3, 4), 0, np.float64)) <= 0.5))
+    True
+    """
+    return _uniform(1.0 / math.sqrt(fan_in), shape, rng, dtype)
 
 
 def _fans(shape: tuple[int, ...], name: str) -> tuple[int, int]:

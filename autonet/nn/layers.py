@@ -21,7 +21,7 @@ from ..engine import Value
 from ..ops import loss as _fused
 from ..ops.composite import stack
 from ..surface import apply
-from .init import RandomState, as_generator, resolve
+from .init import RandomState, as_generator, float_dtype, pytorch_uniform, resolve
 from .module import Module
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Linear", "Neuron"]
@@ -227,9 +227,7 @@ class Layer(Module):
         self.nin = _check_size(nin, "nin", "Layer")
         self.nout = _check_size(nout, "nout", "Layer")
         self.activation, self._activate = _activation(activation, "Layer")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Layer: dtype must be a float type such as float32 or float64, got {dtype}")
+        dtype = float_dtype(dtype, "Layer")
         weights = resolve(init, self.activation)((self.nin, self.nout), rng=as_generator(rng), dtype=dtype)
         if np.shape(weights) != (self.nin, self.nout):
             raise ValueError(
@@ -283,14 +281,11 @@ class Linear(Module):
     ) -> None:
         self.in_features = _check_size(in_features, "in_features", "Linear")
         self.out_features = _check_size(out_features, "out_features", "Linear")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float type such as float32 or float64, got {dtype}")
+        dtype = float_dtype(dtype, "Linear")
         generator = as_generator(rng)
-        bound = 1.0 / np.sqrt(self.in_features)  # PyTorch's default, kaiming_uniform(a=sqrt(5))
-        shape = (self.out_features, self.in_features)
-        self.weight = Value(generator.uniform(-bound, bound, shape).astype(dtype))
-        self.bias = Value(generator.uniform(-bound, bound, self.out_features).astype(dtype)) if bias else None
+        fan_in, shape = self.in_features, (self.out_features, self.in_features)
+        self.weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))  # PyTorch's default
+        self.bias = Value(pytorch_uniform(fan_in, self.out_features, generator, dtype)) if bias else None
 
     @property
     def dtype(self) -> np.dtype:

@@ -19,17 +19,10 @@ import numpy as np
 from .._state import STATE
 from ..engine import Value
 from ..ops.norm import batch_norm, dropout, embedding, layer_norm
-from .init import RandomState, as_generator, normal
+from .init import RandomState, as_generator, float_dtype, normal
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout", "Embedding", "LayerNorm"]
-
-
-def _float_dtype(dtype: Any, who: str) -> np.dtype:
-    dtype = np.dtype(np.float64 if dtype is None else dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"{who}: dtype must be a float dtype, got {dtype}")
-    return dtype
 
 
 def _positive_int(n: Any, what: str, who: str) -> int:
@@ -73,7 +66,7 @@ class _BatchNorm(Module):
             raise TypeError(f"{who}: momentum must be a number or None, got {type(momentum).__name__}")
         self.momentum = momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype = _float_dtype(dtype, who)
+        dtype = float_dtype(dtype, who)
         n = self.num_features
         self.weight = Value(np.ones(n, dtype=dtype)) if affine else None
         self.bias = Value(np.zeros(n, dtype=dtype)) if affine else None
@@ -184,7 +177,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(_positive_int(n, "normalized_shape", "LayerNorm") for n in shape)
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
-        dtype = _float_dtype(dtype, "LayerNorm")
+        dtype = float_dtype(dtype, "LayerNorm")
         affine = self.elementwise_affine
         self.weight = Value(np.ones(self.normalized_shape, dtype=dtype)) if affine else None
         self.bias = Value(np.zeros(self.normalized_shape, dtype=dtype)) if affine and bias else None
@@ -259,7 +252,7 @@ class Embedding(Module):
                 )
             padding_idx = int(padding_idx) % num_embeddings
         self.padding_idx = padding_idx
-        dtype = _float_dtype(dtype, "Embedding")
+        dtype = float_dtype(dtype, "Embedding")
         weight = normal((self.num_embeddings, self.embedding_dim), rng=as_generator(rng), dtype=dtype)
         if padding_idx is not None:
             weight[padding_idx] = 0

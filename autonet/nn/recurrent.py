@@ -26,7 +26,6 @@ as ``Dropout`` draws them. ``bidirectional=True`` is refused (a ``ValueError``).
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from ..ops import loss as _fused
 from ..ops.composite import stack
 from ..ops.norm import dropout
 from ..surface import apply
-from .init import RandomState, as_generator
+from .init import RandomState, as_generator, float_dtype, pytorch_uniform
 from .module import Module
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
@@ -55,13 +54,6 @@ def _positive(n: Any, what: str, who: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
     return int(n)
-
-
-def _float_dtype(dtype: Any, who: str) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"{who}: dtype must be a float type such as float32 or float64, got {dtype}")
-    return dtype
 
 
 def _nonlinearity(nonlinearity: Any, who: str) -> str:
@@ -79,8 +71,7 @@ def _as_input(x: Any, dtype: np.dtype) -> Value:
 
 def _uniform(generator: np.random.Generator, hidden_size: int, shape: tuple[int, ...], dtype: Any) -> Value:
     # PyTorch's reset_parameters: every weight and bias uniform(-1/sqrt(hidden), 1/sqrt(hidden)).
-    bound = 1.0 / math.sqrt(hidden_size)
-    return Value(generator.uniform(-bound, bound, shape).astype(dtype))
+    return Value(pytorch_uniform(hidden_size, shape, generator, dtype))
 
 
 # --------------------------------------------------------------------------- the steps
@@ -238,7 +229,7 @@ class _RecurrentBase(Module):
         if bidirectional:
             raise ValueError(f"{who}: bidirectional=True is not supported; use bidirectional=False")
         self.bidirectional = False
-        dtype = _float_dtype(dtype, who)
+        dtype = float_dtype(dtype, who)
         self._recurrence = _recurrence(kind, nonlinearity)
         self._generator = as_generator(rng)  # the weights first, then the dropout masks
         rows = self._recurrence.gates * self.hidden_size
@@ -497,7 +488,7 @@ class _CellBase(Module):
         self.input_size = _positive(input_size, "input_size", who)
         self.hidden_size = _positive(hidden_size, "hidden_size", who)
         self.bias = bool(bias)
-        dtype = _float_dtype(dtype, who)
+        dtype = float_dtype(dtype, who)
         generator = as_generator(rng)
         rows = recurrence.gates * self.hidden_size
         self.weight_ih = _uniform(generator, self.hidden_size, (rows, self.input_size), dtype)

@@ -323,21 +323,20 @@ leaky_relu = register(
 )
 
 
-def _softplus_slope(x):
-    # sigmoid(x) as exp(-softplus(-x)): the exponent is never positive, so it cannot overflow, and
-    # at x = inf it is exp(-0) = 1, where exp(x - softplus(x)) would be exp(inf - inf) = nan.
-    if is_value(x):
-        return (-apply("softplus", -x)).exp()
-    return np.exp(-np.logaddexp(0, -x))
+def _sigmoid_of(x):
+    # The sigmoid op for Values (under create_graph), the stable numpy form for data: what the
+    # vjps of softplus and of the logit losses need (1 at x = inf, where exp(x - softplus(x))
+    # would be exp(inf - inf) = nan).
+    return apply(sigmoid, x) if is_value(x) else _sigmoid(np.asarray(x))
 
 
 softplus = register(
     Op(
         "softplus",
         lambda x: np.logaddexp(0, x),
-        (lambda g, out, x: g * _softplus_slope(x),),
+        (lambda g, out, x: g * _sigmoid_of(x),),
         (REAL,),
-        jvps=(lambda t, out, x: t * _softplus_slope(x),),
+        jvps=(lambda t, out, x: t * _sigmoid_of(x),),
         scalar=_scalar_softplus,
         doc="log(1 + e ** x), computed without overflow.",
         cases=ELEMENTWISE,

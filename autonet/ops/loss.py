@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from .cases import LINEAR
-from .elementwise import _sigmoid
-from .elementwise import sigmoid as _sigmoid_op
+from .elementwise import _sigmoid_of
 from .reduce import _needs_no_shift, _softmax
 from .reduce import softmax as _softmax_op
 from .registry import (
@@ -90,10 +89,6 @@ def _tangent_of(share: Any, shape: tuple[int, ...], reduction: str) -> Any:
 # Vjps run on arrays (or Python floats, for float64 scalars) in a plain backward, and on Values
 # under create_graph=True. numpy has no sigmoid or softmax ufunc, so the helpers below pick the
 # registered op for Values, which keeps the result differentiable.
-def _sigmoid_of(x: Any) -> Any:
-    return apply(_sigmoid_op, x) if is_value(x) else _sigmoid(np.asarray(x))
-
-
 def _softmax_last(x: Any) -> Any:
     return apply(_softmax_op, x, axis=-1) if is_value(x) else _softmax(x, axis=-1)
 
