@@ -401,3 +401,23 @@ def test_the_custom_ops_page_shows_what_its_code_prints(tmp_path: Path) -> None:
     problems = make_tutorial.differences(page.read_text(encoding="utf-8"), outputs)
     assert not problems, "\n\n".join(problems)
     assert not {"cube", "scaled_tanh", "ramp"} & set(REGISTRY), "the page unregisters its ops at the end"
+
+
+@pytest.mark.parametrize("size", [7, 5000], ids=["small (np.where)", "large (bitwise)"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_keeps_every_bit_where_the_mask_lets_through_and_gives_plus_zero_elsewhere(
+    size: int, dtype: type
+) -> None:
+    rng = np.random.default_rng(size)
+    g = rng.standard_normal(size).astype(dtype)
+    g[:4] = [np.inf, np.nan, -0.0, -np.inf]
+    mask = rng.random(size) < 0.5
+    mask[:4] = [False, True, True, True]
+    for invert, passes in [(False, mask), (True, ~mask)]:
+        out = gate(g, mask, invert=invert)
+        assert out.dtype == g.dtype
+        # Bit for bit: -0.0 and nan survive where they pass, and blocked elements are +0.0 (an
+        # infinite gradient that has no influence is not inf * 0 = nan).
+        expected = np.where(passes, g, np.zeros_like(g))
+        assert out.view(np.uint8).tobytes() == expected.view(np.uint8).tobytes()
+    assert gate(3.0, True, invert=True) == 0.0 and gate(3.0, np.bool_(False), invert=True) == 3.0

@@ -256,9 +256,9 @@ relu = register(
         "relu",
         lambda x: np.maximum(x, 0),
         # Not x > 0: at a nan the gradient passes, as in PyTorch.
-        (lambda g, out, x: gate(g, np.logical_not(x <= 0)),),
+        (lambda g, out, x: gate(g, x <= 0, invert=True),),
         (AWAY_FROM_ZERO,),
-        jvps=(lambda t, out, x: gate(t, np.logical_not(x <= 0)),),
+        jvps=(lambda t, out, x: gate(t, x <= 0, invert=True),),
         scalar=lambda x: x if x > 0 or x != x else 0.0,  # nan stays nan, as in numpy
         smooth=False,
         doc="max(x, 0); gradient 0 at 0, 1 at nan (as PyTorch).",
@@ -524,7 +524,7 @@ def _tie_share(g, a, b):
     # Where a and b tie, each gets half of the gradient, so the two halves add up to g; where a
     # loses, it gets exactly 0 (gate), so an infinite g cannot become inf * 0 = nan there. Beside
     # a nan neither loses, and both get g, as in PyTorch.
-    return np.where(a == b, g * 0.5, gate(g, np.logical_not(a < b)))
+    return np.where(a == b, g * 0.5, gate(g, a < b, invert=True))
 
 
 def _pair_edges(name: str, wins: float, loses: float) -> tuple[Edge, ...]:
@@ -631,12 +631,12 @@ where_op = register(
         lambda a, b, condition: np.where(condition, a, b),
         (
             lambda g, out, a, b, condition: gate(g, condition),
-            lambda g, out, a, b, condition: gate(g, ~condition),
+            lambda g, out, a, b, condition: gate(g, condition, invert=True),
         ),
         (REAL, REAL),
         jvps=(
             lambda t, out, a, b, condition: gate(t, condition),
-            lambda t, out, a, b, condition: gate(t, ~condition),
+            lambda t, out, a, b, condition: gate(t, condition, invert=True),
         ),
         cases=WHERE,
         doc="a where condition holds, b elsewhere (condition is a boolean array, not differentiated).",
