@@ -1,4 +1,5 @@
-"""Optimizers (``SGD`` with momentum, Nesterov and weight decay, ``Adam``, ``AdamW``) and
+"""Optimizers (``SGD`` with momentum, Nesterov and weight decay, ``Adam``, ``AdamW``,
+``RMSprop``, ``Adagrad``) and
 learning-rate schedulers (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``, ``LambdaLR``,
 ``ReduceLROnPlateau``).
 
@@ -42,6 +43,7 @@ from .storage import clear_gradients
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "CosineAnnealingLR",
@@ -49,6 +51,7 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "Optimizer",
+    "RMSprop",
     "ReduceLROnPlateau",
     "StepLR",
 ]
@@ -429,7 +432,8 @@ class Adam(Optimizer):
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g**2``, and with bias corrections
     ``c1 = 1 - b1**t``, ``c2 = 1 - b2**t``: ``p -= lr * (m / c1) / (sqrt(v / c2) + eps)``.
     ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2 regularisation, coupled to
-    the adaptive scaling); for decoupled decay use ``AdamW``.
+    the adaptive scaling); for decoupled decay use ``AdamW``. ``amsgrad`` (Reddi et al.) divides
+    by the largest ``v`` seen so far instead, so that no weight's step can grow back.
 
     >>> from autonet import Value
     >>> w = Value(1.0)
@@ -440,7 +444,7 @@ class Adam(Optimizer):
     0.9
     """
 
-    _state_names = ("exp_avg", "exp_avg_sq")
+    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _decoupled = False
 
     def __init__(
@@ -450,8 +454,9 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         who = type(self).__name__
@@ -489,10 +494,13 @@ class Adam(Optimizer):
         state["step"] = t
         step_size = lr / (1.0 - beta1**t)
         root_correction = math.sqrt(1.0 - beta2**t)
+        amsgrad = group.get("amsgrad", False)
         if type(g) is float:
             m = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * g
             v = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * g * g
             state["exp_avg"], state["exp_avg_sq"] = m, v
+            if amsgrad:
+                v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
             p.add_(step_size * m / (math.sqrt(v) / root_correction + eps), alpha=-1.0)
             return
         m = state.get("exp_avg")
@@ -505,6 +513,9 @@ class Adam(Optimizer):
         m += (1.0 - beta1) * g
         v *= beta2
         v += (1.0 - beta2) * (g * g)
+        if amsgrad:
+            largest = state.setdefault("max_exp_avg_sq", np.zeros(p.shape, p.dtype))
+            v = np.maximum(largest, v, out=largest)
         denominator = np.sqrt(v)
         denominator /= root_correction
         denominator += eps
@@ -535,8 +546,167 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.01,
+        amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): each step divided by a running root mean square of the gradient.
+
+    ``sq = alpha sq + (1 - alpha) g**2``; ``centered`` also keeps ``avg = alpha avg + (1 - alpha) g``
+    and divides by the running standard deviation, ``sqrt(sq - avg**2)``, instead. With ``d`` that
+    root plus ``eps``: ``buf = momentum buf + g / d`` and ``p -= lr buf``, or without momentum
+    ``p -= lr g / d``. ``weight_decay`` adds ``weight_decay * p`` to the gradient first. PyTorch's
+    defaults and formula.
+
+    >>> from autonet import Value
+    >>> w = Value(1.0)
+    >>> optimizer = RMSprop([w], lr=0.01, alpha=0.75)
+    >>> (w * 2.0).backward()  # sq = 0.25 * 4 = 1, so the step is lr * 2 / (1 + eps)
+    >>> optimizer.step()
+    >>> round(w.item(), 6)
+    0.98
+    """
+
+    _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
+            if name in settings:
+                _check(settings[name] >= 0, "RMSprop", f"{name} must be >= 0, got {settings[name]}")
+        return settings
+
+    def step(self) -> None:
+        for group, pairs in self._groups():
+            for p, state in pairs:
+                g = _gradient(p)
+                if g is not None:
+                    self._update(p, g, state, group)
+
+    def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
+        """One RMSprop step of one parameter with gradient ``g``."""
+        alpha, eps, decay, momentum = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+        state["step"] = state.get("step", 0) + 1
+        if decay:
+            g = g + decay * _data_of(p, g)
+        square = _running(state, "square_avg", p, alpha, g * g)
+        if group["centered"]:
+            # PyTorch's lerp, avg + (1 - alpha) (g - avg), which rounds unlike the square's form.
+            average = state.get("grad_avg", _gradient_like(p))
+            average = state["grad_avg"] = _accumulated(average, (1.0 - alpha) * (g - average))
+            square = square - average * average  # may round below 0: nan, as in PyTorch
+        root = math.sqrt(square) if type(square) is float and square >= 0 else np.sqrt(square)
+        step = g / (root + eps)
+        if momentum:
+            buffer = _running(state, "momentum_buffer", p, momentum, step, weight=1.0)
+            step = buffer
+        p.add_(step, alpha=-group["lr"])
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.): each weight's steps shrink with the sum of its squared gradients.
+
+    ``sum += g**2`` (starting from ``initial_accumulator_value``) and
+    ``p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)`` at step ``t``; ``weight_decay``
+    adds ``weight_decay * p`` to the gradient first. PyTorch's defaults and formula.
+
+    >>> from autonet import Value
+    >>> w = Value(1.0)
+    >>> optimizer = Adagrad([w], lr=0.1)
+    >>> (w * 3.0).backward()  # sum = 9: the first step is lr * 3 / 3
+    >>> optimizer.step()
+    >>> round(w.item(), 6)
+    0.9
+    """
+
+    _state_names = ("sum",)
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            if name in settings:
+                _check(settings[name] >= 0, "Adagrad", f"{name} must be >= 0, got {settings[name]}")
+        return settings
+
+    def step(self) -> None:
+        for group, pairs in self._groups():
+            for p, state in pairs:
+                g = _gradient(p)
+                if g is None:
+                    continue
+                t = state["step"] = state.get("step", 0) + 1
+                if group["weight_decay"]:
+                    g = g + group["weight_decay"] * _data_of(p, g)
+                if "sum" not in state:
+                    state["sum"] = _gradient_like(p) + group["initial_accumulator_value"]
+                total = state["sum"] = _accumulated(state["sum"], g * g)
+                root = math.sqrt(total) if type(total) is float else np.sqrt(total)
+                rate = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+                p.add_(g / (root + group["eps"]), alpha=-rate)
+
+
+def _running(
+    state: dict[str, Any], name: str, p: Value, decay: float, sample: Any, weight: Any = None
+) -> Any:
+    """``state[name] = decay * state[name] + weight * sample`` (from zeros; ``weight`` is
+    ``1 - decay`` unless given), in place for arrays."""
+    average = state.get(name)
+    if average is None:
+        average = _gradient_like(p)
+    share = (1.0 - decay if weight is None else weight) * sample
+    if type(average) is float:
+        average = decay * average + share
+    else:
+        average *= decay
+        average += share
+    state[name] = average
+    return average
+
+
+def _accumulated(total: Any, sample: Any) -> Any:
+    """``total + sample``, in place for arrays."""
+    if type(total) is float:
+        return total + sample
+    total += sample
+    return total
 
 
 # --------------------------------------------------------------------------- learning-rate schedulers

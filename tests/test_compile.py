@@ -55,6 +55,9 @@ OPTIMIZERS = {
     "sgd": lambda p: optim.SGD(p, lr=0.05),
     "momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3),
     "adam": lambda p: optim.Adam(p, lr=0.01),
+    "amsgrad": lambda p: optim.AdamW(p, lr=0.01, amsgrad=True),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+    "adagrad": lambda p: optim.Adagrad(p, lr=0.1, lr_decay=0.01),
 }
 
 

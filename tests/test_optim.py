@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from autonet import Value, nn
 from autonet.engine import stored_gradient
-from autonet.optim import SGD, Adam, AdamW
+from autonet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([-0.25, 0.75, 1.0]), np.array([1.0, 0.0, -3.0])]
 START = np.array([1.0, -2.0, 0.5])
@@ -49,18 +49,42 @@ def sgd_reference(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=
     return p
 
 
-def adam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False) -> np.ndarray:
-    p, m, v = START.copy(), np.zeros(3), np.zeros(3)
-    for t, g in enumerate(GRADIENTS, start=1):
+def adam_reference(
+    lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False, amsgrad=False, gradients=GRADIENTS
+) -> np.ndarray:
+    p, m, v, largest = START.copy(), np.zeros(3), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(gradients, start=1):
         if decoupled:
             p = p * (1 - lr * weight_decay)
         else:
             g = g + weight_decay * p
         m = betas[0] * m + (1 - betas[0]) * g
         v = betas[1] * v + (1 - betas[1]) * g * g
+        largest = np.maximum(largest, v)
         m_hat = m / (1 - betas[0] ** t)
-        v_hat = v / (1 - betas[1] ** t)
+        v_hat = (largest if amsgrad else v) / (1 - betas[1] ** t)
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+def rmsprop_reference(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False) -> np.ndarray:
+    p, square, average, buffer = START.copy(), np.zeros(3), np.zeros(3), np.zeros(3)
+    for g in GRADIENTS:
+        g = g + weight_decay * p
+        square = alpha * square + (1 - alpha) * g * g
+        average = alpha * average + (1 - alpha) * g
+        step = g / (np.sqrt(square - average**2 if centered else square) + eps)
+        buffer = momentum * buffer + step
+        p = p - lr * (buffer if momentum else step)
+    return p
+
+
+def adagrad_reference(lr, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    p, total = START.copy(), np.full(3, initial_accumulator_value)
+    for t, g in enumerate(GRADIENTS, start=1):
+        g = g + weight_decay * p
+        total = total + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + eps)
     return p
 
 
@@ -117,6 +141,57 @@ def test_adam_follows_its_formula(settings):
     np.testing.assert_allclose(run(Adam, **settings), adam_reference(**settings), rtol=1e-13)
 
 
+@pytest.mark.parametrize("optimizer_class", [Adam, AdamW])
+def test_amsgrad_divides_by_the_largest_second_moment_so_far(optimizer_class):
+    # A large gradient, then small ones: v falls, so plain Adam's steps grow back and AMSGrad's do not.
+    gradients = [np.array([5.0, -4.0, 3.0])] + [np.array([0.1, 0.2, -0.1])] * 4
+    settings = {"lr": 0.01, "weight_decay": 0.1}
+    decoupled = optimizer_class is AdamW
+    got = run(optimizer_class, gradients, amsgrad=True, **settings)
+    np.testing.assert_allclose(
+        got, adam_reference(**settings, decoupled=decoupled, amsgrad=True, gradients=gradients), rtol=1e-13
+    )
+    assert not np.allclose(got, run(optimizer_class, gradients, **settings))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": 0.01},
+        {"lr": 0.05, "alpha": 0.9, "eps": 1e-6},
+        {"lr": 0.01, "momentum": 0.9},
+        {"lr": 0.01, "centered": True},
+        {"lr": 0.02, "centered": True, "momentum": 0.5, "weight_decay": 0.1},
+    ],
+)
+def test_rmsprop_follows_its_formula(settings):
+    np.testing.assert_allclose(run(RMSprop, **settings), rmsprop_reference(**settings), rtol=1e-13)
+
+
+def test_rmsprop_first_step_by_hand():
+    # sq = (1 - 0.9) g**2, so the step is lr * g / (sqrt(0.1) |g| + eps).
+    expected = START - 0.01 * GRADIENTS[0] / (np.sqrt(0.1) * np.abs(GRADIENTS[0]) + 1e-8)
+    np.testing.assert_allclose(run(RMSprop, GRADIENTS[:1], lr=0.01, alpha=0.9), expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": 0.1},
+        {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 0.05, "initial_accumulator_value": 0.3, "eps": 1e-6},
+    ],
+)
+def test_adagrad_follows_its_formula(settings):
+    np.testing.assert_allclose(run(Adagrad, **settings), adagrad_reference(**settings), rtol=1e-13)
+
+
+def test_adagrad_steps_shrink_with_the_squared_gradients_summed():
+    # The same gradient twice: steps lr * g / |g| and lr * g / (sqrt(2) |g|).
+    same = [GRADIENTS[0]] * 2
+    expected = START - 0.1 * np.sign(GRADIENTS[0]) * (1 + 1 / np.sqrt(2))
+    np.testing.assert_allclose(run(Adagrad, same, lr=0.1), expected, rtol=1e-9)
+
+
 def test_adamw_decays_the_weights_apart_from_the_gradient():
     settings = {"lr": 0.01, "weight_decay": 0.5}
     np.testing.assert_allclose(run(AdamW, **settings), adam_reference(**settings, decoupled=True), rtol=1e-13)
@@ -135,6 +210,10 @@ def test_adamw_decays_the_weights_apart_from_the_gradient():
             (SGD, {"lr": 0.3, "momentum": 0.5, "dampening": 0.5}),
             (Adam, {"lr": 0.05, "weight_decay": 0.2}),
             (AdamW, {"lr": 0.05, "weight_decay": 0.2}),
+            (Adam, {"lr": 0.05, "amsgrad": True}),
+            (RMSprop, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
+            (RMSprop, {"lr": 0.05, "centered": True}),
+            (Adagrad, {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5}),
         ]
     ),
     st.lists(st.floats(-10, 10), min_size=1, max_size=5),
@@ -157,7 +236,7 @@ def test_a_float_scalar_parameter_moves_exactly_as_a_one_element_array(choice, g
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["from_numpy", "own array"])
-@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW, RMSprop, Adagrad])
 def test_arrays_are_updated_in_place_and_keep_float32(optimizer_class, shared):
     # Either way the array that ``data`` hands out is the one the step writes into: a step that
     # made a new array would leave it at ones.
@@ -211,7 +290,13 @@ def test_the_learning_rate_can_change_between_steps():
 
 @pytest.mark.parametrize(
     ("optimizer_class", "settings"),
-    [(SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}), (Adam, {"lr": 0.01}), (AdamW, {"lr": 0.01})],
+    [
+        (SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+        (Adam, {"lr": 0.01}),
+        (AdamW, {"lr": 0.01, "amsgrad": True}),
+        (RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True}),
+        (Adagrad, {"lr": 0.1}),
+    ],
 )
 def test_training_resumes_exactly_from_saved_state(optimizer_class, settings):
     rng = np.random.default_rng(0)
@@ -275,6 +360,8 @@ def test_state_dict_is_a_copy_and_a_mismatched_state_is_refused_unchanged():
         ),
         (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError, r"betas must be two numbers in \[0, 1\)"),
         (lambda: AdamW([Value(1.0)], weight_decay=-0.1), ValueError, "weight_decay must be >= 0"),
+        (lambda: RMSprop([Value(1.0)], alpha=-0.5), ValueError, "RMSprop: alpha must be >= 0"),
+        (lambda: Adagrad([Value(1.0)], lr_decay=-1.0), ValueError, "Adagrad: lr_decay must be >= 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, error, message):
