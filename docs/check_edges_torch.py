@@ -122,8 +122,12 @@ TORCH: dict[str, Any] = {
     "concatenate": lambda *xs, axis: torch.cat(xs, axis),
     "matmul": lambda a, b: torch.matmul(a, b),
     "linear": lambda x, w, b: _functional().linear(x, w.T, b),
-    "cross_entropy": lambda x, target, reduction="mean": _functional().cross_entropy(
-        x, torch.as_tensor(target), reduction=reduction
+    "cross_entropy": lambda x, target, reduction="mean", weight=None, **options: _functional().cross_entropy(
+        x,
+        torch.as_tensor(target),
+        reduction=reduction,
+        weight=None if weight is None else torch.as_tensor(weight, dtype=x.dtype),
+        **options,
     ),
     "bce_with_logits": lambda x, t, reduction="mean": _functional().binary_cross_entropy_with_logits(
         x, t, reduction=reduction

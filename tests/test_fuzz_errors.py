@@ -90,20 +90,36 @@ def _reduce_losses(losses: np.ndarray, reduction: str = "mean") -> np.ndarray:
     return {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction](losses)
 
 
-def _labels(target: Any, classes: int) -> np.ndarray:
+def _labels(target: Any, classes: int, ignore_index: int = -100) -> np.ndarray:
     target = np.asarray(target)
-    if target.dtype.kind not in "iu" or np.any(target < 0) or np.any(target >= classes):
-        raise ValueError("class labels must be integers in [0, classes)")
+    counted = target != ignore_index
+    if target.dtype.kind not in "iu" or np.any(counted & ((target < 0) | (target >= classes))):
+        raise ValueError("class labels must be integers in [0, classes), or ignore_index")
     return target
 
 
-def _cross_entropy(x: np.ndarray, target: Any, reduction: str = "mean") -> np.ndarray:
-    target = _labels(target, np.shape(x)[-1])
+def _cross_entropy(
+    x: np.ndarray, target: Any, reduction: str = "mean", weight=None, ignore_index=-100, label_smoothing=0.0
+) -> np.ndarray:
+    """PyTorch's definitions: the smoothed target (1 - s) one_hot + s / C, each class's term
+    times its weight, ignored rows 0, and a mean over the kept rows' weights."""
+    classes = np.shape(x)[-1]
+    target = _labels(target, classes, ignore_index)
     if target.shape != np.shape(x)[:-1]:
         raise ValueError("one label per row of logits")
+    if weight is not None and np.shape(weight) != (classes,):
+        raise ValueError("one weight per class")
+    weight = np.ones(classes, np.result_type(x)) if weight is None else np.asarray(weight, np.result_type(x))
     peak = np.max(x, axis=-1, keepdims=True)
-    logsumexp = (np.log(np.sum(np.exp(x - peak), axis=-1, keepdims=True)) + peak)[..., 0]
-    return _reduce_losses(logsumexp - np.take_along_axis(x, target[..., None], axis=-1)[..., 0], reduction)
+    log_p = x - (np.log(np.sum(np.exp(x - peak), axis=-1, keepdims=True)) + peak)
+    kept = target != ignore_index
+    label = np.where(kept, target, 0)
+    nll = -np.take_along_axis(log_p, label[..., None], axis=-1)[..., 0] * weight[label]
+    smooth = -(log_p * weight).sum(axis=-1) / classes
+    losses = np.where(kept, (1 - label_smoothing) * nll + label_smoothing * smooth, 0)
+    if reduction == "mean":
+        return np.sum(losses) / np.sum(np.where(kept, weight[label], 0))
+    return _reduce_losses(losses, reduction)
 
 
 def _batch_norm(x, w, b, running_mean=None, running_var=None, training=False, momentum=0.1, eps=1e-5):

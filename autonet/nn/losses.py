@@ -157,62 +157,107 @@ def binary_cross_entropy(
     return apply(_fused.binary_cross_entropy, p, target, reduction=reduction)
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
+def cross_entropy(
+    logits: Any,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Value:
     """Softmax cross-entropy of ``logits`` (..., classes) against class indices ``target`` (...),
     stable for large logits (1000 is fine): ``logsumexp(logits) - logits[target]``.
 
+    PyTorch's options: ``weight`` (one per class) scales each sample's loss by its class's
+    weight, and the mean divides by the samples' weights summed; a sample labelled
+    ``ignore_index`` (-100 unless given) adds nothing and is left out of the mean (nan when no
+    sample is left); ``label_smoothing`` mixes the one-hot target with the uniform distribution
+    over the classes (``(1 - s) * one_hot + s / classes``).
+
     A float ``target`` with the full shape of ``logits`` holds class probabilities instead (soft
     labels): then the loss is ``-(target * log_softmax(logits)).sum(-1)``, differentiable in the
-    target too.
+    target too (with ``weight``, each class's term times its weight; the mean is over samples).
 
     Raises ``ValueError`` if ``target`` does not have the shape of ``logits`` without its last
-    axis, holds a class outside ``[0, classes)``, or is a Value of class indices that requires
-    grad (indices have no gradient); ``TypeError`` for non-integer labels, and for an integer
-    target of the logits' full shape (class indices take one per sample, soft labels are floats).
+    axis, holds a class outside ``[0, classes)`` that is not ``ignore_index``, or is a Value of
+    class indices that requires grad (indices have no gradient), for a ``weight`` that is not one
+    per class, and for soft labels with an ``ignore_index`` of a class; ``TypeError`` for
+    non-integer labels, and for an integer target of the logits' full shape (class indices take
+    one per sample, soft labels are floats).
 
     >>> import numpy as np
     >>> from autonet import Value
     >>> logits = Value(np.array([[1000.0, 0.0], [0.0, 0.0]]))
     >>> round(cross_entropy(logits, [0, 1]).item(), 4)  # (0 + log 2) / 2
     0.3466
+    >>> round(cross_entropy(logits, [0, -100]).item(), 4)  # the second sample is ignored
+    0.0
     """
     who = "cross_entropy"
     _check_reduction(reduction, who)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{who}: label_smoothing must lie in [0, 1], got {label_smoothing}")
     logits = _as_prediction(logits, who)
     shape = logits.shape
     if not shape:
         raise ValueError(f"{who}: logits need a class axis (the last), got a scalar")
-    batch = shape[:-1]
+    if weight is not None:
+        weight = np.asarray(stored_data(weight) if isinstance(weight, Value) else weight)
+        if weight.shape != shape[-1:]:
+            raise ValueError(f"{who}: weight has shape {weight.shape}, the logits {shape} need {shape[-1:]}")
     labels = stored_data(target) if isinstance(target, Value) else target
-    if type(labels) is not np.ndarray:
-        labels = np.asarray(labels)
-    if labels.shape == shape:
-        if labels.dtype.kind in "biu":
-            # As PyTorch: integers of the logits' shape are neither class indices nor probabilities.
-            raise TypeError(
-                f"{who}: target has the logits' full shape {shape} but integer dtype {labels.dtype}: "
-                f"class indices take shape {batch}, one per sample; soft labels (class probabilities) "
-                "must be floats"
-            )
-        soft = _as_target(target, logits, who)
-        return _reduce(-(soft * logits.log_softmax(axis=-1)).sum(axis=-1), reduction)
+    if np.shape(labels) == shape:
+        if ignore_index >= 0:
+            raise ValueError(f"{who}: ignore_index ({ignore_index}) does not apply to soft labels")
+        return _soft_cross_entropy(logits, target, reduction, weight, label_smoothing)
+    labels = _class_indices(target, shape)
+    # The op itself checks that every class lies in [0, classes) or is ignore_index.
+    if weight is None and ignore_index == -100 and not label_smoothing:
+        return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction)
+    options = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
+    return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction, **options)
+
+
+def _class_indices(target: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """The integer class indices of ``target``, one per row of logits of ``shape``."""
+    who, batch = "cross_entropy", shape[:-1]
     labels = np.asarray(_labels_of(target, who, "class indices"))
     if labels.shape != batch:
         if labels.shape == (*batch, 1):
             labels = labels[..., 0]
         else:
             raise ValueError(
-                f"{who}: target shape {labels.shape} does not fit logits of shape {logits.shape}: "
+                f"{who}: target shape {labels.shape} does not fit logits of shape {shape}: "
                 f"expected one class index per sample, shape {batch} "
-                f"(or class probabilities of shape {logits.shape})"
+                f"(or class probabilities of shape {shape})"
             )
     kind = labels.dtype.kind
     if kind == "f" and labels.size and np.all(labels == np.round(labels)):
         labels, kind = labels.astype(np.intp), "i"
     if kind not in "iu":
         raise TypeError(f"{who}: target must hold integer class indices, got dtype {labels.dtype}")
-    # The op itself checks that every class lies in [0, classes).
-    return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction)
+    return labels
+
+
+def _soft_cross_entropy(logits: Value, target: Any, reduction: str, weight: Any, smoothing: float) -> Value:
+    """Cross-entropy against class probabilities, PyTorch's way: smoothing mixes them with the
+    uniform distribution, and the mean is over the samples whatever the weights."""
+    labels = stored_data(target) if isinstance(target, Value) else np.asarray(target)
+    if labels.dtype.kind in "biu":
+        # As PyTorch: integers of the logits' shape are neither class indices nor probabilities.
+        raise TypeError(
+            f"cross_entropy: target has the logits' full shape {logits.shape} but integer dtype "
+            f"{labels.dtype}: class indices take shape {logits.shape[:-1]}, one per sample; soft "
+            "labels (class probabilities) must be floats"
+        )
+    soft = _as_target(target, logits, "cross_entropy")
+    if smoothing:
+        soft = soft * (1.0 - smoothing) + smoothing / logits.shape[-1]
+    terms = soft * logits.log_softmax(axis=-1)
+    if weight is not None:
+        terms = terms * weight.astype(logits.dtype)
+    return _reduce(-terms.sum(axis=-1), reduction)
 
 
 def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
@@ -279,14 +324,52 @@ class MSELoss(_Loss):
 
 class CrossEntropyLoss(_Loss):
     """``cross_entropy`` of logits against class indices (or soft labels) as a module
-    (``torch.nn.CrossEntropyLoss``).
+    (``torch.nn.CrossEntropyLoss``), with its ``weight``, ``ignore_index`` and
+    ``label_smoothing``.
 
     >>> from autonet import Value
     >>> round(CrossEntropyLoss()(Value([[0.0, 0.0]]), [1]).item(), 4)  # log 2
     0.6931
+    >>> round(CrossEntropyLoss(label_smoothing=0.5)(Value([[0.0, 0.0]]), [1]).item(), 4)
+    0.6931
     """
 
     loss = staticmethod(cross_entropy)
+
+    def __init__(
+        self,
+        weight: Any = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        who = "CrossEntropyLoss"
+        if isinstance(weight, str):
+            raise TypeError(f"{who}: weight is one number per class, got {weight!r}; pass reduction= by name")
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"{who}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+        # A buffer, as in PyTorch: saved in the state dict with the model.
+        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        options = {
+            "weight": self.weight,
+            "ignore_index": self.ignore_index,
+            "label_smoothing": self.label_smoothing,
+        }
+        return cross_entropy(prediction, target, self.reduction, **options)
+
+    def extra_repr(self) -> str:
+        shown = [super().extra_repr()]
+        if self.weight is not None:
+            shown.append(f"weight={self.weight.tolist()}")
+        if self.ignore_index != -100:
+            shown.append(f"ignore_index={self.ignore_index}")
+        if self.label_smoothing:
+            shown.append(f"label_smoothing={self.label_smoothing}")
+        return ", ".join(shown)
 
 
 class BCELoss(_Loss):

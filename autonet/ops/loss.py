@@ -186,9 +186,11 @@ linear = register(
 # --------------------------------------------------------------------------- cross-entropy
 
 
-def _labels(target: Any, x: np.ndarray) -> np.ndarray:
-    """Class labels checked against the logits: integers in [0, classes), one per row; numpy
-    would quietly wrap -1 to the last class and broadcast a short label array."""
+def _labels(target: Any, x: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, Any]:
+    """Class labels checked against the logits, and which of them count: integers in [0,
+    classes) or ``ignore_index``, one per row (numpy would quietly wrap -1 to the last class and
+    broadcast a short label array). Returns ``(labels, kept)``: ``kept`` is None when every
+    label counts, else a mask of those that do, with the ignored labels replaced by class 0."""
     target = np.asarray(target)
     shape = np.shape(x)
     if not shape:
@@ -200,13 +202,31 @@ def _labels(target: Any, x: np.ndarray) -> np.ndarray:
         raise ValueError(f"target has shape {target.shape}, the logits {shape} need {shape[:-1]}")
     classes = shape[-1]
     # One reduction checks both ends: read as unsigned, a negative label is larger than any class.
+    # PyTorch's ignore_index of -100 is no class, so it shows up there too; one that is a class
+    # (0 <= ignore_index < classes) has to be looked for.
     unsigned = target.view(f"u{target.dtype.itemsize}") if kind == "i" else target
-    if target.size and np.maximum.reduce(unsigned, axis=None) >= classes:
-        bad = target[(target < 0) | (target >= classes)].flat[0]
+    if not (target.size and np.maximum.reduce(unsigned, axis=None) >= classes) and not (
+        0 <= ignore_index < classes
+    ):
+        return target, None
+    kept = target != ignore_index
+    bad = kept & ((target < 0) | (target >= classes))
+    if bad.any():
         raise ValueError(
-            f"target holds class {bad}, but the logits have {classes} classes (0 to {classes - 1})"
+            f"target holds class {target[bad].flat[0]}, but the logits have {classes} classes "
+            f"(0 to {classes - 1}) and ignore_index is {ignore_index}"
         )
-    return target
+    return np.where(kept, target, 0), kept
+
+
+def _class_weights(weight: Any, x: np.ndarray) -> np.ndarray | None:
+    """The per-class weights as the logits' dtype, checked to give one per class."""
+    if weight is None:
+        return None
+    weight = np.asarray(weight, dtype=x.dtype)
+    if weight.shape != np.shape(x)[-1:]:
+        raise ValueError(f"weight has shape {weight.shape}, the logits {np.shape(x)} need one per class")
+    return weight
 
 
 def _flat_picks(target: np.ndarray, classes: int) -> np.ndarray:
@@ -238,8 +258,89 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
     return e, np.add.reduce(e, axis=-1, keepdims=True), shift
 
 
-def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -> Any:
-    target = _labels(target, x)
+class _Terms:
+    """What weights, ignored labels and label smoothing add to a cross-entropy (PyTorch's
+    definitions): each row's loss is ``(1 - s) w[y] (lse - x[y]) + s / C sum_c w[c] (lse -
+    x[c])``, 0 for an ignored row, and the mean divides the sum by the kept rows' ``w[y]``."""
+
+    __slots__ = ("kept", "picked_weight", "smoothing", "total", "weight")
+
+    def __init__(self, kept: Any, labels: np.ndarray, weight: Any, smoothing: float, dtype: Any) -> None:
+        self.kept, self.weight, self.smoothing = kept, weight, float(smoothing)
+        self.picked_weight = None if weight is None else weight[labels]
+        if self.picked_weight is not None and kept is not None:
+            self.picked_weight = np.where(kept, self.picked_weight, 0)
+        if self.picked_weight is not None:
+            self.total = np.add.reduce(self.picked_weight, axis=None, dtype=dtype)
+        else:
+            self.total = np.asarray(labels.size if kept is None else np.count_nonzero(kept), dtype)[()]
+
+    def spread(self, g: Any, reduction: str) -> Any:
+        """The output gradient as seen by each row's loss: ``g`` over the total of a mean."""
+        if reduction != "mean":
+            return g
+        with np.errstate(divide="ignore", invalid="ignore"):  # nothing kept: g / 0
+            return g / self.total
+
+    def losses(self, nll: np.ndarray, x: np.ndarray, lse: np.ndarray) -> np.ndarray:
+        """The rows' losses from their plain ones ``nll`` and the rows' ``lse`` (kept axis)."""
+        if self.picked_weight is not None:
+            nll = nll * self.picked_weight
+        if self.smoothing:
+            spread = lse - x  # each class's own -log p
+            spread = spread @ self.weight if self.weight is not None else np.add.reduce(spread, axis=-1)
+            nll = (1 - self.smoothing) * nll + (self.smoothing / x.shape[-1]) * spread
+        return nll if self.kept is None else np.where(self.kept, nll, 0)
+
+    def reduced(self, losses: np.ndarray, reduction: str) -> Any:
+        if reduction != "mean":
+            return _reduce(losses, reduction)
+        with np.errstate(divide="ignore", invalid="ignore"):  # nothing kept: nan, as in PyTorch
+            return np.divide(np.add.reduce(losses, axis=None), self.total, dtype=losses.dtype)
+
+    def gradient(self, softmax: Any, one_hot: Any, g: Any) -> Any:
+        """The logits' gradient from the softmax, the labels' one-hot rows and the rows' ``g``."""
+        grad = softmax - one_hot
+        if self.picked_weight is not None:
+            grad = grad * self.picked_weight[..., None]
+        if self.kept is not None:
+            # g of 0 for the ignored rows first: a g of inf (nothing kept) meets no 0 there, so
+            # neither this gradient nor one of it (create_graph) can hold inf * 0.
+            g = gate(g, self.kept[..., None])
+        with np.errstate(invalid="ignore"):  # 0 * inf where the kept rows weigh nothing: nan, as torch
+            grad = grad * g
+            if self.smoothing:
+                classes = np.shape(softmax)[-1]
+                weight = self.weight if self.weight is not None else 1.0
+                total = self.weight.sum() if self.weight is not None else classes
+                spread = (softmax * total - weight) * g
+                grad = (1 - self.smoothing) * grad + (self.smoothing / classes) * spread
+        # An ignored row has no influence: exactly 0, even where g is infinite (nothing kept).
+        return grad if self.kept is None else gate(grad, self.kept[..., None])
+
+
+def _terms(
+    x: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float
+) -> tuple[np.ndarray, _Terms | None]:
+    """The checked labels, and the extra terms of the loss (None for the plain cross-entropy)."""
+    labels, kept = _labels(target, x, ignore_index)
+    weight = _class_weights(weight, x)
+    if kept is None and weight is None and not label_smoothing:
+        return labels, None
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
+    return labels, _Terms(kept, labels, weight, label_smoothing, np.result_type(x))
+
+
+def _cross_entropy(
+    x: np.ndarray,
+    target: np.ndarray,
+    reduction: str = "mean",
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Any:
+    target, terms = _terms(x, target, weight, ignore_index, label_smoothing)
     picks = _flat_picks(target, x.shape[-1])
     picked = x.reshape(-1)[picks].reshape(target.shape)
     # logsumexp, shifted by the row maximum when the logits are large (1000 gives a finite loss).
@@ -250,35 +351,74 @@ def _cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str = "mean") -
     losses -= picked if type(shift) is float else picked - shift[..., 0]
     # Saved for the vjp (Op.saves), whose gradient is softmax - one-hot: the softmax is divided
     # out there, into the gradient's own array, so a forward without a backward never pays it.
-    return _reduce(losses, reduction), (exp, sums, picks)
+    if terms is None:
+        return _reduce(losses, reduction), (exp, sums, picks, None)
+    lse = np.log(sums) + shift
+    return terms.reduced(terms.losses(losses, x, lse), reduction), (exp, sums, picks, terms)
 
 
 def _cross_entropy_vjp(
-    g: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean", saved: Any = None
+    g: Any,
+    out: Any,
+    x: Any,
+    target: np.ndarray,
+    reduction: str = "mean",
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    saved: Any = None,
 ) -> Any:
-    g = _spread(g, np.shape(x)[:-1], reduction)
+    if saved is None or is_value(x):
+        labels, terms = _terms(x, target, weight, ignore_index, label_smoothing)
+    else:
+        terms = saved[3]
+    g = _spread(g, np.shape(x)[:-1], reduction) if terms is None else terms.spread(g, reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
-    if not is_value(x):
-        if saved is None:
-            saved = (*_exp_rows(x)[:2], _flat_picks(target, x.shape[-1]))
-        exp, sums, picks = saved
-        grad = exp / sums  # a new array: a retained graph may need the saved parts again
-        # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
-        flat = grad.reshape(-1)
-        flat[picks] -= 1
-        grad *= g
-        return grad
-    one_hot = (target[..., None] == np.arange(np.shape(x)[-1])).astype(x.dtype)
-    return (_softmax_last(x) - one_hot) * g
+    if is_value(x):
+        one_hot = (labels[..., None] == np.arange(np.shape(x)[-1])).astype(x.dtype)
+        if terms is None:
+            return (_softmax_last(x) - one_hot) * g
+        return terms.gradient(_softmax_last(x), one_hot, g)
+    if saved is None:
+        saved = (*_exp_rows(x)[:2], _flat_picks(labels, x.shape[-1]), terms)
+    exp, sums, picks, _ = saved
+    if terms is not None:
+        one_hot = np.zeros(x.shape, x.dtype)
+        one_hot.reshape(-1)[picks] = 1
+        return terms.gradient(exp / sums, one_hot, g)
+    grad = exp / sums  # a new array: a retained graph may need the saved parts again
+    # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
+    flat = grad.reshape(-1)
+    flat[picks] -= 1
+    grad *= g
+    return grad
 
 
 def _cross_entropy_jvp(
-    t: Any, out: Any, x: Any, target: np.ndarray, reduction: str = "mean", saved: Any = None
+    t: Any,
+    out: Any,
+    x: Any,
+    target: np.ndarray,
+    reduction: str = "mean",
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    saved: Any = None,
 ) -> Any:
+    labels, terms = _terms(np.asarray(x), target, weight, ignore_index, label_smoothing)
     exp, sums = saved[:2] if saved is not None else _exp_rows(np.asarray(x))[:2]
-    one_hot = target[..., None] == np.arange(np.shape(x)[-1])
-    return _tangent_of(np.sum(t * (exp / sums - one_hot), axis=-1), np.shape(x)[:-1], reduction)
+    one_hot = labels[..., None] == np.arange(np.shape(x)[-1])
+    if terms is None:
+        return _tangent_of(np.sum(t * (exp / sums - one_hot), axis=-1), np.shape(x)[:-1], reduction)
+    # The reverse-mode gradient of an upstream 1, spread as the reduction spreads it, so that an
+    # ignored row adds exactly 0 even when no row is kept (J = 0 then, not 0 / 0).
+    grad = terms.gradient(
+        exp / sums, one_hot, terms.spread(np.asarray(1.0, np.result_type(x))[()], reduction)
+    )
+    if reduction == "none":
+        return np.broadcast_to(np.sum(t * grad, axis=-1), np.shape(x)[:-1])
+    return np.sum(t * grad, axis=None)
 
 
 def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
@@ -288,6 +428,19 @@ def _class_samples(rng: np.random.Generator, dtype: Any) -> Samples:
             x = rng.uniform(-3, 3, (*batch, 3)).astype(dtype)
             target = rng.integers(0, 3, batch)
             cases.append(((x,), {"target": target, "reduction": reduction}))
+        # PyTorch's options: class weights, ignored labels (-100, or a class), label smoothing.
+        x = rng.uniform(-3, 3, (2, 3, 4)).astype(dtype)
+        target = rng.integers(0, 4, (2, 3))
+        padded = np.where(rng.random((2, 3)) < 0.3, -100, target)
+        weight = rng.uniform(0.5, 2, 4)
+        options = [
+            (target, {"weight": weight}),
+            (padded, {}),  # the -100s are ignored
+            (target, {"ignore_index": int(target[1, 0])}),
+            (padded, {"label_smoothing": 0.3}),
+            (target, {"weight": weight, "label_smoothing": 0.1, "ignore_index": int(target[1, 2])}),
+        ]
+        cases += [((x,), {"target": t, "reduction": reduction, **option}) for t, option in options]
     return cases
 
 
@@ -302,7 +455,8 @@ cross_entropy = register(
         saves=True,
         doc=(
             "Softmax cross-entropy of logits x (..., classes) against integer labels target (...), "
-            "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g."
+            "stable for large logits; its vjp is (softmax(x) - one_hot(target)) * g. PyTorch's "
+            "weight (one per class), ignore_index (-100) and label_smoothing, with its means."
         ),
         edges=(
             Edge(
@@ -354,6 +508,36 @@ cross_entropy = register(
                 params={"target": np.array(0)},
                 raises=ValueError,
                 note="torch raises too",
+            ),
+            Edge(
+                "every label ignored",
+                ([[1.0, 2.0], [0.0, 0.0]],),
+                grads=([[0.0, 0.0], [0.0, 0.0]],),
+                params={"target": np.array([-100, -100])},
+                value=_NAN,
+                note="the mean of no losses",
+            ),
+            Edge(
+                "every label ignored, summed",
+                ([[1.0, 2.0]],),
+                grads=([[0.0, 0.0]],),
+                params={"target": np.array([-100]), "reduction": "sum"},
+                value=0.0,
+            ),
+            Edge(
+                "weights of 0 for every label",
+                ([[0.0, 0.0]],),
+                grads=([[_NAN, _NAN]],),
+                params={"target": np.array([0]), "weight": np.array([0.0, 1.0])},
+                value=_NAN,
+                note="0 / 0, as in torch",
+            ),
+            Edge(
+                "full label smoothing",
+                ([[0.0, 0.0]],),
+                grads=([[0.0, 0.0]],),
+                params={"target": np.array([0]), "label_smoothing": 1.0},
+                value=math.log(2),
             ),
         ),
     )

@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autonet import Value, nn
 from autonet.gradcheck import gradcheck, gradgradcheck
 from autonet.nn import (
+    CrossEntropyLoss,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -99,6 +100,109 @@ def test_soft_labels_of_one_hot_rows_give_the_hard_label_loss():
     assert cross_entropy(Value(logits), one_hot).item() == pytest.approx(
         cross_entropy(Value(logits), [2, 0]).item()
     )
+
+
+# --------------------------------------------------------------------------- PyTorch's options
+
+
+def _loss_and_gradient(logits: np.ndarray, target, reduction="mean", **options):
+    x = Value(logits)
+    loss = cross_entropy(x, target, reduction, **options)
+    (loss.sum() if reduction == "none" else loss).backward()
+    return loss.data, x.grad
+
+
+def test_class_weights_scale_each_sample_and_the_mean_divides_by_the_weights_of_the_labels():
+    logits = np.array([[2.0, 0.0], [0.0, 0.0]])
+    first, second = math.log1p(math.exp(-2.0)), math.log(2.0)
+    weight = np.array([1.0, 3.0])
+    loss, grad = _loss_and_gradient(logits, [0, 1], weight=weight)
+    assert loss == pytest.approx((1 * first + 3 * second) / (1 + 3), rel=1e-14)
+    p0 = 1 / (1 + math.exp(-2.0))  # softmax of the first row
+    np.testing.assert_allclose(grad, [[(p0 - 1) / 4, (1 - p0) / 4], [3 * 0.5 / 4, -3 * 0.5 / 4]], rtol=1e-14)
+    summed, _ = _loss_and_gradient(logits, [0, 1], "sum", weight=weight)
+    assert summed == pytest.approx(first + 3 * second, rel=1e-14)
+
+
+@given(logits_and_labels(), st.sampled_from(REDUCTIONS), st.data())
+def test_ignored_labels_count_as_if_their_rows_were_not_there(case, reduction, data):
+    logits, labels = case
+    ignored = np.array(data.draw(st.lists(st.booleans(), min_size=len(labels), max_size=len(labels))))
+    assume(not ignored.all())
+    loss, grad = _loss_and_gradient(logits, np.where(ignored, -100, labels), reduction)
+    kept_loss, kept_grad = _loss_and_gradient(logits[~ignored], labels[~ignored], reduction)
+    if reduction == "none":
+        assert np.all(loss[ignored] == 0)
+        loss = loss[~ignored]
+    np.testing.assert_allclose(loss, kept_loss, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad[~ignored], kept_grad, rtol=1e-12, atol=1e-12)
+    assert np.all(grad[ignored] == 0)
+
+
+def test_ignore_index_may_be_a_class_and_when_every_label_is_ignored_the_mean_is_nan():
+    logits = np.array([[1.0, 2.0, 0.0], [0.5, 0.0, 0.0], [0.0, 3.0, 1.0]])
+    loss, grad = _loss_and_gradient(logits, [1, 0, 1], ignore_index=1)
+    only, only_grad = _loss_and_gradient(logits[1:2], [0])
+    assert loss == pytest.approx(only.item(), rel=1e-14)
+    np.testing.assert_array_equal(grad[[0, 2]], 0.0)
+    np.testing.assert_allclose(grad[1:2], only_grad, rtol=1e-14)
+    loss, grad = _loss_and_gradient(logits[:2], [-100, -100])
+    assert math.isnan(loss) and np.all(grad == 0)  # no sample left: 0 / 0, but nothing to learn
+    assert _loss_and_gradient(logits[:2], [-100, -100], "sum")[0] == 0.0
+
+
+@given(logits_and_labels(), st.sampled_from(REDUCTIONS), st.sampled_from([0.1, 0.5, 1.0]))
+def test_label_smoothing_is_the_soft_label_loss_of_the_smoothed_one_hot_target(case, reduction, smoothing):
+    logits, labels = case
+    classes = logits.shape[1]
+    smoothed = (1 - smoothing) * np.eye(classes)[labels] + smoothing / classes
+    loss, grad = _loss_and_gradient(logits, labels, reduction, label_smoothing=smoothing)
+    soft_loss, soft_grad = _loss_and_gradient(logits, smoothed, reduction)
+    np.testing.assert_allclose(loss, soft_loss, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, soft_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_soft_labels_take_weights_and_smoothing_and_their_mean_is_over_the_samples():
+    logits = np.array([[1.0, 0.0], [0.0, 2.0]])
+    soft = np.array([[0.75, 0.25], [0.5, 0.5]])
+    weight = np.array([2.0, 0.5])
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    expected = -(soft * log_p * weight).sum(axis=1).mean()  # not divided by the weights
+    assert cross_entropy(Value(logits), soft, weight=weight).item() == pytest.approx(expected, rel=1e-14)
+    smoothed = soft * 0.8 + 0.2 / 2
+    assert cross_entropy(Value(logits), soft, label_smoothing=0.2).item() == pytest.approx(
+        -(smoothed * log_p).sum(axis=1).mean(), rel=1e-14
+    )
+
+
+def test_the_module_takes_pytorchs_arguments_and_keeps_its_weight_in_the_state_dict():
+    logits, labels = np.array([[2.0, 0.0, 1.0], [0.0, 0.0, 1.0]]), np.array([0, -100])
+    weight = np.array([0.5, 1.0, 2.0])
+    criterion = CrossEntropyLoss(weight, label_smoothing=0.1, reduction="sum")
+    assert criterion(Value(logits), labels).item() == pytest.approx(
+        cross_entropy(Value(logits), labels, "sum", weight=weight, label_smoothing=0.1).item(), rel=1e-15
+    )
+    assert CrossEntropyLoss(ignore_index=0)(Value(logits), [0, 2]).item() == pytest.approx(
+        cross_entropy(Value(logits[1:]), [2]).item(), rel=1e-15
+    )
+    np.testing.assert_array_equal(criterion.state_dict()["weight"], weight)
+    assert "label_smoothing=0.1" in repr(criterion)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda x: cross_entropy(x, [0, 1], weight=[1.0, 2.0]), ValueError, r"weight has shape \(2,\)"),
+        (lambda x: cross_entropy(x, [0, 1], label_smoothing=1.5), ValueError, r"label_smoothing must lie in"),
+        (lambda x: cross_entropy(x, [0, -1]), ValueError, "holds class -1.*ignore_index is -100"),
+        (lambda x: cross_entropy(x, [0, -100], ignore_index=0), ValueError, "holds class -100"),
+        (lambda x: cross_entropy(x, np.full((2, 3), 1 / 3), ignore_index=1), ValueError, "soft labels"),
+        (lambda x: CrossEntropyLoss("sum"), TypeError, "pass reduction= by name"),
+    ],
+)
+def test_bad_options_are_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call(Value(np.zeros((2, 3))))
 
 
 # --------------------------------------------------------------------------- stability
