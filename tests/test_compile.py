@@ -61,6 +61,23 @@ OPTIMIZERS = {
 }
 
 
+def test_labels_that_start_to_be_ignored_after_the_trace_replay_as_eagerly() -> None:
+    # The trace saw only real classes; later batches pad some labels with -100 (ignored), one
+    # batch all of them (a nan loss that changes nothing). The fused op decides per call.
+    batches = _batches(6)
+    rng = np.random.default_rng(3)
+    for index, (_, labels) in enumerate(batches[1:], start=1):
+        labels[rng.random(labels.size) < 0.3 if index != 4 else slice(None)] = -100
+    eager_model, eager_step = _mlp_training(OPTIMIZERS["momentum"])
+    model, step = _mlp_training(OPTIMIZERS["momentum"])
+    compiled = autonet.compile(step)
+    eager_losses = [eager_step(x, y) for x, y in batches]
+    losses = [compiled(x, y) for x, y in batches]
+    assert np.array_equal(losses, eager_losses, equal_nan=True) and np.isnan(losses[4])
+    assert compiled.traces == 1
+    assert _same(model.parameters(), eager_model.parameters())
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_compiled_mlp_training_equals_the_eager_one_bit_for_bit(name: str) -> None:
     eager_model, eager_step = _mlp_training(OPTIMIZERS[name])
