@@ -134,7 +134,8 @@ def binary_cross_entropy(
     op. Prefer logits (``from_logits=True``, the same as ``binary_cross_entropy_with_logits``):
     that form is exact and stable everywhere.
 
-    Raises ``ValueError`` for probabilities outside [0, 1] (pass logits with ``from_logits=True``).
+    Raises ``ValueError`` for probabilities outside [0, 1] (pass logits with ``from_logits=True``),
+    and for targets outside [0, 1], as PyTorch does.
 
     >>> from autonet import Value
     >>> round(binary_cross_entropy(Value([0.5]), [1.0]).item(), 4)
@@ -148,12 +149,19 @@ def binary_cross_entropy(
     _check_reduction(reduction, who)
     p = _as_prediction(probabilities, who)
     target = _as_target(target, p, who)
-    data = p.data
-    if data.size and (np.nanmin(data) < 0 or np.nanmax(data) > 1):
-        raise ValueError(
-            f"{who}: probabilities must lie in [0, 1], got values from {np.nanmin(data):g} "
-            f"to {np.nanmax(data):g}; for raw scores pass from_logits=True"
-        )
+    for what, data, hint in [
+        ("probabilities", p.data, "; for raw scores pass from_logits=True"),
+        (
+            "targets",
+            np.asarray(stored_data(target) if isinstance(target, Value) else target),
+            " (as in torch)",
+        ),
+    ]:
+        if data.size and (np.nanmin(data) < 0 or np.nanmax(data) > 1):
+            raise ValueError(
+                f"{who}: {what} must lie in [0, 1], got values from {np.nanmin(data):g} "
+                f"to {np.nanmax(data):g}{hint}"
+            )
     return apply(_fused.binary_cross_entropy, p, target, reduction=reduction)
 
 

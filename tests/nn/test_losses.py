@@ -303,6 +303,11 @@ def test_mismatched_shapes_name_both():
         ),
         (lambda: hinge_loss(Value(np.ones(2)), [0, 1]), ValueError, r"-1 or \+1, got 0; .* y \* 2 - 1"),
         (lambda: binary_cross_entropy(Value([1.5]), [1.0]), ValueError, "from_logits=True"),
+        (
+            lambda: binary_cross_entropy(Value([0.3, 0.6]), [1.5, -0.5]),
+            ValueError,
+            r"binary_cross_entropy: targets must lie in \[0, 1\], got values from -0.5 to 1.5",
+        ),
         (lambda: mse_loss(Value([1.0]), [1.0], reduction="avg"), ValueError, "reduction must be"),
     ],
 )
