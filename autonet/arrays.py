@@ -22,8 +22,8 @@ def to_data(
 
     With ``copy`` (the default) an array is always the Value's own, never the caller's: a Value
     owns its data as ``np.array`` does. ``like`` is the float dtype of the other operand of an op:
-    integer and bool data then take numpy's promotion with it (a bool mask times a float32 Value
-    stays float32), where on their own they become float64.
+    integer and bool data then take it (an int64 array times a float32 Value stays float32, as
+    in PyTorch), where on their own they become float64.
 
     >>> to_data(2), to_data([1, 2]).dtype
     (2.0, dtype('float64'))
@@ -64,8 +64,9 @@ def to_data(
             raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
         array = array.astype(target, copy=False)
     elif letter != "f":
-        promoted = np.result_type(like, array.dtype) if like is not None else F64
-        array = array.astype(promoted if promoted.kind == "f" else F64)
+        # Integers and bools meeting floats take the floats' dtype, as in PyTorch and JAX (numpy
+        # would widen float32 to float64 for int32 and int64 arrays).
+        array = array.astype(like if like is not None and like.kind == "f" else F64)
     if array.ndim == 0 and array.dtype == F64:
         return float(array)
     if copy and array is data:

@@ -481,9 +481,9 @@ def _constant(number: float) -> Value:
 
 
 def lift(x: Any, other: Any = None) -> Value:
-    """``x`` as a Value: itself if it is one, else a constant. Integer and bool arrays take
-    numpy's promotion with ``other`` (a Value or a dtype): a mask times a float32 Value stays
-    float32, where on its own it becomes float64.
+    """``x`` as a Value: itself if it is one, else a constant. Integer and bool arrays take the
+    float dtype of ``other`` (a Value or a dtype), as in PyTorch: an index array times a float32
+    Value stays float32, where on its own it becomes float64.
 
     >>> lift([1, 2]).dtype, lift(np.array([True]), np.dtype(np.float32)).dtype
     (dtype('float64'), dtype('float32'))

@@ -171,10 +171,17 @@ def test_bool_and_small_int_constants_keep_a_float32_value_float32(dtype: type) 
     assert autonet.where(constant.astype(bool), w, constant).dtype == np.float32
 
 
-def test_wide_int_constants_follow_numpy_promotion() -> None:
-    w = Value(np.ones(2, dtype=np.float32))
-    constant = np.array([1, 2], dtype=np.int64)
-    assert (w * constant).dtype == (w.data * constant).dtype == np.float64
+@pytest.mark.parametrize("int_dtype", [np.int8, np.int32, np.int64, np.uint64])
+@pytest.mark.parametrize("float_dtype", [np.float16, np.float32])
+def test_int_constants_of_any_width_keep_the_float_dtype_as_in_pytorch(float_dtype, int_dtype) -> None:
+    # numpy widens float32 with int32 or int64 to float64 (and float16 with int16 up); PyTorch
+    # and JAX keep the float operand's dtype, so a float32 model stays float32.
+    w = Value(np.ones(2, dtype=float_dtype), requires_grad=True)
+    constant = np.array([1, 2], dtype=int_dtype)
+    for result in [w * constant, constant * w, np.multiply(constant, w), np.maximum(w, constant)]:
+        assert result.dtype == float_dtype
+    (w * constant).sum().backward()
+    assert w.grad.dtype == float_dtype and w.grad.tolist() == [1.0, 2.0]
 
 
 def test_an_assigned_array_the_caller_keeps_is_shared_and_locked_while_recorded() -> None:

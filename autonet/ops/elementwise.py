@@ -427,7 +427,7 @@ def _bound(b, x):
     if b is None:
         return None
     try:
-        data = as_value(b, x).data  # an integer bound takes numpy's promotion with x's dtype
+        data = as_value(b, x).data  # an integer bound takes x's float dtype
     except TypeError as error:
         raise TypeError(f"clip: a bound: {error}") from None
     return float(data) if data.ndim == 0 and data.dtype == np.float64 else data

@@ -352,7 +352,7 @@ def _cross_entropy(
     # Saved for the vjp (Op.saves), whose gradient is softmax - one-hot: the softmax is divided
     # out there, into the gradient's own array, so a forward without a backward never pays it.
     if terms is None:
-        return _reduce(losses, reduction), (exp, sums, picks, None)
+        return _reduce(losses, reduction), (exp, sums, picks)
     lse = np.log(sums) + shift
     return terms.reduced(terms.losses(losses, x, lse), reduction), (exp, sums, picks, terms)
 
@@ -371,7 +371,7 @@ def _cross_entropy_vjp(
     if saved is None or is_value(x):
         labels, terms = _terms(x, target, weight, ignore_index, label_smoothing)
     else:
-        terms = saved[3]
+        terms = saved[3] if len(saved) > 3 else None  # the extra terms follow the softmax's parts
     g = _spread(g, np.shape(x)[:-1], reduction) if terms is None else terms.spread(g, reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
@@ -381,8 +381,8 @@ def _cross_entropy_vjp(
             return (_softmax_last(x) - one_hot) * g
         return terms.gradient(_softmax_last(x), one_hot, g)
     if saved is None:
-        saved = (*_exp_rows(x)[:2], _flat_picks(labels, x.shape[-1]), terms)
-    exp, sums, picks, _ = saved
+        saved = (*_exp_rows(x)[:2], _flat_picks(labels, x.shape[-1]))
+    exp, sums, picks = saved[:3]
     if terms is not None:
         one_hot = np.zeros(x.shape, x.dtype)
         one_hot.reshape(-1)[picks] = 1

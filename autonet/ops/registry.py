@@ -295,7 +295,7 @@ def apply(op: Op | str, *args: Any, **params: Any) -> Any:
 
 def as_value(x: Any, like: Any = None) -> Any:
     """``x`` as a Value (a constant unless it is one already); integer and bool arrays take
-    numpy's promotion with the dtype ``like``.
+    the float dtype ``like`` (as in PyTorch).
 
     >>> as_value([1.0, 2.0]).shape
     (2,)
