@@ -30,6 +30,7 @@ API_PAGE = Path(__file__).resolve().parent / "api.md"
 MODULES = [
     "autonet",
     "autonet.nn",
+    "autonet.nn.functional",
     "autonet.nn.init",
     "autonet.nn.utils",
     "autonet.optim",

@@ -1,7 +1,7 @@
 """Networks on ``Value``: the ``Module`` base, ``Neuron``, ``Layer``, ``MLP``, convolutional parts
 (``Conv2d``, ``MaxPool2d``, ``ReLU``, ``Flatten``, ``Sequential`` ...), normalisation, dropout and
 embedding layers, recurrent networks and cells (``RNN``, ``GRU``, ``LSTM``, ``LSTMCell`` ...),
-initializers and losses.
+initializers and losses; ``functional`` holds PyTorch's ``torch.nn.functional`` names.
 
 >>> import numpy as np
 >>> from autonet import nn
@@ -12,7 +12,7 @@ initializers and losses.
 [(2, 16), (16,)]
 """
 
-from . import init, utils
+from . import functional, init, utils
 from .conv import (
     GELU,
     Activation,
@@ -82,6 +82,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "functional",
     "hinge_loss",
     "init",
     "mse_loss",

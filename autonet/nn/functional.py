@@ -1,0 +1,199 @@
+"""PyTorch's ``torch.nn.functional`` names and arguments on autonet's ops, so that code written
+as ``import torch.nn.functional as F`` reads the same with ``from autonet.nn import functional
+as F``: ``F.relu(x)``, ``F.softmax(x, dim=1)``, ``F.linear(x, weight, bias)`` (PyTorch's
+``(out, in)`` weight), ``F.conv2d``, ``F.max_pool2d``, ``F.cross_entropy(x, y, weight=w)`` ...
+
+Each is one registered op or a loss of ``autonet.nn`` (no second implementation): ``dim`` is
+numpy's ``axis`` under PyTorch's name. The losses take PyTorch's ``weight`` as their third
+argument and the rest by keyword (its deprecated ``size_average`` and ``reduce`` are left out).
+
+>>> import numpy as np
+>>> from autonet import Value
+>>> from autonet.nn import functional as F
+>>> x = Value(np.array([[1.0, -2.0], [0.5, 3.0]]))
+>>> F.relu(x).tolist()
+[[1.0, 0.0], [0.5, 3.0]]
+>>> round(F.cross_entropy(x, [0, 1]).item(), 4)
+0.0637
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import Value, lift
+from ..ops import REGISTRY
+from ..surface import FUNCTIONS, apply
+from . import losses
+
+__all__ = [
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "tanh",
+]
+
+# The registry's functions already take PyTorch's arguments in PyTorch's order.
+conv1d = FUNCTIONS["conv1d"]
+conv2d = FUNCTIONS["conv2d"]
+max_pool2d = FUNCTIONS["max_pool2d"]
+avg_pool2d = FUNCTIONS["avg_pool2d"]
+batch_norm = FUNCTIONS["batch_norm"]
+layer_norm = FUNCTIONS["layer_norm"]
+dropout = FUNCTIONS["dropout"]
+embedding = FUNCTIONS["embedding"]
+
+
+def relu(input: Any) -> Value:  # noqa: A002 - PyTorch's argument name
+    """max(x, 0), gradient 0 at 0 (``torch.nn.functional.relu``).
+
+    >>> relu([-1.0, 2.0]).tolist()
+    [0.0, 2.0]
+    """
+    return lift(input).relu()
+
+
+def sigmoid(input: Any) -> Value:  # noqa: A002
+    """1 / (1 + e ** -x) (``torch.sigmoid``).
+
+    >>> sigmoid(0.0).item()
+    0.5
+    """
+    return lift(input).sigmoid()
+
+
+def tanh(input: Any) -> Value:  # noqa: A002
+    """The hyperbolic tangent (``torch.tanh``).
+
+    >>> tanh(0.0).item()
+    0.0
+    """
+    return lift(input).tanh()
+
+
+def gelu(input: Any, approximate: str = "none") -> Value:  # noqa: A002
+    """x * Phi(x), or its tanh approximation with ``approximate="tanh"`` (``F.gelu``).
+
+    >>> round(gelu(1.0).item(), 4)
+    0.8413
+    """
+    return lift(input).gelu(approximate=approximate)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01) -> Value:  # noqa: A002
+    """x, or ``negative_slope * x`` below 0 (``F.leaky_relu``).
+
+    >>> leaky_relu([-1.0, 2.0], 0.1).tolist()
+    [-0.1, 2.0]
+    """
+    return lift(input).leaky_relu(negative_slope)
+
+
+def softplus(input: Any) -> Value:  # noqa: A002
+    """log(1 + e ** x), computed without overflow (``F.softplus`` with its default beta of 1).
+
+    >>> round(softplus(0.0).item(), 4)
+    0.6931
+    """
+    return lift(input).softplus()
+
+
+def softmax(input: Any, dim: int) -> Value:  # noqa: A002
+    """e ** x over its sum along ``dim`` (``F.softmax``; PyTorch asks for ``dim`` too).
+
+    >>> softmax([[0.0, 0.0]], dim=1).tolist()
+    [[0.5, 0.5]]
+    """
+    return lift(input).softmax(axis=dim)
+
+
+def log_softmax(input: Any, dim: int) -> Value:  # noqa: A002
+    """x minus its logsumexp along ``dim`` (``F.log_softmax``).
+
+    >>> round(log_softmax([0.0, 0.0], dim=0).tolist()[0], 4)
+    -0.6931
+    """
+    return lift(input).log_softmax(axis=dim)
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Value:  # noqa: A002
+    """``input @ weight.T + bias`` with PyTorch's ``(out_features, in_features)`` weight
+    (``F.linear``), one fused op.
+
+    >>> linear([[1.0, 2.0]], [[1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], [0.0, 0.0, 1.0]).tolist()
+    [[3.0, 2.0, 2.0]]
+    """
+    weight = lift(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must have shape (out_features, in_features), got {weight.shape}")
+    if bias is None:
+        return lift(input, weight) @ weight.T
+    return apply(REGISTRY["linear"], input, weight.T, bias)
+
+
+def cross_entropy(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Value:
+    """Softmax cross-entropy (``F.cross_entropy``): ``autonet.nn.cross_entropy`` with
+    PyTorch's argument order. The class axis is the last (PyTorch's axis 1 of a 2-d input).
+
+    >>> round(cross_entropy(Value([[0.0, 0.0]]), [1], label_smoothing=0.1).item(), 4)
+    0.6931
+    """
+    options = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
+    return losses.cross_entropy(input, target, reduction, **options)
+
+
+def mse_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # noqa: A002
+    """The mean (or sum) of squared differences (``F.mse_loss``).
+
+    >>> mse_loss(Value([1.0, 3.0]), [0.0, 1.0]).item()
+    2.5
+    """
+    return losses.mse_loss(input, target, reduction)
+
+
+def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # noqa: A002
+    """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``).
+
+    >>> round(binary_cross_entropy(Value([0.5]), [1.0]).item(), 4)
+    0.6931
+    """
+    return losses.binary_cross_entropy(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,  # noqa: A002
+    target: Any,
+    *,
+    reduction: str = "mean",
+) -> Value:
+    """Binary cross-entropy of logits, exact and stable (``F.binary_cross_entropy_with_logits``).
+
+    >>> round(binary_cross_entropy_with_logits(Value([0.0]), [1.0]).item(), 4)
+    0.6931
+    """
+    return losses.binary_cross_entropy_with_logits(input, target, reduction)
