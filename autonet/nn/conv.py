@@ -1,5 +1,6 @@
 """Convolutional networks: ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``ReLU``, ``Flatten``
-and ``Sequential``, with PyTorch's constructor arguments and parameter names.
+and the containers ``Sequential``, ``ModuleList``, ``ModuleDict`` and ``Identity``, with
+PyTorch's constructor arguments and parameter names.
 
 The parameters are called ``weight`` (out_channels, in_channels / groups, *kernel) and ``bias``
 (out_channels,), and a ``Sequential`` names its parts ``"0"``, ``"1"`` ..., so the keys of
@@ -16,7 +17,7 @@ The parameters are called ``weight`` (out_channels, in_channels / groups, *kerne
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,11 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Flatten",
+    "Identity",
     "LeakyReLU",
     "MaxPool2d",
+    "ModuleDict",
+    "ModuleList",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -325,7 +329,51 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Sequential(Module):
+class ModuleList(Module):
+    """A list of modules whose parameters belong to the holder (``torch.nn.ModuleList``): parts
+    named ``"0"``, ``"1"`` ... (``"blocks.0.weight"``), with ``append``, ``extend``, ``len``,
+    iteration and indexing. It has no ``forward``: the holder calls its parts.
+
+    >>> from autonet.nn import Linear, ModuleList
+    >>> blocks = ModuleList([Linear(2, 2), Linear(2, 2)]).append(Linear(2, 1))
+    >>> len(blocks), [name for name, _ in blocks.named_parameters()][-2:]
+    (3, ['2.weight', '2.bias'])
+    """
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        object.__setattr__(self, "_count", 0)
+        self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` as the next part; returns self."""
+        if not isinstance(module, Module):
+            kind = type(self).__name__
+            raise TypeError(f"{kind}: part {self._count} is a {type(module).__name__}, not a Module")
+        setattr(self, str(self._count), module)
+        object.__setattr__(self, "_count", self._count + 1)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules``; returns self."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Module]:
+        return (getattr(self, str(i)) for i in range(self._count))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return type(self)(list(self)[index])
+        if not -self._count <= index < self._count:
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for {self._count} parts")
+        return getattr(self, str(index % self._count))
+
+
+class Sequential(ModuleList):
     """Modules applied in turn; the parts are named ``"0"``, ``"1"`` ... as in PyTorch, so
     parameters are ``"0.weight"``, ``"2.bias"`` ...; indexing gives a part, a slice a new Sequential.
 
@@ -337,26 +385,79 @@ class Sequential(Module):
     """
 
     def __init__(self, *modules: Module) -> None:
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: part {index} is a {type(module).__name__}, not a Module")
-            setattr(self, str(index), module)
-        object.__setattr__(self, "_count", len(modules))
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[Module]:
-        return (getattr(self, str(i)) for i in range(self._count))
+        super().__init__(modules)
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*list(self)[index])
-        if not -self._count <= index < self._count:
-            raise IndexError(f"Sequential: index {index} is out of range for {self._count} parts")
-        return getattr(self, str(index % self._count))
+        return super().__getitem__(index)
 
     def forward(self, x: Any) -> Any:
         for module in self:
             x = module(x)
+        return x
+
+
+class ModuleDict(Module):
+    """Modules by name, whose parameters belong to the holder (``torch.nn.ModuleDict``):
+    ``heads["digits"]`` is named ``"heads.digits"``; ``keys``, ``values``, ``items``, ``in``,
+    ``len`` and iteration over the names, in the order they were added.
+
+    >>> from autonet.nn import Linear, ModuleDict
+    >>> heads = ModuleDict({"low": Linear(4, 5)})
+    >>> heads["high"] = Linear(4, 5)
+    >>> list(heads), "low" in heads, list(heads.state_dict())[:2]
+    (['low', 'high'], True, ['low.weight', 'low.bias'])
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
+        object.__setattr__(self, "_names", [])
+        for name, module in (modules or {}).items():
+            self[name] = module
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"ModuleDict: a name is a public attribute name, got {name!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {name!r} is a {type(module).__name__}, not a Module")
+        setattr(self, name, module)
+        if name not in self._names:
+            self._names.append(name)
+
+    def __getitem__(self, name: str) -> Module:
+        if name not in self._names:
+            raise KeyError(f"ModuleDict: no module {name!r}; it has {self._names}")
+        return getattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def keys(self) -> list[str]:
+        """The names, in the order they were added."""
+        return list(self._names)
+
+    def values(self) -> list[Module]:
+        """The modules, in the order they were added."""
+        return [getattr(self, name) for name in self._names]
+
+    def items(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` pairs, in the order they were added."""
+        return [(name, getattr(self, name)) for name in self._names]
+
+
+class Identity(Module):
+    """Returns its input as it is (``torch.nn.Identity``): a placeholder, say for a removed head.
+
+    >>> from autonet.nn import Identity
+    >>> Identity()(3.0)
+    3.0
+    """
+
+    def forward(self, x: Any) -> Any:
         return x
