@@ -176,24 +176,34 @@ def mse_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # n
     return losses.mse_loss(input, target, reduction)
 
 
-def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # noqa: A002
+def binary_cross_entropy(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+) -> Value:
     """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``).
 
     >>> round(binary_cross_entropy(Value([0.5]), [1.0]).item(), 4)
     0.6931
     """
-    return losses.binary_cross_entropy(input, target, reduction)
+    return losses.binary_cross_entropy(input, target, reduction, weight=weight)
 
 
 def binary_cross_entropy_with_logits(
     input: Any,  # noqa: A002
     target: Any,
+    weight: Any = None,
     *,
     reduction: str = "mean",
+    pos_weight: Any = None,
 ) -> Value:
     """Binary cross-entropy of logits, exact and stable (``F.binary_cross_entropy_with_logits``).
 
     >>> round(binary_cross_entropy_with_logits(Value([0.0]), [1.0]).item(), 4)
     0.6931
     """
-    return losses.binary_cross_entropy_with_logits(input, target, reduction)
+    return losses.binary_cross_entropy_with_logits(
+        input, target, reduction, weight=weight, pos_weight=pos_weight
+    )

@@ -106,25 +106,58 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Value:
     return apply(_fused.mse, prediction, target, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Value:
+def binary_cross_entropy_with_logits(
+    logits: Any, target: Any, reduction: str = "mean", *, weight: Any = None, pos_weight: Any = None
+) -> Value:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], computed from the
     logits directly: ``softplus(x) - t * x``, finite for any logit (even 1000 or -1000).
+
+    PyTorch's options: ``weight`` multiplies each element's loss (broadcast), and ``pos_weight``
+    (one per class, the last axis) the positive term, ``-pos_weight * t * log(sigmoid(x))``, to
+    weigh rare positives up; the mean stays the mean over the elements.
 
     >>> from autonet import Value
     >>> round(binary_cross_entropy_with_logits(Value([0.0]), [1.0]).item(), 4)  # log 2
     0.6931
     >>> binary_cross_entropy_with_logits(Value([1000.0, -1000.0]), [1.0, 0.0]).item()
     0.0
+    >>> round(binary_cross_entropy_with_logits(Value([0.0]), [1.0], pos_weight=[3.0]).item(), 4)
+    2.0794
     """
     who = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, who)
     logits = _as_prediction(logits, who)
     target = _as_target(target, logits, who)
-    return apply(_fused.bce_with_logits, logits, target, reduction=reduction)
+    if weight is None and pos_weight is None:
+        return apply(_fused.bce_with_logits, logits, target, reduction=reduction)
+    if pos_weight is None:
+        losses = apply(_fused.bce_with_logits, logits, target, reduction="none")
+    else:
+        # PyTorch's form: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), stable for any x.
+        scale = 1 + (_constant(pos_weight, logits, who, "pos_weight") - 1) * target
+        losses = (1 - target) * logits + scale * (-logits).softplus()
+    return _weighted(losses, weight, reduction, logits, who)
+
+
+def _constant(array: Any, like: Value, who: str, name: str) -> np.ndarray:
+    """A weight as an array of ``like``'s dtype, checked to broadcast against it."""
+    array = np.asarray(stored_data(array) if isinstance(array, Value) else array, dtype=like.dtype)
+    try:
+        np.broadcast_shapes(array.shape, like.shape)
+    except ValueError:
+        raise ValueError(f"{who}: {name} of shape {array.shape} does not broadcast to {like.shape}") from None
+    return array
+
+
+def _weighted(losses: Value, weight: Any, reduction: str, like: Value, who: str) -> Value:
+    """The elements' losses times ``weight`` (if any), reduced; the mean is over the elements."""
+    if weight is not None:
+        losses = losses * _constant(weight, like, who, "weight")
+    return _reduce(losses, reduction)
 
 
 def binary_cross_entropy(
-    probabilities: Any, target: Any, reduction: str = "mean", *, from_logits: bool = False
+    probabilities: Any, target: Any, reduction: str = "mean", *, from_logits: bool = False, weight: Any = None
 ) -> Value:
     """Binary cross-entropy ``-(t log p + (1 - t) log(1 - p))`` of probabilities ``p`` in [0, 1].
 
@@ -133,6 +166,9 @@ def binary_cross_entropy(
     at 0 or 1 still gets a gradient (about -1e12 for p = 0, t = 1) and can recover. One fused
     op. Prefer logits (``from_logits=True``, the same as ``binary_cross_entropy_with_logits``):
     that form is exact and stable everywhere.
+
+    ``weight`` (PyTorch's) multiplies each element's loss, broadcast; the mean stays the mean
+    over the elements.
 
     Raises ``ValueError`` for probabilities outside [0, 1] (pass logits with ``from_logits=True``),
     and for targets outside [0, 1], as PyTorch does.
@@ -144,7 +180,7 @@ def binary_cross_entropy(
     0.6931
     """
     if from_logits:
-        return binary_cross_entropy_with_logits(probabilities, target, reduction)
+        return binary_cross_entropy_with_logits(probabilities, target, reduction, weight=weight)
     who = "binary_cross_entropy"
     _check_reduction(reduction, who)
     p = _as_prediction(probabilities, who)
@@ -162,7 +198,11 @@ def binary_cross_entropy(
                 f"{who}: {what} must lie in [0, 1], got values from {np.nanmin(data):g} "
                 f"to {np.nanmax(data):g}{hint}"
             )
-    return apply(_fused.binary_cross_entropy, p, target, reduction=reduction)
+    if weight is None:
+        return apply(_fused.binary_cross_entropy, p, target, reduction=reduction)
+    return _weighted(
+        apply(_fused.binary_cross_entropy, p, target, reduction="none"), weight, reduction, p, who
+    )
 
 
 def cross_entropy(
@@ -352,8 +392,7 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ) -> None:
         who = "CrossEntropyLoss"
-        if isinstance(weight, str):
-            raise TypeError(f"{who}: weight is one number per class, got {weight!r}; pass reduction= by name")
+        _check_weight(weight, who)
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"{who}: label_smoothing must lie in [0, 1], got {label_smoothing}")
@@ -381,7 +420,8 @@ class CrossEntropyLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """``binary_cross_entropy`` of probabilities as a module (``torch.nn.BCELoss``).
+    """``binary_cross_entropy`` of probabilities as a module (``torch.nn.BCELoss``), with its
+    ``weight``.
 
     >>> from autonet import Value
     >>> round(BCELoss()(Value([0.5]), [1.0]).item(), 4)
@@ -390,9 +430,18 @@ class BCELoss(_Loss):
 
     loss = staticmethod(binary_cross_entropy)
 
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        _check_weight(weight, "BCELoss")
+        super().__init__(reduction)
+        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        return binary_cross_entropy(prediction, target, self.reduction, weight=self.weight)
+
 
 class BCEWithLogitsLoss(_Loss):
-    """``binary_cross_entropy_with_logits`` as a module (``torch.nn.BCEWithLogitsLoss``).
+    """``binary_cross_entropy_with_logits`` as a module (``torch.nn.BCEWithLogitsLoss``), with
+    its ``weight`` and ``pos_weight``.
 
     >>> from autonet import Value
     >>> round(BCEWithLogitsLoss()(Value([0.0]), [1.0]).item(), 4)
@@ -400,3 +449,18 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     loss = staticmethod(binary_cross_entropy_with_logits)
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
+        _check_weight(weight, "BCEWithLogitsLoss")
+        super().__init__(reduction)
+        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+        self.register_buffer("pos_weight", None if pos_weight is None else np.array(pos_weight, dtype=float))
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        options = {"weight": self.weight, "pos_weight": self.pos_weight}
+        return binary_cross_entropy_with_logits(prediction, target, self.reduction, **options)
+
+
+def _check_weight(weight: Any, who: str) -> None:
+    if isinstance(weight, str):  # reduction passed first, as autonet's losses take it
+        raise TypeError(f"{who}: weight is an array of numbers, got {weight!r}; pass reduction= by name")

@@ -189,6 +189,44 @@ def test_the_module_takes_pytorchs_arguments_and_keeps_its_weight_in_the_state_d
     assert "label_smoothing=0.1" in repr(criterion)
 
 
+@given(
+    hnp.arrays(np.float64, (3, 2), elements=st.floats(-30, 30)),
+    hnp.arrays(np.float64, (3, 2), elements=st.floats(0, 1)),
+    st.sampled_from(REDUCTIONS),
+)
+def test_pos_weight_weighs_the_positive_term_and_weight_each_element(x, t, reduction):
+    pos_weight, weight = np.array([3.0, 0.5]), np.array([[1.0, 2.0]])
+    log_sigmoid, log_one_minus = -np.logaddexp(0, -x), -np.logaddexp(0, x)
+    each = -(pos_weight * t * log_sigmoid + (1 - t) * log_one_minus) * weight
+    expected = {"mean": each.mean(), "sum": each.sum(), "none": each}[reduction]
+    v = Value(x)
+    loss = binary_cross_entropy_with_logits(v, t, reduction, weight=weight, pos_weight=pos_weight)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12, atol=1e-12)
+    (loss.sum() if reduction == "none" else loss).backward()
+    sigmoid = 1 / (1 + np.exp(-x))
+    slope = ((1 - t) * sigmoid - pos_weight * t * (1 - sigmoid)) * weight  # d each / d x
+    np.testing.assert_allclose(v.grad, slope / (x.size if reduction == "mean" else 1), rtol=1e-9, atol=1e-12)
+
+
+def test_bce_weights_scale_the_elements_and_the_modules_keep_them_as_buffers():
+    p, t, weight = Value([0.2, 0.9]), [0.0, 1.0], np.array([2.0, 0.5])
+    expected = -(2.0 * np.log(0.8) + 0.5 * np.log(0.9)) / 2  # a mean over the elements
+    assert binary_cross_entropy(p, t, weight=weight).item() == pytest.approx(expected, rel=1e-14)
+    assert nn.BCELoss(weight)(p, t).item() == pytest.approx(expected, rel=1e-14)
+    logits = Value([0.0, 1000.0, -1000.0])
+    criterion = nn.BCEWithLogitsLoss(pos_weight=[3.0], reduction="none")
+    np.testing.assert_allclose(
+        criterion(logits, [1.0, 1.0, 0.0]).data, [3 * np.log(2), 0.0, 0.0], atol=1e-300
+    )
+    assert list(criterion.state_dict()) == ["pos_weight"] and list(nn.BCELoss(weight).state_dict()) == [
+        "weight"
+    ]
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(3,\) does not broadcast to \(2,\)"):
+        binary_cross_entropy_with_logits(Value([0.0, 1.0]), [1.0, 0.0], pos_weight=[1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="BCELoss: weight is an array of numbers, got 'sum'"):
+        nn.BCELoss("sum")
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
