@@ -158,13 +158,14 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Value:
     """Softmax cross-entropy (``F.cross_entropy``): ``autonet.nn.cross_entropy`` with
-    PyTorch's argument order. The class axis is the last (PyTorch's axis 1 of a 2-d input).
+    PyTorch's argument order and class axis, 1 for inputs (N, C, d1, ...) against labels (N, d1,
+    ...) (``autonet.nn.cross_entropy`` takes the last).
 
     >>> round(cross_entropy(Value([[0.0, 0.0]]), [1], label_smoothing=0.1).item(), 4)
     0.6931
     """
     options = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
-    return losses.cross_entropy(input, target, reduction, **options)
+    return losses.cross_entropy(*losses.classes_last(input, target), reduction, **options)
 
 
 def mse_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # noqa: A002

@@ -267,6 +267,24 @@ def cross_entropy(
     return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction, **options)
 
 
+def classes_last(logits: Any, target: Any) -> tuple[Any, Any]:
+    """PyTorch's (N, C, d1, ...) logits (and soft labels of that shape) with the classes moved
+    to the last axis, where ``cross_entropy`` takes them; (N, C) and (C,) logits as they are.
+
+    >>> import numpy as np
+    >>> logits, labels = classes_last(np.zeros((2, 5, 3)), np.zeros((2, 3), dtype=int))
+    >>> logits.shape, labels.shape
+    ((2, 3, 5), (2, 3))
+    """
+    logits = _as_prediction(logits, "cross_entropy")
+    if logits.ndim < 3:
+        return logits, target
+    order = (0, *range(2, logits.ndim), 1)
+    if np.shape(stored_data(target) if isinstance(target, Value) else target) == logits.shape:
+        target = target.transpose(order) if isinstance(target, Value) else np.transpose(target, order)
+    return logits.transpose(order), target
+
+
 def _class_indices(target: Any, shape: tuple[int, ...]) -> np.ndarray:
     """The integer class indices of ``target``, one per row of logits of ``shape``."""
     who, batch = "cross_entropy", shape[:-1]
@@ -373,7 +391,8 @@ class MSELoss(_Loss):
 class CrossEntropyLoss(_Loss):
     """``cross_entropy`` of logits against class indices (or soft labels) as a module
     (``torch.nn.CrossEntropyLoss``), with its ``weight``, ``ignore_index`` and
-    ``label_smoothing``.
+    ``label_smoothing``, and its class axis: 1 for logits (N, C, d1, ...) against labels (N, d1,
+    ...), where ``cross_entropy`` takes the last (the two agree on (N, C) and (C,) logits).
 
     >>> from autonet import Value
     >>> round(CrossEntropyLoss()(Value([[0.0, 0.0]]), [1]).item(), 4)  # log 2
@@ -406,7 +425,7 @@ class CrossEntropyLoss(_Loss):
             "ignore_index": self.ignore_index,
             "label_smoothing": self.label_smoothing,
         }
-        return cross_entropy(prediction, target, self.reduction, **options)
+        return cross_entropy(*classes_last(prediction, target), self.reduction, **options)
 
     def extra_repr(self) -> str:
         shown = [super().extra_repr()]

@@ -387,7 +387,10 @@ def _cross_entropy_vjp(
         one_hot = np.zeros(x.shape, x.dtype)
         one_hot.reshape(-1)[picks] = 1
         return terms.gradient(exp / sums, one_hot, g)
-    grad = exp / sums  # a new array: a retained graph may need the saved parts again
+    # A new array (a retained graph may need the saved parts again), laid out in C order: exp
+    # keeps the layout of logits that are a transposed view, and then reshape(-1) would be a
+    # copy, which the subtraction below would go into instead of the gradient.
+    grad = np.divide(exp, sums, order="C")
     # Each row is hit once, so plain fancy indexing is exact (and far cheaper than subtract.at).
     flat = grad.reshape(-1)
     flat[picks] -= 1
