@@ -1,7 +1,8 @@
 """Every registered op gives the same value and gradient when its inputs are views (the data of
 ``x.swapaxes(-1, -2)`` or ``x[::2]``), not arrays of their own: ops meet views from transposes
 and slices, and a vjp that writes into ``reshape(-1)`` of an array laid out like a transposed
-view writes into a copy (cross_entropy of transposed logits lost its one-hot that way).
+view writes into a copy (cross_entropy of transposed logits lost its one-hot that way). The
+output's gradient arrives as such a view too.
 
 Parametrised over the registry, on cases drawn as ``python -m autonet check`` draws them, so a
 new op is covered.
@@ -64,5 +65,13 @@ def test_views_give_the_value_and_gradient_of_arrays_of_their_own(name: str) -> 
         got = gradients((viewed * upstream).sum(), [leaf for leaf, _, _ in views])
         for index, (e, g, (_, _, read)) in enumerate(zip(expected, got, views, strict=True)):
             np.testing.assert_allclose(read(g), e, rtol=1e-12, atol=1e-14, err_msg=f"{name}: input {index}")
+        if plain.ndim >= 2:
+            # The output's gradient arriving as a view too: the vjp of a swapaxes hands one on.
+            turned = np.ascontiguousarray(np.swapaxes(upstream, -1, -2))
+            through = gradients((apply(op, *leaves, **params).swapaxes(-1, -2) * turned).sum(), leaves)
+            for index, (e, g) in enumerate(zip(expected, through, strict=True)):
+                np.testing.assert_allclose(
+                    g, e, rtol=1e-12, atol=1e-14, err_msg=f"{name}: input {index}, g a view"
+                )
         checked += 1
     assert checked, f"{name}: no case with n-d inputs"
