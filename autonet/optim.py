@@ -1,7 +1,6 @@
 """Optimizers (``SGD`` with momentum, Nesterov and weight decay, ``Adam``, ``AdamW``,
-``RMSprop``, ``Adagrad``) and
-learning-rate schedulers (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``, ``LambdaLR``,
-``ReduceLROnPlateau``).
+``RMSprop``, ``Adagrad``) and learning-rate schedulers (``StepLR``, ``MultiStepLR``,
+``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``LambdaLR``, ``ReduceLROnPlateau``).
 
 An optimizer holds its parameters (Values) in parameter groups, as PyTorch does: pass
 ``model.parameters()`` for one group, or a list of dicts such as ``[{"params": body},
@@ -50,6 +49,8 @@ __all__ = [
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
     "Optimizer",
     "RMSprop",
     "ReduceLROnPlateau",
@@ -833,6 +834,75 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply each group's learning rate by ``gamma`` at each of the epochs in ``milestones``
+    (an epoch listed twice, twice): ``lr = initial_lr * gamma ** (milestones passed)``, by one
+    multiplication at each milestone, as PyTorch.
+
+    >>> from autonet import Value
+    >>> optimizer = SGD([Value(1.0)], lr=1.0)
+    >>> scheduler = MultiStepLR(optimizer, milestones=[2, 4], gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(scheduler.get_last_lr()[0])
+    ...     scheduler.step()
+    >>> lrs
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
+        self.milestones = sorted(_positive_int(m, "MultiStepLR", "every milestone") for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        factor = self.gamma ** self.milestones.count(self.last_epoch)
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+
+class LinearLR(LRScheduler):
+    """Scale each group's learning rate linearly from ``start_factor`` to ``end_factor`` of
+    ``initial_lr`` over ``total_iters`` epochs, then keep it (a warm-up):
+    ``lr = initial_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``, by
+    PyTorch's ratio of consecutive factors at each step.
+
+    >>> from autonet import Value
+    >>> scheduler = LinearLR(SGD([Value(1.0)], lr=1.0), start_factor=0.25, total_iters=3)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(round(scheduler.get_last_lr()[0], 12))
+    ...     scheduler.step()
+    >>> lrs
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        _check(0 < start_factor <= 1, "LinearLR", f"start_factor must lie in (0, 1], got {start_factor}")
+        _check(0 <= end_factor <= 1, "LinearLR", f"end_factor must lie in [0, 1], got {end_factor}")
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = _positive_int(total_iters, "LinearLR", "total_iters")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups, epoch = self.optimizer.param_groups, self.last_epoch
+        if epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        change = self.end_factor - self.start_factor
+        ratio = 1 + change / (self.total_iters * self.start_factor + (epoch - 1) * change)
+        return [group["lr"] * ratio for group in groups]
 
 
 class ExponentialLR(LRScheduler):

@@ -16,6 +16,8 @@ from autonet.optim import (
     CosineAnnealingLR,
     ExponentialLR,
     LambdaLR,
+    LinearLR,
+    MultiStepLR,
     ReduceLROnPlateau,
     StepLR,
 )
@@ -46,6 +48,25 @@ def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
     rates = schedule(StepLR(two_groups(), step_size=3, gamma=0.5), 10)
     np.testing.assert_allclose(rates, closed_form(lambda b, e: b * 0.5 ** (e // 3), 10), rtol=1e-15)
     assert rates[:, 0].tolist()[:7] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]
+
+
+def test_multi_step_lr_multiplies_by_gamma_at_each_milestone_once_per_listing():
+    rates = schedule(MultiStepLR(two_groups(), milestones=[6, 2, 6], gamma=0.5), 9)
+
+    def passed(epoch):
+        return sum(milestone <= epoch for milestone in [2, 6, 6])
+
+    np.testing.assert_allclose(rates, closed_form(lambda b, e: b * 0.5 ** passed(e), 9), rtol=1e-15)
+
+
+@pytest.mark.parametrize(("start", "end", "total"), [(1 / 3, 1.0, 5), (0.1, 0.9, 7), (1.0, 0.0, 4)])
+def test_linear_lr_moves_the_factor_in_a_straight_line_then_holds_it(start, end, total):
+    rates = schedule(LinearLR(two_groups(), start_factor=start, end_factor=end, total_iters=total), 12)
+
+    def linear(base, epoch):
+        return base * (start + (end - start) * min(epoch, total) / total)
+
+    np.testing.assert_allclose(rates, closed_form(linear, 12), rtol=1e-12, atol=1e-15)
 
 
 def test_exponential_lr_is_initial_lr_times_gamma_to_the_epoch():
@@ -183,6 +204,17 @@ def test_plateau_takes_a_value_as_the_metric():
         (lambda: StepLR(SGD([Value(1.0)]), step_size=0), ValueError, "step_size must be a positive int"),
         (lambda: CosineAnnealingLR(SGD([Value(1.0)]), T_max=0), ValueError, "T_max must be a positive int"),
         (lambda: StepLR([Value(1.0)], step_size=2), TypeError, "expected an optimizer"),
+        (lambda: MultiStepLR(SGD([Value(1.0)]), milestones=[3, 0]), ValueError, "every milestone must be"),
+        (
+            lambda: LinearLR(SGD([Value(1.0)]), start_factor=0.0),
+            ValueError,
+            r"start_factor must lie in \(0, 1\]",
+        ),
+        (
+            lambda: LinearLR(SGD([Value(1.0)]), total_iters=0),
+            ValueError,
+            "total_iters must be a positive int",
+        ),
         (lambda: LambdaLR(two_groups(), [lambda e: 1.0]), ValueError, "1 lr_lambdas for 2 parameter groups"),
         (lambda: LambdaLR(SGD([Value(1.0)]), 0.5), TypeError, "function of the epoch"),
         (lambda: ReduceLROnPlateau(SGD([Value(1.0)]), factor=1.0), ValueError, r"factor must be in \[0, 1\)"),
