@@ -197,6 +197,15 @@ def _dropout(g: _Graph, m: nn.Dropout, path: str, x: _Tensor) -> _Tensor:
     return _Tensor(x.name, _run(m, x), x.batch_axis)  # the identity in evaluation: no node at all
 
 
+def _identity(g: _Graph, m: nn.Identity, path: str, x: _Tensor) -> _Tensor:
+    return x
+
+
+def _softmax(g: _Graph, m: nn.Softmax, path: str, x: _Tensor) -> _Tensor:
+    kind = "LogSoftmax" if isinstance(m, nn.LogSoftmax) else "Softmax"
+    return _Tensor(g.one(kind, [x.name], path, axis=m.dim), _run(m, x), x.batch_axis)
+
+
 def _flatten(g: _Graph, m: nn.Flatten, path: str, x: _Tensor) -> _Tensor:
     out = _run(m, x)  # autonet checks start_dim and end_dim against the input
     ndim = x.value.ndim
@@ -386,6 +395,9 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.Activation: _elementwise,
     nn.LeakyReLU: _elementwise,
     nn.Dropout: _dropout,
+    nn.Identity: _identity,
+    nn.Softmax: _softmax,
+    nn.LogSoftmax: _softmax,
     nn.Flatten: _flatten,
     nn.Conv1d: _conv,
     nn.Conv2d: _conv,

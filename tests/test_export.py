@@ -142,6 +142,14 @@ CASES: list[Case] = [
         BOTH,
     ),
     ("GELU", lambda d: nn.GELU(), _floats(4), (F32,)),
+    (
+        "Softmax-modules-and-Identity",
+        lambda d: nn.Sequential(
+            nn.Linear(3, 4, rng=0, dtype=d), nn.Identity(), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1)
+        ),
+        _floats(3),
+        BOTH,
+    ),
     ("Flatten", lambda d: nn.Flatten(), _floats(2, 3, 4), BOTH),
     ("Flatten-middle", lambda d: nn.Flatten(1, 2), _floats(2, 3, 4), BOTH),
     (

@@ -37,12 +37,14 @@ __all__ = [
     "Flatten",
     "Identity",
     "LeakyReLU",
+    "LogSoftmax",
     "MaxPool2d",
     "ModuleDict",
     "ModuleList",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Softplus",
     "Tanh",
 ]
@@ -274,6 +276,43 @@ class Softplus(Activation):
     """
 
     activation = "softplus"
+
+
+class Softmax(Module):
+    """``e**x`` over its sum along ``dim`` (``torch.nn.Softmax``; ``dim`` must be given).
+
+    >>> from autonet.nn import Softmax
+    >>> Softmax(dim=1)([[0.0, 0.0]]).tolist()
+    [[0.5, 0.5]]
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = _axis_of(dim, type(self).__name__)
+
+    def forward(self, x: Any) -> Value:
+        return _as_data(x).softmax(axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """``x`` minus its logsumexp along ``dim`` (``torch.nn.LogSoftmax``; ``dim`` must be given).
+
+    >>> from autonet.nn import LogSoftmax
+    >>> round(LogSoftmax(dim=0)([0.0, 0.0]).tolist()[0], 4)
+    -0.6931
+    """
+
+    def forward(self, x: Any) -> Value:
+        return _as_data(x).log_softmax(axis=self.dim)
+
+
+def _axis_of(dim: Any, who: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        # PyTorch guesses an axis when none is given and warns that the guess is deprecated.
+        raise TypeError(f"{who}: dim must be the axis to normalise over (an int), got {dim!r}")
+    return int(dim)
 
 
 class LeakyReLU(Activation):

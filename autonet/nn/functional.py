@@ -37,14 +37,18 @@ __all__ = [
     "dropout",
     "embedding",
     "gelu",
+    "huber_loss",
+    "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "max_pool2d",
     "mse_loss",
+    "nll_loss",
     "relu",
     "sigmoid",
+    "smooth_l1_loss",
     "softmax",
     "softplus",
     "tanh",
@@ -208,3 +212,48 @@ def binary_cross_entropy_with_logits(
     return losses.binary_cross_entropy_with_logits(
         input, target, reduction, weight=weight, pos_weight=pos_weight
     )
+
+
+def nll_loss(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Value:
+    """The negative log-likelihood of log-probabilities (``F.nll_loss``), PyTorch's class axis.
+
+    >>> import numpy as np
+    >>> round(nll_loss(Value(np.log([[0.25, 0.75]])), [1]).item(), 4)
+    0.2877
+    """
+    options = {"weight": weight, "ignore_index": ignore_index}
+    return losses.nll_loss(*losses.classes_last(input, target), reduction, **options)
+
+
+def l1_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:  # noqa: A002
+    """The mean (or sum) of absolute differences (``F.l1_loss``).
+
+    >>> l1_loss(Value([1.0, 3.0]), [0.0, 1.0]).item()
+    1.5
+    """
+    return losses.l1_loss(input, target, reduction)
+
+
+def huber_loss(input: Any, target: Any, *, reduction: str = "mean", delta: float = 1.0) -> Value:  # noqa: A002
+    """Huber's loss (``F.huber_loss``).
+
+    >>> huber_loss(Value([3.0]), [0.0]).item()
+    2.5
+    """
+    return losses.huber_loss(input, target, reduction, delta)
+
+
+def smooth_l1_loss(input: Any, target: Any, *, reduction: str = "mean", beta: float = 1.0) -> Value:  # noqa: A002
+    """The smooth L1 loss (``F.smooth_l1_loss``).
+
+    >>> smooth_l1_loss(Value([0.5]), [0.0]).item()
+    0.125
+    """
+    return losses.smooth_l1_loss(input, target, reduction, beta)

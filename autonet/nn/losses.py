@@ -14,6 +14,7 @@ target is refused rather than given a silent zero gradient.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,102 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Value:
     prediction = _as_prediction(prediction, "mse_loss")
     target = _as_target(target, prediction, "mse_loss")
     return apply(_fused.mse, prediction, target, reduction=reduction)
+
+
+def l1_loss(prediction: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean absolute error: the mean (or sum, or each) of ``|prediction - target|``; the
+    gradient is 0 where they are equal, as PyTorch's.
+
+    >>> from autonet import Value
+    >>> l1_loss(Value([1.0, 2.0]), [1.0, 4.0]).item()
+    1.0
+    """
+    _check_reduction(reduction, "l1_loss")
+    prediction = _as_prediction(prediction, "l1_loss")
+    return _reduce((prediction - _as_target(target, prediction, "l1_loss")).abs(), reduction)
+
+
+def huber_loss(prediction: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Value:
+    """Huber's loss of the difference ``d = prediction - target``: ``d**2 / 2`` where ``|d| <
+    delta``, else ``delta * (|d| - delta / 2)`` (``torch.nn.functional.huber_loss``).
+
+    Built as ``min(|d|, delta)**2 / 2 + delta * relu(|d| - delta)`` from registered ops (no mask
+    computed in numpy), which gives PyTorch's gradient at ``|d| = delta`` too: ``delta * sign(d)``.
+
+    >>> from autonet import Value
+    >>> huber_loss(Value([0.5, 3.0]), [0.0, 0.0], reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    who = "huber_loss"
+    _check_reduction(reduction, who)
+    if not delta > 0:
+        raise ValueError(f"{who}: delta must be > 0, got {delta}")
+    prediction = _as_prediction(prediction, who)
+    size = (prediction - _as_target(target, prediction, who)).abs()
+    return _reduce(0.5 * size.clip(high=delta) ** 2 + delta * (size - delta).relu(), reduction)
+
+
+def smooth_l1_loss(prediction: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Value:
+    """The smooth L1 loss: ``d**2 / (2 beta)`` where ``|d| < beta``, else ``|d| - beta / 2``
+    (``torch.nn.functional.smooth_l1_loss``): ``huber_loss / beta``, and ``l1_loss`` for beta 0.
+
+    >>> from autonet import Value
+    >>> smooth_l1_loss(Value([0.5, 3.0]), [0.0, 0.0], reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(prediction, target, reduction)
+    return huber_loss(prediction, target, reduction, beta) * (1.0 / beta)
+
+
+def nll_loss(
+    log_probabilities: Any,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+) -> Value:
+    """The negative log-likelihood of class indices ``target`` (...) under log-probabilities
+    (..., classes), such as ``log_softmax``'s: ``-log_probabilities[target]``, PyTorch's
+    ``weight`` and ``ignore_index`` as in ``cross_entropy`` (the mean divides by the kept
+    samples' weights). ``cross_entropy(x, y)`` is ``nll_loss(x.log_softmax(), y)`` in one op.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> round(nll_loss(Value(np.log([[0.5, 0.5], [0.9, 0.1]])), [1, 0]).item(), 4)
+    0.3993
+    """
+    who = "nll_loss"
+    _check_reduction(reduction, who)
+    log_p = _as_prediction(log_probabilities, who)
+    shape = log_p.shape
+    if not shape:
+        raise ValueError(f"{who}: log-probabilities need a class axis (the last), got a scalar")
+    labels, classes = _class_indices(target, shape), shape[-1]
+    kept = labels != ignore_index
+    bad = kept & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        raise ValueError(
+            f"{who}: target holds class {labels[bad].flat[0]}, but there are {classes} classes "
+            f"(0 to {classes - 1}) and ignore_index is {ignore_index}"
+        )
+    picks = np.where(kept, labels, 0).reshape(-1)
+    if weight is None:
+        weights = np.ones(classes, log_p.dtype)
+    else:
+        weights = np.asarray(stored_data(weight) if isinstance(weight, Value) else weight, dtype=log_p.dtype)
+        if weights.shape != (classes,):
+            raise ValueError(f"{who}: weight has shape {weights.shape}, the input {shape} needs {(classes,)}")
+    counted = np.where(kept.reshape(-1), weights[picks], 0).astype(log_p.dtype)
+    losses = -(log_p.reshape(-1, classes)[np.arange(picks.size), picks] * counted).reshape(labels.shape)
+    if reduction != "mean":
+        return _reduce(losses, reduction)
+    total = counted.sum()
+    # Nothing kept: nan, as in PyTorch, with no gradient (0 * the sum keeps the graph, 0 / 0 not).
+    return losses.sum() * (1.0 / total) if total else losses.sum() * 0.0 + math.nan
 
 
 def binary_cross_entropy_with_logits(
@@ -386,6 +483,76 @@ class MSELoss(_Loss):
     """
 
     loss = staticmethod(mse_loss)
+
+
+class L1Loss(_Loss):
+    """``l1_loss`` as a module (``torch.nn.L1Loss``).
+
+    >>> from autonet import Value
+    >>> L1Loss()(Value([1.0, 3.0]), [0.0, 1.0]).item()
+    1.5
+    """
+
+    loss = staticmethod(l1_loss)
+
+
+class HuberLoss(_Loss):
+    """``huber_loss`` as a module (``torch.nn.HuberLoss``).
+
+    >>> from autonet import Value
+    >>> HuberLoss(delta=2.0)(Value([3.0]), [0.0]).item()
+    4.0
+    """
+
+    loss = staticmethod(huber_loss)
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        return huber_loss(prediction, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """``smooth_l1_loss`` as a module (``torch.nn.SmoothL1Loss``).
+
+    >>> from autonet import Value
+    >>> SmoothL1Loss(beta=2.0)(Value([3.0]), [0.0]).item()
+    2.0
+    """
+
+    loss = staticmethod(smooth_l1_loss)
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        return smooth_l1_loss(prediction, target, self.reduction, self.beta)
+
+
+class NLLLoss(_Loss):
+    """``nll_loss`` as a module (``torch.nn.NLLLoss``), with its ``weight`` and ``ignore_index``
+    and its class axis (1 of (N, C, d1, ...) inputs, as ``CrossEntropyLoss``).
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> round(NLLLoss()(Value(np.log([[0.25, 0.75]])), [1]).item(), 4)
+    0.2877
+    """
+
+    loss = staticmethod(nll_loss)
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        _check_weight(weight, "NLLLoss")
+        super().__init__(reduction)
+        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+        self.ignore_index = ignore_index
+
+    def forward(self, prediction: Any, target: Any) -> Value:
+        options = {"weight": self.weight, "ignore_index": self.ignore_index}
+        return nll_loss(*classes_last(prediction, target), self.reduction, **options)
 
 
 class CrossEntropyLoss(_Loss):

@@ -76,6 +76,14 @@ def test_the_losses_take_pytorchs_argument_order():
     )
     assert F.binary_cross_entropy_with_logits(Value([0.0]), [1.0]).item() == pytest.approx(np.log(2))
     assert F.mse_loss(Value([1.0, 3.0]), [0.0, 1.0], reduction="sum").item() == 5.0
+    assert F.l1_loss(Value([1.0, 3.0]), [0.0, 1.0], reduction="sum").item() == 3.0
+    assert F.huber_loss(Value([3.0]), [0.0], delta=2.0).item() == 4.0
+    assert F.smooth_l1_loss(Value([3.0]), [0.0], beta=2.0).item() == 2.0
+    # PyTorch's class axis: (N, C, L) log-probabilities against (N, L) labels.
+    log_p = np.log(np.full((2, 4, 3), 0.25))
+    assert F.nll_loss(Value(log_p), np.zeros((2, 3), dtype=int), weight=np.ones(4)).item() == pytest.approx(
+        np.log(4)
+    )
 
 
 def test_the_layers_functions_are_the_registrys():

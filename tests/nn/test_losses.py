@@ -227,6 +227,72 @@ def test_bce_weights_scale_the_elements_and_the_modules_keep_them_as_buffers():
         nn.BCELoss("sum")
 
 
+@given(
+    hnp.arrays(np.float64, (6,), elements=st.floats(-4, 4)),
+    st.sampled_from([0.5, 1.0, 2.0]),
+    st.sampled_from(REDUCTIONS),
+)
+def test_huber_and_smooth_l1_follow_their_two_pieces_and_l1_its_absolute_value(d, delta, reduction):
+    d = np.concatenate([d, [delta, -delta, 0.0]])  # the seams, where PyTorch takes the outer piece
+    size, inner = np.abs(d), np.abs(d) < delta
+    expectations = {  # the loss of each element and its slope
+        nn.huber_loss: (
+            np.where(inner, 0.5 * d**2, delta * (size - 0.5 * delta)),
+            np.where(inner, d, delta * np.sign(d)),
+        ),
+        nn.smooth_l1_loss: (
+            np.where(inner, 0.5 * d**2 / delta, size - 0.5 * delta),
+            np.where(inner, d / delta, np.sign(d)),
+        ),
+    }
+    for loss, (each, slope) in expectations.items():
+        v = Value(d)
+        out = loss(v, np.zeros_like(d), reduction, delta)
+        np.testing.assert_allclose(
+            out.data, {"mean": each.mean(), "sum": each.sum(), "none": each}[reduction], rtol=1e-13
+        )
+        (out.sum() if reduction == "none" else out).backward()
+        np.testing.assert_allclose(
+            v.grad, slope / (d.size if reduction == "mean" else 1), rtol=1e-13, atol=1e-15
+        )
+    v = Value(d)
+    nn.l1_loss(v, np.zeros_like(d), "sum").backward()
+    np.testing.assert_array_equal(v.grad, np.sign(d))  # 0 where the prediction hits the target
+    assert nn.smooth_l1_loss(Value(d), np.zeros_like(d), reduction, beta=0.0).data == pytest.approx(
+        nn.l1_loss(Value(d), np.zeros_like(d), reduction).data
+    )
+
+
+def test_nll_loss_picks_minus_the_log_probability_of_each_label_weighted_and_ignoring():
+    log_p = np.log(np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]]))
+    weight = np.array([2.0, 0.5])
+    v = Value(log_p)
+    loss = nn.nll_loss(v, [1, 0, -100], weight=weight)
+    assert loss.item() == pytest.approx(-(0.5 * log_p[0, 1] + 2.0 * log_p[1, 0]) / 2.5, rel=1e-14)
+    loss.backward()
+    np.testing.assert_allclose(v.grad, [[0.0, -0.5 / 2.5], [-2.0 / 2.5, 0.0], [0.0, 0.0]], rtol=1e-14)
+    # With the log-softmax in front, it is the cross-entropy (whose fused op does both at once).
+    logits = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0]])
+    assert nn.nll_loss(Value(logits).log_softmax(axis=-1), [2, 1]).item() == pytest.approx(
+        cross_entropy(Value(logits), [2, 1]).item(), rel=1e-14
+    )
+    nothing = Value(log_p)
+    empty = nn.nll_loss(nothing, [-100, -100, -100])
+    empty.backward()
+    assert np.isnan(empty.item()) and np.all(nothing.grad == 0)
+    with pytest.raises(ValueError, match="nll_loss: target holds class 2, but there are 2 classes"):
+        nn.nll_loss(Value(log_p), [0, 2, 1])
+
+
+def test_softmax_modules_normalise_along_dim_and_ask_for_it():
+    x = np.array([[1.0, 2.0, 0.0], [0.5, 0.5, 0.5]])
+    np.testing.assert_allclose(nn.Softmax(dim=1)(x).data.sum(axis=1), [1.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(nn.LogSoftmax(dim=0)(x).data, Value(x).log_softmax(axis=0).data, rtol=1e-15)
+    assert "dim=1" in repr(nn.Softmax(dim=1))
+    with pytest.raises(TypeError, match="Softmax: dim must be the axis to normalise over"):
+        nn.Softmax()
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -445,6 +511,10 @@ def test_scalar_losses_take_the_float_fast_path_and_give_the_same_gradient():
         (nn.CrossEntropyLoss, cross_entropy, [[0.5, -1.0, 2.0], [3.0, 0.0, 0.0]], [2, 0]),
         (nn.BCELoss, binary_cross_entropy, [0.2, 0.9], [0.0, 1.0]),
         (nn.BCEWithLogitsLoss, binary_cross_entropy_with_logits, [-1.0, 3.0], [0.0, 1.0]),
+        (nn.L1Loss, nn.l1_loss, [0.5, 2.0, -1.0], [1.0, 2.0, 1.0]),
+        (nn.HuberLoss, nn.huber_loss, [0.5, 2.0, -3.0], [0.0, 0.0, 0.0]),
+        (nn.SmoothL1Loss, nn.smooth_l1_loss, [0.5, 2.0, -3.0], [0.0, 0.0, 0.0]),
+        (nn.NLLLoss, nn.nll_loss, np.log([[0.2, 0.8], [0.6, 0.4]]), [1, 0]),
     ],
 )
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -185,18 +185,20 @@ def test_layouts_batch_first_and_unbatched_give_the_same_numbers(kind: str) -> N
     module = MODULES[kind](3, 4, num_layers=3, rng=5)
     first = MODULES[kind](3, 4, num_layers=3, batch_first=True, rng=5)
     x = RNG.normal(size=(5, 2, 3))
+    # Equal to rounding: another layout may take another BLAS path, and an element near 0 then
+    # differs by 1e-17, relatively more than 1e-14 (atol 1e-16 keeps that from failing).
     output, *states = run(module, x)
     assert output.shape == (5, 2, 4) and all(s.shape == (3, 2, 4) for s in states)
     batch_output, *batch_states = run(first, x.swapaxes(0, 1))
     assert batch_output.shape == (2, 5, 4)
-    np.testing.assert_allclose(batch_output, output.swapaxes(0, 1), rtol=1e-14)
+    np.testing.assert_allclose(batch_output, output.swapaxes(0, 1), rtol=1e-14, atol=1e-16)
     for ours, theirs in zip(batch_states, states, strict=True):  # h_n stays (num_layers, N, H)
-        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=1e-16)
     single_output, *single_states = run(module, x[:, 1])
     assert single_output.shape == (5, 4) and all(s.shape == (3, 4) for s in single_states)
-    np.testing.assert_allclose(single_output, output[:, 1], rtol=1e-14)
+    np.testing.assert_allclose(single_output, output[:, 1], rtol=1e-14, atol=1e-16)
     for ours, theirs in zip(single_states, states, strict=True):
-        np.testing.assert_allclose(ours, theirs[:, 1], rtol=1e-14)
+        np.testing.assert_allclose(ours, theirs[:, 1], rtol=1e-14, atol=1e-16)
 
 
 def test_an_unbatched_state_goes_with_an_unbatched_input() -> None:
