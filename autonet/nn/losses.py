@@ -152,7 +152,7 @@ def smooth_l1_loss(prediction: Any, target: Any, reduction: str = "mean", beta: 
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     if beta == 0:
         return l1_loss(prediction, target, reduction)
-    return huber_loss(prediction, target, reduction, beta) * (1.0 / beta)
+    return huber_loss(prediction, target, reduction, beta) / beta
 
 
 def nll_loss(
@@ -199,8 +199,9 @@ def nll_loss(
     if reduction != "mean":
         return _reduce(losses, reduction)
     total = counted.sum()
-    # Nothing kept: nan, as in PyTorch, with no gradient (0 * the sum keeps the graph, 0 / 0 not).
-    return losses.sum() * (1.0 / total) if total else losses.sum() * 0.0 + math.nan
+    if not total:  # nothing kept: nan, as in PyTorch, and a gradient of 0 (a division would give nan)
+        return losses.sum() * 0.0 + math.nan
+    return losses.sum() / total
 
 
 def binary_cross_entropy_with_logits(
