@@ -98,3 +98,20 @@ def test_the_layers_functions_are_the_registrys():
     )
     table = RNG.standard_normal((5, 2))
     np.testing.assert_array_equal(F.embedding(np.array([4, 0, 4]), table).data, table[[4, 0, 4]])
+
+
+def test_the_pytorch_spellings_of_cross_entropy_take_the_classes_on_axis_1():
+    # (N, C, L) logits against (N, L) labels, or soft labels of the logits' shape; nn.cross_entropy
+    # itself takes the classes last, so it sees the same logits with the axes moved.
+    logits = RNG.standard_normal((2, 4, 3))
+    labels = RNG.integers(0, 4, (2, 3))
+    moved = np.moveaxis(logits, 1, -1)
+    for loss in [F.cross_entropy(Value(logits), labels), nn.CrossEntropyLoss()(Value(logits), labels)]:
+        assert loss.item() == pytest.approx(nn.cross_entropy(Value(moved), labels).item(), rel=1e-15)
+    soft = RNG.dirichlet(np.ones(4), (2, 3))  # (N, L, C)
+    x = Value(logits)
+    F.cross_entropy(x, np.moveaxis(soft, -1, 1), reduction="sum").backward()
+    y = Value(moved)
+    nn.cross_entropy(y, soft, "sum").backward()
+    np.testing.assert_allclose(x.grad, np.moveaxis(y.grad, -1, 1), rtol=1e-14)
+    assert F.cross_entropy(Value(logits), labels, reduction="none").shape == (2, 3)
