@@ -457,6 +457,8 @@ class ModuleDict(Module):
     def __setitem__(self, name: str, module: Module) -> None:
         if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
             raise ValueError(f"ModuleDict: a name is a public attribute name, got {name!r}")
+        if hasattr(type(self), name):  # "keys", "train" ...: the part would hide the method
+            raise ValueError(f"ModuleDict: {name!r} is the name of a ModuleDict method; choose another")
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: {name!r} is a {type(module).__name__}, not a Module")
         setattr(self, name, module)

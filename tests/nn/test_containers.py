@@ -77,6 +77,8 @@ def test_a_module_dict_keeps_its_order_and_names_what_is_missing():
         heads["c"]
     with pytest.raises(ValueError, match="a name is a public attribute name"):
         heads["with.dot"] = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match="'keys' is the name of a ModuleDict method"):
+        heads["keys"] = nn.Linear(2, 1)
     with pytest.raises(TypeError, match="'x' is a int, not a Module"):
         heads["x"] = 3
 
