@@ -223,7 +223,7 @@ def _class_weights(weight: Any, x: np.ndarray) -> np.ndarray | None:
     """The per-class weights as the logits' dtype, checked to give one per class."""
     if weight is None:
         return None
-    weight = np.asarray(weight, dtype=x.dtype)
+    weight = np.array(weight, dtype=x.dtype)  # a copy: the caller may reuse theirs before the backward
     if weight.shape != np.shape(x)[-1:]:
         raise ValueError(f"weight has shape {weight.shape}, the logits {np.shape(x)} need one per class")
     return weight
@@ -368,10 +368,11 @@ def _cross_entropy_vjp(
     label_smoothing: float = 0.0,
     saved: Any = None,
 ) -> Any:
-    if saved is None or is_value(x):
+    if saved is None:
         labels, terms = _terms(x, target, weight, ignore_index, label_smoothing)
-    else:
+    else:  # what the forward saw: the caller may have changed target or weight since
         terms = saved[3] if len(saved) > 3 else None  # the extra terms follow the softmax's parts
+        labels = (saved[2] - _row_starts(saved[2].size, np.shape(x)[-1])).reshape(np.shape(x)[:-1])
     g = _spread(g, np.shape(x)[:-1], reduction) if terms is None else terms.spread(g, reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
