@@ -87,6 +87,7 @@ class Optimizer:
     """
 
     _state_names: tuple[str, ...] = ()
+    _nonnegative: tuple[str, ...] = ()  # hyperparameters that must be >= 0
     defaults: dict[str, Any]
     param_groups: list[ParamGroup]
     state: list[dict[str, Any]]
@@ -118,7 +119,11 @@ class Optimizer:
             cls.step = _recordable(cls.__dict__["step"])  # type: ignore[method-assign]
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """The hyperparameters ``settings``, checked (``ValueError``) and normalised."""
+        """The hyperparameters ``settings``, checked (``ValueError``) and normalised: those named
+        in ``_nonnegative`` must be >= 0; subclasses check the rest."""
+        for name in self._nonnegative:
+            if name in settings:
+                _check(settings[name] >= 0, type(self).__name__, f"{name} must be >= 0, got {settings[name]}")
         return settings
 
     def add_param_group(self, param_group: ParamGroup) -> None:
@@ -206,7 +211,15 @@ class Optimizer:
         clear_gradients(self.params, set_to_none)
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
+        """Update every parameter that has a gradient, each by ``_update``."""
+        for group, pairs in self._groups():
+            for p, state in pairs:
+                g = _gradient(p)
+                if g is not None:
+                    self._update(p, g, state, group)
+
+    def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
+        """One step of one parameter with gradient ``g`` (subclasses implement it)."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -333,6 +346,9 @@ def _recordable(step: Callable[..., None]) -> Callable[..., None]:
     return recorded
 
 
+Optimizer.step = _recordable(Optimizer.step)  # type: ignore[method-assign]
+
+
 def _gradient_like(p: Value) -> Any:
     """A zero of the kind the parameter's gradient has: a float for a float64 scalar, else an
     array (what per-parameter optimizer state is kept as)."""
@@ -364,6 +380,7 @@ class SGD(Optimizer):
     """
 
     _state_names = ("momentum_buffer",)
+    _nonnegative = ("lr", "momentum", "weight_decay")
 
     def __init__(
         self,
@@ -384,9 +401,7 @@ class SGD(Optimizer):
         )
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
-        for name in ("lr", "momentum", "weight_decay"):
-            if name in settings:
-                _check(settings[name] >= 0, "SGD", f"{name} must be >= 0, got {settings[name]}")
+        settings = super()._checked(settings)
         merged = {**getattr(self, "defaults", {}), **settings}
         _check(
             not merged.get("nesterov") or (merged["momentum"] > 0 and merged["dampening"] == 0),
@@ -446,6 +461,7 @@ class Adam(Optimizer):
     """
 
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _nonnegative = ("lr", "eps", "weight_decay")
     _decoupled = False
 
     def __init__(
@@ -461,9 +477,7 @@ class Adam(Optimizer):
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         who = type(self).__name__
-        for name in ("lr", "eps", "weight_decay"):
-            if name in settings:
-                _check(settings[name] >= 0, who, f"{name} must be >= 0, got {settings[name]}")
+        settings = super()._checked(settings)
         if "betas" in settings:
             betas = settings["betas"]
             _check(
@@ -473,13 +487,6 @@ class Adam(Optimizer):
             )
             settings = {**settings, "betas": tuple(betas)}
         return settings
-
-    def step(self) -> None:
-        for group, pairs in self._groups():
-            for p, state in pairs:
-                g = _gradient(p)
-                if g is not None:
-                    self._update(p, g, state, group)
 
     def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
         """One Adam step of one parameter with gradient ``g``."""
@@ -571,6 +578,7 @@ class RMSprop(Optimizer):
     """
 
     _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+    _nonnegative = ("lr", "alpha", "eps", "weight_decay", "momentum")
 
     def __init__(
         self,
@@ -591,19 +599,6 @@ class RMSprop(Optimizer):
             momentum=momentum,
             centered=centered,
         )
-
-    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
-        for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
-            if name in settings:
-                _check(settings[name] >= 0, "RMSprop", f"{name} must be >= 0, got {settings[name]}")
-        return settings
-
-    def step(self) -> None:
-        for group, pairs in self._groups():
-            for p, state in pairs:
-                g = _gradient(p)
-                if g is not None:
-                    self._update(p, g, state, group)
 
     def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
         """One RMSprop step of one parameter with gradient ``g``."""
@@ -642,6 +637,7 @@ class Adagrad(Optimizer):
     """
 
     _state_names = ("sum",)
+    _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def __init__(
         self,
@@ -661,27 +657,17 @@ class Adagrad(Optimizer):
             eps=eps,
         )
 
-    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            if name in settings:
-                _check(settings[name] >= 0, "Adagrad", f"{name} must be >= 0, got {settings[name]}")
-        return settings
-
-    def step(self) -> None:
-        for group, pairs in self._groups():
-            for p, state in pairs:
-                g = _gradient(p)
-                if g is None:
-                    continue
-                t = state["step"] = state.get("step", 0) + 1
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * _data_of(p, g)
-                if "sum" not in state:
-                    state["sum"] = _gradient_like(p) + group["initial_accumulator_value"]
-                total = state["sum"] = _accumulated(state["sum"], g * g)
-                root = math.sqrt(total) if type(total) is float else np.sqrt(total)
-                rate = group["lr"] / (1 + (t - 1) * group["lr_decay"])
-                p.add_(g / (root + group["eps"]), alpha=-rate)
+    def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
+        """One Adagrad step of one parameter with gradient ``g``."""
+        t = state["step"] = state.get("step", 0) + 1
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * _data_of(p, g)
+        if "sum" not in state:
+            state["sum"] = _gradient_like(p) + group["initial_accumulator_value"]
+        total = state["sum"] = _accumulated(state["sum"], g * g)
+        root = math.sqrt(total) if type(total) is float else np.sqrt(total)
+        rate = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        p.add_(g / (root + group["eps"]), alpha=-rate)
 
 
 def _running(

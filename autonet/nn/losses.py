@@ -179,23 +179,19 @@ def nll_loss(
     shape = log_p.shape
     if not shape:
         raise ValueError(f"{who}: log-probabilities need a class axis (the last), got a scalar")
-    labels, classes = _class_indices(target, shape), shape[-1]
-    kept = labels != ignore_index
-    bad = kept & ((labels < 0) | (labels >= classes))
-    if bad.any():
-        raise ValueError(
-            f"{who}: target holds class {labels[bad].flat[0]}, but there are {classes} classes "
-            f"(0 to {classes - 1}) and ignore_index is {ignore_index}"
+    classes = shape[-1]
+    try:  # the cross-entropy's own checks: integers in [0, classes) or ignore_index, one per class
+        picks, kept = _fused.class_labels(
+            _class_indices(target, shape), shape, ignore_index, "the log-probabilities"
         )
-    picks = np.where(kept, labels, 0).reshape(-1)
-    if weight is None:
-        weights = np.ones(classes, log_p.dtype)
-    else:
-        weights = np.asarray(stored_data(weight) if isinstance(weight, Value) else weight, dtype=log_p.dtype)
-        if weights.shape != (classes,):
-            raise ValueError(f"{who}: weight has shape {weights.shape}, the input {shape} needs {(classes,)}")
-    counted = np.where(kept.reshape(-1), weights[picks], 0).astype(log_p.dtype)
-    losses = -(log_p.reshape(-1, classes)[np.arange(picks.size), picks] * counted).reshape(labels.shape)
+        weights = _fused.class_weights(weight, shape, log_p.dtype)
+    except ValueError as error:
+        raise ValueError(f"{who}: {error}") from None
+    picks = picks.reshape(-1)
+    counted = np.ones(picks.size, log_p.dtype) if weights is None else weights[picks]
+    if kept is not None:
+        counted = np.where(kept.reshape(-1), counted, 0)
+    losses = -(log_p.reshape(-1, classes)[np.arange(picks.size), picks] * counted).reshape(shape[:-1])
     if reduction != "mean":
         return _reduce(losses, reduction)
     total = counted.sum()
@@ -348,10 +344,6 @@ def cross_entropy(
     shape = logits.shape
     if not shape:
         raise ValueError(f"{who}: logits need a class axis (the last), got a scalar")
-    if weight is not None:
-        weight = np.asarray(stored_data(weight) if isinstance(weight, Value) else weight)
-        if weight.shape != shape[-1:]:
-            raise ValueError(f"{who}: weight has shape {weight.shape}, the logits {shape} need {shape[-1:]}")
     labels = stored_data(target) if isinstance(target, Value) else target
     if np.shape(labels) == shape:
         if ignore_index >= 0:
@@ -416,11 +408,15 @@ def _soft_cross_entropy(logits: Value, target: Any, reduction: str, weight: Any,
             "labels (class probabilities) must be floats"
         )
     soft = _as_target(target, logits, "cross_entropy")
+    try:
+        weight = _fused.class_weights(weight, logits.shape, logits.dtype)
+    except ValueError as error:
+        raise ValueError(f"cross_entropy: {error}") from None
     if smoothing:
         soft = soft * (1.0 - smoothing) + smoothing / logits.shape[-1]
     terms = soft * logits.log_softmax(axis=-1)
     if weight is not None:
-        terms = terms * weight.astype(logits.dtype)
+        terms = terms * weight
     return _reduce(-terms.sum(axis=-1), reduction)
 
 
@@ -462,17 +458,37 @@ def _reduce(losses: Value, reduction: str) -> Value:
 
 class _Loss(Module):
     """A loss function as a module, PyTorch's way: ``criterion = nn.MSELoss()``, then
-    ``criterion(prediction, target)``; ``reduction`` is the function's."""
+    ``criterion(prediction, target)``; ``reduction`` is the function's, and so are the
+    attributes named in ``options`` (passed by keyword). ``classes_on_axis_1`` moves PyTorch's
+    class axis of (N, C, d1, ...) inputs last, where the function takes it."""
 
-    def __init__(self, reduction: str = "mean") -> None:
-        _check_reduction(reduction, type(self).__name__)
+    options: tuple[str, ...] = ()
+    classes_on_axis_1 = False
+
+    def __init__(self, reduction: str = "mean", **weights: Any) -> None:
+        who = type(self).__name__
+        _check_reduction(reduction, who)
         self.reduction = reduction
+        for name, array in weights.items():  # buffers, as in PyTorch: saved with the model
+            if isinstance(array, str):  # reduction passed first, as autonet's losses take it
+                raise TypeError(
+                    f"{who}: {name} is an array of numbers, got {array!r}; pass reduction= by name"
+                )
+            self.register_buffer(name, None if array is None else np.array(array, dtype=float))
 
     def forward(self, prediction: Any, target: Any) -> Value:
-        return type(self).loss(prediction, target, self.reduction)
+        if self.classes_on_axis_1:
+            prediction, target = classes_last(prediction, target)
+        options = {name: getattr(self, name) for name in self.options}
+        return type(self).loss(prediction, target, self.reduction, **options)
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        shown = [f"reduction={self.reduction!r}"]
+        for name in self.options:
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value.tolist() if isinstance(value, np.ndarray) else value}")
+        return ", ".join(shown)
 
 
 class MSELoss(_Loss):
@@ -506,13 +522,11 @@ class HuberLoss(_Loss):
     """
 
     loss = staticmethod(huber_loss)
+    options = ("delta",)
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
         self.delta = delta
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        return huber_loss(prediction, target, self.reduction, self.delta)
 
 
 class SmoothL1Loss(_Loss):
@@ -524,13 +538,11 @@ class SmoothL1Loss(_Loss):
     """
 
     loss = staticmethod(smooth_l1_loss)
+    options = ("beta",)
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
         self.beta = beta
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        return smooth_l1_loss(prediction, target, self.reduction, self.beta)
 
 
 class NLLLoss(_Loss):
@@ -544,16 +556,12 @@ class NLLLoss(_Loss):
     """
 
     loss = staticmethod(nll_loss)
+    options = ("weight", "ignore_index")
+    classes_on_axis_1 = True
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        _check_weight(weight, "NLLLoss")
-        super().__init__(reduction)
-        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+        super().__init__(reduction, weight=weight)
         self.ignore_index = ignore_index
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        options = {"weight": self.weight, "ignore_index": self.ignore_index}
-        return nll_loss(*classes_last(prediction, target), self.reduction, **options)
 
 
 class CrossEntropyLoss(_Loss):
@@ -570,6 +578,8 @@ class CrossEntropyLoss(_Loss):
     """
 
     loss = staticmethod(cross_entropy)
+    options = ("weight", "ignore_index", "label_smoothing")
+    classes_on_axis_1 = True
 
     def __init__(
         self,
@@ -578,32 +588,10 @@ class CrossEntropyLoss(_Loss):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        who = "CrossEntropyLoss"
-        _check_weight(weight, who)
-        super().__init__(reduction)
+        super().__init__(reduction, weight=weight)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"{who}: label_smoothing must lie in [0, 1], got {label_smoothing}")
-        # A buffer, as in PyTorch: saved in the state dict with the model.
-        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing}")
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        options = {
-            "weight": self.weight,
-            "ignore_index": self.ignore_index,
-            "label_smoothing": self.label_smoothing,
-        }
-        return cross_entropy(*classes_last(prediction, target), self.reduction, **options)
-
-    def extra_repr(self) -> str:
-        shown = [super().extra_repr()]
-        if self.weight is not None:
-            shown.append(f"weight={self.weight.tolist()}")
-        if self.ignore_index != -100:
-            shown.append(f"ignore_index={self.ignore_index}")
-        if self.label_smoothing:
-            shown.append(f"label_smoothing={self.label_smoothing}")
-        return ", ".join(shown)
 
 
 class BCELoss(_Loss):
@@ -616,14 +604,10 @@ class BCELoss(_Loss):
     """
 
     loss = staticmethod(binary_cross_entropy)
+    options = ("weight",)
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
-        _check_weight(weight, "BCELoss")
-        super().__init__(reduction)
-        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        return binary_cross_entropy(prediction, target, self.reduction, weight=self.weight)
+        super().__init__(reduction, weight=weight)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -636,18 +620,7 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     loss = staticmethod(binary_cross_entropy_with_logits)
+    options = ("weight", "pos_weight")
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
-        _check_weight(weight, "BCEWithLogitsLoss")
-        super().__init__(reduction)
-        self.register_buffer("weight", None if weight is None else np.array(weight, dtype=float))
-        self.register_buffer("pos_weight", None if pos_weight is None else np.array(pos_weight, dtype=float))
-
-    def forward(self, prediction: Any, target: Any) -> Value:
-        options = {"weight": self.weight, "pos_weight": self.pos_weight}
-        return binary_cross_entropy_with_logits(prediction, target, self.reduction, **options)
-
-
-def _check_weight(weight: Any, who: str) -> None:
-    if isinstance(weight, str):  # reduction passed first, as autonet's losses take it
-        raise TypeError(f"{who}: weight is an array of numbers, got {weight!r}; pass reduction= by name")
+        super().__init__(reduction, weight=weight, pos_weight=pos_weight)

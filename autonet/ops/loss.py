@@ -186,20 +186,26 @@ linear = register(
 # --------------------------------------------------------------------------- cross-entropy
 
 
-def _labels(target: Any, x: np.ndarray, ignore_index: int = -100) -> tuple[np.ndarray, Any]:
-    """Class labels checked against the logits, and which of them count: integers in [0,
-    classes) or ``ignore_index``, one per row (numpy would quietly wrap -1 to the last class and
-    broadcast a short label array). Returns ``(labels, kept)``: ``kept`` is None when every
-    label counts, else a mask of those that do, with the ignored labels replaced by class 0."""
+def class_labels(
+    target: Any, shape: tuple[int, ...], ignore_index: int = -100, what: str = "the logits"
+) -> tuple[np.ndarray, Any]:
+    """Class labels checked against scores of ``shape`` (..., classes), and which of them count:
+    integers in [0, classes) or ``ignore_index``, one per row (numpy would quietly wrap -1 to the
+    last class and broadcast a short label array). Returns ``(labels, kept)``: ``kept`` is None
+    when every label counts, else a mask of those that do, with the ignored labels replaced by
+    class 0. ``what`` names the scores in the errors.
+
+    >>> class_labels(np.array([2, -100]), (2, 3))[0].tolist()
+    [2, 0]
+    """
     target = np.asarray(target)
-    shape = np.shape(x)
     if not shape:
-        raise ValueError("logits need a class axis, got a 0-d input")
+        raise ValueError(f"{what} need a class axis, got a 0-d input")
     kind = target.dtype.kind
     if kind not in "iu":
         raise TypeError(f"target must hold integer class labels, got dtype {target.dtype}")
     if target.shape != shape[:-1]:
-        raise ValueError(f"target has shape {target.shape}, the logits {shape} need {shape[:-1]}")
+        raise ValueError(f"target has shape {target.shape}, {what} {shape} need {shape[:-1]}")
     classes = shape[-1]
     # One reduction checks both ends: read as unsigned, a negative label is larger than any class.
     # PyTorch's ignore_index of -100 is no class, so it shows up there too; one that is a class
@@ -213,19 +219,24 @@ def _labels(target: Any, x: np.ndarray, ignore_index: int = -100) -> tuple[np.nd
     bad = kept & ((target < 0) | (target >= classes))
     if bad.any():
         raise ValueError(
-            f"target holds class {target[bad].flat[0]}, but the logits have {classes} classes "
+            f"target holds class {target[bad].flat[0]}, but {what} have {classes} classes "
             f"(0 to {classes - 1}) and ignore_index is {ignore_index}"
         )
     return np.where(kept, target, 0), kept
 
 
-def _class_weights(weight: Any, x: np.ndarray) -> np.ndarray | None:
-    """The per-class weights as the logits' dtype, checked to give one per class."""
+def class_weights(weight: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+    """Per-class weights for scores of ``shape`` (..., classes), as ``dtype``, checked to give
+    one per class; None stays None.
+
+    >>> class_weights([1, 2], (4, 2), np.float32).dtype
+    dtype('float32')
+    """
     if weight is None:
         return None
-    weight = np.array(weight, dtype=x.dtype)  # a copy: the caller may reuse theirs before the backward
-    if weight.shape != np.shape(x)[-1:]:
-        raise ValueError(f"weight has shape {weight.shape}, the logits {np.shape(x)} need one per class")
+    weight = np.array(weight, dtype=dtype)  # a copy: the caller may reuse theirs before the backward
+    if weight.shape != shape[-1:]:
+        raise ValueError(f"weight has shape {weight.shape}, scores of shape {shape} need one per class")
     return weight
 
 
@@ -323,8 +334,8 @@ def _terms(
     x: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float
 ) -> tuple[np.ndarray, _Terms | None]:
     """The checked labels, and the extra terms of the loss (None for the plain cross-entropy)."""
-    labels, kept = _labels(target, x, ignore_index)
-    weight = _class_weights(weight, x)
+    labels, kept = class_labels(target, np.shape(x), ignore_index)
+    weight = class_weights(weight, np.shape(x), x.dtype)
     if kept is None and weight is None and not label_smoothing:
         return labels, None
     if not 0 <= label_smoothing <= 1:
@@ -372,11 +383,12 @@ def _cross_entropy_vjp(
         labels, terms = _terms(x, target, weight, ignore_index, label_smoothing)
     else:  # what the forward saw: the caller may have changed target or weight since
         terms = saved[3] if len(saved) > 3 else None  # the extra terms follow the softmax's parts
-        labels = (saved[2] - _row_starts(saved[2].size, np.shape(x)[-1])).reshape(np.shape(x)[:-1])
     g = _spread(g, np.shape(x)[:-1], reduction) if terms is None else terms.spread(g, reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
     if is_value(x):
+        if saved is not None:  # the labels the forward saw, from where it picked their logits
+            labels = (saved[2] - _row_starts(saved[2].size, x.shape[-1])).reshape(x.shape[:-1])
         one_hot = (labels[..., None] == np.arange(np.shape(x)[-1])).astype(x.dtype)
         if terms is None:
             return (_softmax_last(x) - one_hot) * g

@@ -280,7 +280,9 @@ def test_nll_loss_picks_minus_the_log_probability_of_each_label_weighted_and_ign
     empty = nn.nll_loss(nothing, [-100, -100, -100])
     empty.backward()
     assert np.isnan(empty.item()) and np.all(nothing.grad == 0)
-    with pytest.raises(ValueError, match="nll_loss: target holds class 2, but there are 2 classes"):
+    with pytest.raises(
+        ValueError, match="nll_loss: target holds class 2, but the log-probabilities have 2 classes"
+    ):
         nn.nll_loss(Value(log_p), [0, 2, 1])
 
 
