@@ -38,7 +38,7 @@ import numpy as np
 
 from ._state import STATE
 from .engine import Value, stored_gradient
-from .storage import clear_gradients
+from .storage import add_gradients_, clear_gradients
 
 __all__ = [
     "SGD",
@@ -414,12 +414,12 @@ class SGD(Optimizer):
         for group, pairs in self._groups():
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
             damp, nesterov = 1.0 - group["dampening"], group["nesterov"]
+            if not (momentum or decay):  # plain gradient descent, the common case of small models
+                add_gradients_(group["params"], -lr)
+                continue
             for p, state in pairs:
                 g = _gradient(p)
                 if g is None:
-                    continue
-                if not (momentum or decay):
-                    p.add_(g, alpha=-lr)  # plain gradient descent, the common case of small models
                     continue
                 if decay:
                     g = g + decay * _data_of(p, g)

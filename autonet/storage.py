@@ -32,6 +32,7 @@ from .arrays import F64, shape_of, to_data
 __all__ = [
     "Locking",
     "Storage",
+    "add_gradients_",
     "clear_gradients",
     "lock_shared",
     "store_gradient",
@@ -435,6 +436,43 @@ def clear_gradients(values: Iterable[Storage], set_to_none: bool = True) -> None
             value.zero_grad()
         else:
             value.grad = np.zeros(value.shape, value.dtype)
+
+
+def add_gradients_(values: Sequence[Storage], alpha: float) -> None:
+    """``v.add_(v.grad, alpha=alpha)`` for every Value in ``values`` that has a gradient: plain
+    gradient descent (``alpha = -lr``) in one call, the bits of ``add_``'s and in place on the
+    same terms (copy on write), at less Python per parameter (PyTorch's ``_foreach_add_``).
+
+    >>> from autonet import Value
+    >>> w = Value([1.0, 2.0])
+    >>> (w * w).sum().backward()
+    >>> add_gradients_([w], -0.25)
+    >>> w.tolist()
+    [0.5, 1.0]
+    """
+    if TRACING[0] and STATE.tracer is not None:
+        STATE.tracer.call(add_gradients_, list(values), alpha)
+        return
+    fast = type(alpha) is float
+    for value in values:
+        g = value._grad
+        if g is None:
+            continue
+        data = value._data
+        # The common case, add_'s own steps inline: an array of its own that nothing else holds
+        # (+ 1: the name ``data``), a gradient of its dtype, a Python float alpha.
+        if (
+            fast
+            and type(g) is np.ndarray
+            and type(data) is np.ndarray
+            and not value._shared
+            and g.dtype == data.dtype
+            and sys.getrefcount(data) <= _ALONE + 1
+            and data.flags.writeable
+        ):
+            data += g * alpha
+        else:
+            value.add_(g if type(g) is float or type(g) is np.ndarray else g._data, alpha=alpha)
 
 
 def stored_gradient(value: Storage) -> Any:

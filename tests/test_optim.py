@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autonet import Value, nn
 from autonet.engine import stored_gradient
 from autonet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from autonet.storage import add_gradients_, stored_data
 
 GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([-0.25, 0.75, 1.0]), np.array([1.0, 0.0, -3.0])]
 START = np.array([1.0, -2.0, 0.5])
@@ -546,3 +547,36 @@ def test_zero_grad_takes_pytorchs_set_to_none_and_training_goes_on_the_same(set_
         model.zero_grad(set_to_none=set_to_none)
         assert model.weight.grad.tolist() == [[0.0, 0.0]] and model.bias.grad.tolist() == [0.0]
     assert losses[0] == losses[1] == losses[2] and losses[0][-1] < losses[0][0]
+
+
+@pytest.mark.parametrize(
+    "alpha", [-0.1, -1.0, 1.0, -2, np.float32(-0.1)], ids=["float", "minus", "one", "int", "f32"]
+)
+def test_add_gradients_moves_each_value_as_add_does_and_keeps_recorded_graphs_whole(alpha) -> None:
+    def values():
+        rng = np.random.default_rng(3)  # the same Values and gradients in each call
+        made = [
+            Value(rng.normal()),  # a float64 scalar: the float path
+            Value(rng.normal(size=(2, 3)).astype(np.float32)),
+            Value(rng.normal(size=4)),
+            Value.from_numpy(rng.normal(size=3)),  # an array the caller may keep
+            Value(rng.normal(size=2)),  # a live graph keeps its numbers (below)
+            Value(rng.normal(size=2)),  # no gradient: left alone
+        ]
+        for v in made[:5]:
+            v.grad = rng.normal(size=v.shape).astype(v.dtype) if v.shape else rng.normal()
+        return made
+
+    one_by_one, together = values(), values()
+    for v in one_by_one[:5]:
+        v.add_(stored_gradient(v), alpha=alpha)
+    kept = together[3:5]
+    pending = [(v * v).sum() for v in kept]  # records their current arrays for a backward
+    before = [stored_data(v).copy() for v in kept]
+    add_gradients_(together, alpha)
+    for a, b in zip(one_by_one, together, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(stored_data(a), stored_data(b))
+    for v, loss, numbers in zip(kept, pending, before, strict=True):
+        v.zero_grad()
+        loss.backward()
+        np.testing.assert_array_equal(v.grad, 2 * numbers)  # the numbers its forward saw
