@@ -54,7 +54,7 @@ from .arrays import normalize
 from .engine import Value, run_op, stored_form
 from .forward import forward
 from .storage import Storage, store_gradient, stored_data, stored_gradient
-from .vjp import plain_edge
+from .vjp import REDONE_ERRORS, plain_edge
 
 __all__ = ["CompileWarning", "compile"]
 
@@ -140,7 +140,7 @@ class _Tracer:
         self.names = {"fw": forward, "pe": plain_edge, "acc": _accumulate_leaf, "sd": stored_data}
         self.names["sg"] = stored_gradient
         self.names.update({"num": _number, "V": _result_value, "Stale": _Stale, "ndarray": np.ndarray})
-        self.names.update({"asarray": np.asarray, "norm": normalize})
+        self.names.update({"asarray": np.asarray, "norm": normalize, "RedoneErrors": REDONE_ERRORS})
         for index, arg in enumerate(args):
             self._bind(arg, f"args[{index}]")
         for name, arg in kwargs.items():
@@ -339,14 +339,18 @@ class _Tracer:
             op, pexpr, exprs, out, saved = info  # type: ignore[misc]
             slot, gexpr = self._slot(), self.grad_of[id(node)]
             vjp = self._direct_vjp(record, index, g)
+            general = f"{slot} = pe(({op}, None, {pexpr}, ({exprs}), {out}, {saved}), None, {index}, {gexpr})"
             if vjp is None:
-                text = f"{slot} = pe(({op}, None, {pexpr}, ({exprs}), {out}, {saved}), None, {index}, "
-                self.emit(text + f"{gexpr})", (slot,))
+                self.emit(general, (slot,))
             else:
                 keywords = self._keywords(self.forward_params[id(node)])
                 if record[0].saves:
                     keywords += f"saved={saved}, "
-                self.emit(f"{slot} = {self.const(vjp)}({gexpr}, {out}, {exprs}{keywords})", (slot,))
+                direct = f"{slot} = {self.const(vjp)}({gexpr}, {out}, {exprs}{keywords})"
+                if type(g) is float or type(record[4]) is float or float in map(type, record[3]):
+                    # Python floats may raise where numpy would not (1.0 / 0.0): plain_edge redoes that.
+                    direct = f"try: {direct}\n    except RedoneErrors: {general}"
+                self.emit(direct, (slot,))
             self.sent.setdefault(id(record[1][index]), []).append(slot)
             return grad
 
@@ -356,7 +360,7 @@ class _Tracer:
         """The op's vjp for input ``index`` when ``plain_edge`` would return its result as it is
         (arrays in, an array of the input's shape and dtype out), else None: asked once, here."""
         op, _, params, datas, out, saved = record
-        if op.variadic or type(g) is float or type(out) is float or float in map(type, datas):
+        if op.variadic:
             return None
         vjp = op.vjps[index]
         keywords = {**(params or {}), "saved": saved} if op.saves else (params or {})
@@ -367,9 +371,11 @@ class _Tracer:
             return None
         finally:
             STATE.tracer = self
-        data = datas[index]
-        if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        data, kind = datas[index], type(grad)
+        if kind is float and type(data) is float:
             return vjp
+        if kind is np.ndarray and type(data) is np.ndarray:
+            return vjp if grad.shape == data.shape and grad.dtype == data.dtype else None
         return None
 
     def _traced_deliver(self, deliver: Callable) -> Callable:

@@ -99,7 +99,7 @@ def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
         vjp = op.vjps[index]
         try:
             grad = vjp(g, out, *datas, **params) if params else vjp(g, out, *datas)
-        except (ArithmeticError, TypeError, ValueError, IndexError):
+        except REDONE_ERRORS:
             grad = _call_vjp(vjp, op, index, g, out, datas, params)  # redoes float quirks, or names the op
     data = datas[index]
     kind = type(grad)
@@ -109,6 +109,11 @@ def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     elif kind is float and type(data) is float:
         return grad
     return _fit(grad, data, op, index)
+
+
+# What a vjp may raise on the recorded data (a Python float divided by 0.0, say) that
+# ``plain_edge`` answers by calling it again under numpy's rules, or by naming the op.
+REDONE_ERRORS = (ArithmeticError, TypeError, ValueError, IndexError)
 
 
 def plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:

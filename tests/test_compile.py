@@ -760,3 +760,18 @@ def test_a_float32_model_fed_float64_batches_replays_from_its_second_call(layer:
         np.array_equal(a.data, b.data)
         for a, b in zip(model.parameters(), model_eager.parameters(), strict=True)
     )
+
+
+def test_a_float_vjp_that_divides_by_zero_only_in_a_replay_gives_the_eager_gradient() -> None:
+    # Traced at 4.0, sqrt's vjp (g / 2 sqrt x) runs on Python floats; replayed at 0.0 that division
+    # raises in Python, where the eager backward gives numpy's inf.
+    def step(x):
+        (x.sqrt() * 3.0).backward()
+        return x.grad
+
+    compiled = autonet.compile(step)
+    for start in (4.0, 4.0, 0.0, 1.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's divide by zero, as in eager
+            assert compiled(Value(start)) == step(Value(start))
+    assert compiled.traces == 1 and np.isinf(compiled(Value(0.0)))
