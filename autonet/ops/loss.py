@@ -334,8 +334,8 @@ def _terms(
     x: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float
 ) -> tuple[np.ndarray, _Terms | None]:
     """The checked labels, and the extra terms of the loss (None for the plain cross-entropy)."""
-    labels, kept = class_labels(target, np.shape(x), ignore_index)
-    weight = class_weights(weight, np.shape(x), x.dtype)
+    labels, kept = class_labels(target, x.shape, ignore_index)
+    weight = class_weights(weight, x.shape, x.dtype)
     if kept is None and weight is None and not label_smoothing:
         return labels, None
     if not 0 <= label_smoothing <= 1:
@@ -383,7 +383,7 @@ def _cross_entropy_vjp(
         labels, terms = _terms(x, target, weight, ignore_index, label_smoothing)
     else:  # what the forward saw: the caller may have changed target or weight since
         terms = saved[3] if len(saved) > 3 else None  # the extra terms follow the softmax's parts
-    g = _spread(g, np.shape(x)[:-1], reduction) if terms is None else terms.spread(g, reduction)
+    g = _spread(g, x.shape[:-1], reduction) if terms is None else terms.spread(g, reduction)
     if reduction == "none":
         g = np.expand_dims(g, -1)
     if is_value(x):
