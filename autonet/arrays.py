@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .ops.registry import float_dtype
+
 __all__ = ["F64", "frozen", "frozen_params", "normalize", "retitled", "shape_of", "to_data"]
 
 F64 = np.dtype(np.float64)
@@ -55,14 +57,7 @@ def to_data(
     if letter not in "biuf":
         raise TypeError(f"{what} data must be real numbers (bool, int or float); got dtype {array.dtype}")
     if dtype is not None:
-        try:
-            target = np.dtype(dtype)
-        except TypeError as error:
-            message = f"{what}: dtype must be a float dtype such as float32 or float64; {error}"
-            raise TypeError(message) from None
-        if target.kind != "f":
-            raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
-        array = array.astype(target, copy=False)
+        array = array.astype(float_dtype(dtype, what), copy=False)
     elif letter != "f":
         # Integers and bools meeting floats take the floats' dtype, as in PyTorch and JAX (numpy
         # would widen float32 to float64 for int32 and int64 arrays).

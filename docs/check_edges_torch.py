@@ -115,6 +115,7 @@ TORCH: dict[str, Any] = {
     "softmax": lambda x, axis=-1: torch.softmax(x, axis),
     "log_softmax": lambda x, axis=-1: torch.log_softmax(x, axis),
     "reshape": lambda x, shape: x.reshape(shape),
+    "astype": lambda x, dtype: x.to(getattr(torch, np.dtype(dtype).name)),
     "transpose": lambda x, axes: x.permute(axes),
     "broadcast_to": lambda x, shape: x.broadcast_to(shape),
     "getitem": lambda x, index: x[_index(index)],

@@ -717,7 +717,7 @@ def _expressions(x: Value, y: Value) -> list[Value]:
         x.sum(0), x.mean(), x.max(1), x.min(), x.logsumexp(1), x.var(), x.std(1),
         x.softmax(), x.log_softmax(0),
         x.reshape(3, 2), x.flatten(), x.T, x.swapaxes(0, 1), x.expand_dims(0).squeeze(),
-        x.broadcast_to((4, 2, 3)), x[[0, 0]], x[:, 1], x[x.data > 1],
+        x.broadcast_to((4, 2, 3)), x[[0, 0]], x[:, 1], x[x.data > 1], x.astype(x.dtype),
         autonet.concatenate([x, x]), autonet.stack([y, y]),
         x.prod(1), x.prod(), x.cumsum(), x.cumsum(0), x.norm(), x.norm(np.inf, 1),
         autonet.einsum("ij,j->i", x, y), autonet.outer(x, y), autonet.tensordot(x, y, 1),

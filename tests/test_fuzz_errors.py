@@ -180,6 +180,7 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "softmax": _softmax,
     "log_softmax": lambda x, axis=-1: np.log(_softmax(x, axis)),
     "reshape": lambda x, shape: np.reshape(x, shape),
+    "astype": lambda x, dtype: np.asarray(x).astype(dtype),
     "transpose": lambda x, axes=None: np.transpose(x, _np_axis(axes)),
     "broadcast_to": lambda x, shape: np.broadcast_to(x, shape),
     "getitem": lambda x, index: x[index],
@@ -358,6 +359,12 @@ def _junk_shape(data: st.DataObject, name: str, first: tuple[int, ...], arrays: 
     return {"shape": data.draw(_shape_param(first), label="shape param")}
 
 
+def _junk_dtype(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
+    floats = st.sampled_from([np.float16, np.float32, np.float64, np.longdouble, "float32", float, None])
+    others = st.sampled_from([np.int32, bool, "complex128", "no such dtype", np.dtype("U3")])
+    return {"dtype": data.draw(st.one_of(floats, others, JUNK), label="dtype")}
+
+
 def _junk_index(data: st.DataObject, name: str, first: tuple[int, ...], arrays: list) -> dict[str, Any]:
     return {"index": data.draw(_index(first), label="index")}
 
@@ -402,6 +409,7 @@ JUNK_PARAMS: dict[str, JunkParams] = {
     op_cases.TRANSPOSE.family: _junk_axes,
     op_cases.RESHAPE.family: _junk_shape,
     op_cases.BROADCAST_TO.family: _junk_shape,
+    op_cases.ASTYPE.family: _junk_dtype,
     op_cases.GETITEM.family: _junk_index,
     op_cases.SCATTER_ADD.family: _junk_scatter,
 }

@@ -209,6 +209,7 @@ def test_large_tensors_show_min_mean_max_instead_of_their_elements(size: int, se
         (lambda x: x.softmax(axis=0), "softmax(axis=0)"),
         (lambda x: x.clip(0.5, None), "clip(low=0.5)"),
         (lambda x: x.leaky_relu(0.1), "leaky_relu(negative_slope=0.1)"),
+        (lambda x: x.astype(np.float32), "astype(dtype=float32)"),
         (lambda x: autonet.concatenate([x, x], axis=1), "concatenate(axis=1)"),
         (
             lambda x: autonet.where(np.array([True, False, True]), x, 0.0),

@@ -26,6 +26,7 @@ import numpy as np
 from .registry import Cases, Domain, Op
 
 __all__ = [
+    "ASTYPE",
     "AXIS",
     "BROADCAST_TO",
     "CLIP",
@@ -339,6 +340,12 @@ def _transpose_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, 
     return {"axes": tuple(a - ndim if source.boolean() else a for a in order)}
 
 
+def _astype_params(op: Op, shapes: list[Shape], source: Source) -> dict[str, Any]:
+    # float64 in the spellings numpy takes: the cast of a float64 input is then exact, as a
+    # check by central differences needs (the rounding to float32 is pinned by the op's edges).
+    return {"dtype": ("float64", np.float64, np.dtype(np.float64))[source.integer(0, 2)]}
+
+
 def _broadcast_to_shapes(op: Op, source: Source) -> list[Shape]:
     # Mostly ones, so that there is something to broadcast.
     return [tuple(1 if source.integer(0, 2) else n for n in draw_shape(source))]
@@ -553,6 +560,8 @@ AXIS = Cases("axis", _one_shape(), _axis_params)
 """One input and one int ``axis`` (a 0-d input counts as one axis): softmax, log_softmax."""
 RESHAPE = Cases("reshape", _one_shape(), _reshape_params)
 """One input and a ``shape`` of the same size (with -1 at times)."""
+ASTYPE = Cases("astype", _one_shape(), _astype_params)
+"""One input and a float ``dtype`` to cast it to."""
 TRANSPOSE = Cases("transpose", _one_shape(), _transpose_params)
 """One input and ``axes``: None or a permutation, in positive or negative form."""
 BROADCAST_TO = Cases("broadcast_to", _broadcast_to_shapes, _broadcast_to_params)

@@ -560,6 +560,27 @@ def int_tuple(parts: Any, what: str) -> tuple[int, ...]:
         raise TypeError(f"{what}: a shape must hold ints only, got {tuple(parts)!r}") from None
 
 
+def float_dtype(dtype: Any, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype of floats, the only kind a Value holds (None is float64, as
+    in numpy); anything else is refused with a TypeError that names ``what``.
+
+    >>> float_dtype("float32", "astype")
+    dtype('float32')
+    """
+    if not (dtype is None or isinstance(dtype, (str, type, np.dtype))):
+        # np.dtype would take the dtype of anything that has one (an array, a Value).
+        raise TypeError(
+            f"{what}: dtype must be a float dtype such as float32 or float64, got a {type(dtype).__name__}"
+        )
+    try:
+        target = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64; {error}") from None
+    if target.kind != "f":
+        raise TypeError(f"{what}: dtype must be a float dtype such as float32 or float64, got {target}")
+    return target
+
+
 def one_axis(axis: Any, what: str) -> Any:
     """Refuse None and tuples where an op works along exactly one axis.
 

@@ -1,5 +1,5 @@
-"""Shape and indexing ops: reshape, transpose, broadcast_to, getitem (and its adjoint
-scatter_add), concatenate.
+"""Shape, indexing and dtype ops: reshape, transpose, broadcast_to, getitem (and its adjoint
+scatter_add), concatenate, astype.
 
 Each of them is linear in its input, so its jvp is the op itself applied to the tangent.
 
@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from . import numpy_api
-from .cases import BROADCAST_TO, CONCATENATE, GETITEM, RESHAPE, SCATTER_ADD, TRANSPOSE
+from .cases import ASTYPE, BROADCAST_TO, CONCATENATE, GETITEM, RESHAPE, SCATTER_ADD, TRANSPOSE
 from .registry import (
     REAL,
     Edge,
     Op,
     apply,
+    float_dtype,
     int_tuple,
     is_value,
     normalize_axis,
@@ -31,6 +32,7 @@ from .registry import (
 )
 
 _EMPTY = np.zeros(0)
+_F64 = np.dtype(np.float64)
 _NO_INDEX = np.zeros(0, dtype=np.intp)
 
 
@@ -390,5 +392,76 @@ concatenate_op = register(
             np.concatenate: numpy_api.joined("concatenate", "concatenate"),
             **numpy_api.newer(np, "concat", numpy_api.joined("concat", "concatenate")),
         },
+    )
+)
+
+
+def _astype_args(x, dtype, copy=True):
+    target = float_dtype(dtype, "astype")
+    if not copy and target == x.dtype:
+        return x  # numpy's copy=False: the input itself when its dtype is already that
+    return (x,), {"dtype": target}
+
+
+def _numpy_astype(x, dtype, /, *, copy=True, device=None):
+    if device not in (None, "cpu"):
+        raise TypeError(f"numpy.astype on a Value: device must be None or 'cpu', got {device!r}")
+    return apply("astype", x, dtype, copy=copy)
+
+
+def _cast_back(g, out, x, dtype):
+    # The gradient in the input's dtype (a float64 scalar's data is a Python float, dtype-less);
+    # under create_graph g is a Value, and its cast is this op again.
+    back = getattr(x, "dtype", _F64)
+    if is_value(g):
+        return g.astype(back)
+    return g if type(g) is float and back == _F64 else np.asarray(g, dtype=back)
+
+
+astype = register(
+    Op(
+        "astype",
+        lambda x, dtype: x.astype(dtype),
+        (_cast_back,),
+        (REAL,),
+        jvps=(lambda t, out, x, dtype: t.astype(dtype) if is_value(t) else np.asarray(t, dtype=dtype),),
+        cases=ASTYPE,
+        doc=(
+            "The same numbers in another float dtype, as numpy's astype (a new Value; with copy=False "
+            "the Value itself where its dtype is that already); the gradient comes back in the "
+            "input's dtype."
+        ),
+        edges=(
+            Edge(
+                "float64 to float32 rounds",
+                (np.array([0.1, 1 / 3]),),
+                grads=([1.0, 1.0],),
+                params={"dtype": np.float32},
+                value=np.array([0.1, 1 / 3], dtype=np.float32),
+            ),
+            Edge(
+                "past float32's range",
+                (np.array([1e300, -1e300]),),
+                grads=([1.0, 1.0],),
+                params={"dtype": np.float32},
+                value=np.array([np.inf, -np.inf], dtype=np.float32),
+                note="the cast overflows to inf, as in numpy and torch; the gradient of a cast is 1 still",
+            ),
+            Edge(
+                "size-0 input",
+                (np.zeros((0, 2)),),
+                grads=(np.zeros((0, 2)),),
+                params={"dtype": np.float32},
+                value=np.zeros((0, 2), dtype=np.float32),
+            ),
+            Edge("0-d input", (2.5,), grads=(1.0,), params={"dtype": np.float32}, value=np.float32(2.5)),
+        ),
+        prepare=_astype_args,
+        method="astype",
+        numpy=numpy_api.newer(np, "astype", _numpy_astype),
+        example=(
+            ">>> import numpy as np\n>>> from autonet import Value\n"
+            ">>> Value([1.0, 2.0]).astype(np.float32).dtype\ndtype('float32')"
+        ),
     )
 )

@@ -121,9 +121,11 @@ def record_field(name: str, lines: list[str]) -> str:
 def literal(value: Any, precision: int) -> str:
     """A parameter written as Python source would write it (arrays summarised).
 
-    >>> literal((1, 2.5), 4), literal(np.zeros((3, 4)), 4)
-    ('(1, 2.5)', 'float64[3x4]')
+    >>> literal((1, 2.5), 4), literal(np.zeros((3, 4)), 4), literal(np.dtype(np.float32), 4)
+    ('(1, 2.5)', 'float64[3x4]', 'float32')
     """
+    if isinstance(value, np.dtype):
+        return str(value)  # astype's dtype: float32, as numpy prints it in an array's repr
     if isinstance(value, np.ndarray):
         if value.size <= 6:
             return repr(value.tolist())

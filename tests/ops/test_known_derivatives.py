@@ -232,6 +232,16 @@ KNOWN: dict[str, list[Case]] = {
             seed=[[4.0], [5.0], [6.0]],
         )
     ],
+    "astype": [
+        Case(
+            "the seed comes back in the input's dtype",
+            ([0.5, -2.0, 3.0],),
+            [0.5, -2.0, 3.0],
+            ([1.0, -4.0, 0.25],),
+            {"dtype": np.float32},
+            [1.0, -4.0, 0.25],
+        )
+    ],
     "broadcast_to": [
         Case("copies add up", ([1.0, 2.0],), [[1.0, 2.0]] * 3, ([3.0, 3.0],), {"shape": (3, 2)})
     ],
