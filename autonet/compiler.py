@@ -478,20 +478,24 @@ class _Tracer:
         self.replayed.add(id(number))
         self.keep.append(number)
 
-    def fresh(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
-        """An array the step makes outside the graph from state that changes between calls
-        (dropout's mask from its generator, batch norm's running statistics): replayed as the
-        same call on the same objects, so a replay gets what the eager step would. A constant
-        Value taken around it (``ops.registry.constant``) reads the replayed array too."""
+    def fresh(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """An array (or a tuple of arrays) the step makes outside the graph from state that
+        changes between calls (dropout's mask from its generator, batch norm's running
+        statistics, the positions of class labels): replayed as the same call on the same
+        objects, so a replay gets what the eager step would. A constant Value taken around it
+        (``ops.registry.constant``) reads the replayed array too."""
         # An array the step received or computed is its replayed one (batch norm's statistics
         # passed in as arguments); anything else is the same object.
         exprs = ", ".join(self.array_slot.get(id(arg)) or self.const(arg) for arg in args)
-        array = fn(*args)
-        slot = self._slot()
-        self.emit(f"{slot} = {self.const(fn)}({exprs})", (slot,))
-        self.array_slot[id(array)] = slot
-        self.keep.append(array)
-        return array
+        made = fn(*args)
+        arrays = made if type(made) is tuple else (made,)
+        slots = tuple(self._slot() for _ in arrays)
+        targets = ", ".join(slots) + ("," if type(made) is tuple else "")
+        self.emit(f"{targets} = {self.const(fn)}({exprs})", slots)
+        for array, slot in zip(arrays, slots, strict=True):
+            self.array_slot[id(array)] = slot
+        self.keep.append(made)
+        return made
 
     def _call_arg(self, arg: Any, method: Callable[..., Any], changed: bool) -> str:
         # ``changed``: the first argument, what the call updates (the Value of an add_).

@@ -78,6 +78,38 @@ def test_labels_that_start_to_be_ignored_after_the_trace_replay_as_eagerly() -> 
     assert _same(model.parameters(), eager_model.parameters())
 
 
+@pytest.mark.parametrize(
+    "options", [{}, {"weight": [1.0, 3.0, 0.5]}, {"ignore_index": 2}, {"reduction": "sum"}], ids=str
+)
+def test_log_softmax_and_nll_loss_replay_new_labels_in_every_call(options) -> None:
+    # PyTorch's classic pairing: the labels' positions are made from each call's labels, so the
+    # step replays (one trace, no warning) and a batch whose labels are all ignored gives nan.
+    def make():
+        model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.ReLU(), nn.Linear(8, 3, rng=1), nn.LogSoftmax(dim=1))
+        optimizer, criterion = optim.SGD(model.parameters(), lr=0.1), nn.NLLLoss(**options)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        return model, step
+
+    (eager_model, eager), (model, step) = make(), make()
+    compiled = autonet.compile(step)
+    rng = np.random.default_rng(5)
+    batches = [(rng.normal(size=(16, 4)), rng.integers(0, 3, 16)) for _ in range(6)]
+    batches[3][1][:] = 2  # all ignored where ignore_index is 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", autonet.CompileWarning)
+        losses = [compiled(x, y) for x, y in batches]
+    assert np.array_equal(losses, [eager(x, y) for x, y in batches], equal_nan=True)
+    assert compiled.traces == 1 and np.isnan(losses[3]) == ("ignore_index" in options)
+    assert _same(model.parameters(), eager_model.parameters())
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_compiled_mlp_training_equals_the_eager_one_bit_for_bit(name: str) -> None:
     eager_model, eager_step = _mlp_training(OPTIMIZERS[name])

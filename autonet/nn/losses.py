@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import loss as _fused
+from ..ops.registry import fresh_array
 from ..storage import stored_data
 from ..surface import apply
 from .module import Module
@@ -179,25 +180,42 @@ def nll_loss(
     shape = log_p.shape
     if not shape:
         raise ValueError(f"{who}: log-probabilities need a class axis (the last), got a scalar")
-    classes = shape[-1]
-    try:  # the cross-entropy's own checks: integers in [0, classes) or ignore_index, one per class
-        picks, kept = _fused.class_labels(
-            _class_indices(target, shape), shape, ignore_index, "the log-probabilities"
-        )
-        weights = _fused.class_weights(weight, shape, log_p.dtype)
-    except ValueError as error:
-        raise ValueError(f"{who}: {error}") from None
-    picks = picks.reshape(-1)
-    counted = np.ones(picks.size, log_p.dtype) if weights is None else weights[picks]
-    if kept is not None:
-        counted = np.where(kept.reshape(-1), counted, 0)
-    losses = -(log_p.reshape(-1, classes)[np.arange(picks.size), picks] * counted).reshape(shape[:-1])
+    # Made from the labels afresh in every call, compiled or not (ops.registry.fresh_array).
+    picks, counted = fresh_array(_nll_picks, target, shape, weight, ignore_index, log_p.dtype)
+    losses = -(log_p.reshape(-1)[picks] * counted).reshape(shape[:-1])
     if reduction != "mean":
         return _reduce(losses, reduction)
+    divisor, addend = fresh_array(_mean_terms, counted)
+    return losses.sum() / divisor + addend
+
+
+def _nll_picks(
+    target: Any, shape: tuple[int, ...], weight: Any, ignore_index: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each row's label sits in the flattened log-probabilities (class 0 for an ignored
+    one), and the weight its loss counts with (0 where ignored): the cross-entropy's checks."""
+    try:
+        labels, kept = _fused.class_labels(
+            _class_indices(target, shape), shape, ignore_index, "the log-probabilities"
+        )
+        weights = _fused.class_weights(weight, shape, dtype)
+    except ValueError as error:
+        raise ValueError(f"nll_loss: {error}") from None
+    labels = labels.reshape(-1)
+    counted = np.ones(labels.size, dtype) if weights is None else weights[labels]
+    if kept is not None:
+        counted = np.where(kept.reshape(-1), counted, 0)
+    return np.arange(labels.size) * shape[-1] + labels, counted
+
+
+def _mean_terms(counted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean's divisor and a term to add: the total weight and -0.0 (which changes no
+    number), or, with nothing kept, inf and nan: the mean is nan, as in PyTorch, and its
+    gradient 0 (a division by 0 would give nan)."""
     total = counted.sum()
-    if not total:  # nothing kept: nan, as in PyTorch, and a gradient of 0 (a division would give nan)
-        return losses.sum() * 0.0 + math.nan
-    return losses.sum() / total
+    if total:
+        return np.asarray(total), np.asarray(-0.0, counted.dtype)
+    return np.asarray(math.inf, counted.dtype), np.asarray(math.nan, counted.dtype)
 
 
 def binary_cross_entropy_with_logits(

@@ -26,7 +26,20 @@ from typing import Any
 import numpy as np
 
 from .._state import STATE
-from .registry import REAL, Cases, Edge, Op, apply, as_value, constant, gate, int_tuple, is_value, register
+from .registry import (
+    REAL,
+    Cases,
+    Edge,
+    Op,
+    apply,
+    as_value,
+    constant,
+    fresh_array,
+    gate,
+    int_tuple,
+    is_value,
+    register,
+)
 
 _NAN = math.nan
 Samples = list[tuple[tuple[np.ndarray, ...], dict[str, Any]]]
@@ -124,13 +137,6 @@ def _update(running: np.ndarray, batch: Any, momentum: float, factor: float = 1.
     running += momentum * (batch * factor if factor != 1.0 else batch)
 
 
-def _fresh(make: Any, *args: Any) -> np.ndarray:
-    # make(*args): an array made outside the graph from state that changes between calls (a
-    # generator, a buffer). Under autonet.compile the tracer records the call, so that every
-    # replay makes it afresh, as the eager step would.
-    return make(*args) if STATE.tracer is None else STATE.tracer.fresh(make, *args)
-
-
 def _running_statistic(running: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
     # A buffer as the input's dtype, shaped to broadcast over it: a new array, read at every call.
     return running.astype(dtype).reshape(shape)
@@ -159,8 +165,8 @@ def _batch_norm(
             _update(running_mean, mean, momentum)
             _update(running_var, var, momentum, count / (count - 1))  # the unbiased variance
     else:
-        centred = x - constant(_fresh(_running_statistic, running_mean, x.dtype, shape))
-        var = constant(_fresh(_running_statistic, running_var, x.dtype, shape))
+        centred = x - constant(fresh_array(_running_statistic, running_mean, x.dtype, shape))
+        var = constant(fresh_array(_running_statistic, running_var, x.dtype, shape))
     scale = weight.reshape(shape) / (var + eps).sqrt()  # per channel: cheaper than on all of x
     return centred * scale + bias.reshape(shape)
 
@@ -443,7 +449,7 @@ def dropout(
         raise TypeError(
             f"dropout: generator must be a numpy.random.Generator or None, got {type(generator).__name__}"
         )
-    return apply("dropout", x, mask=_fresh(_keep_mask, generator, x.shape, p), p=p)
+    return apply("dropout", x, mask=fresh_array(_keep_mask, generator, x.shape, p), p=p)
 
 
 def _keep_mask(generator: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:

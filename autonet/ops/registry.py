@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._state import STATE
+
 if TYPE_CHECKING:  # the shapes and params builders take a Source (autonet/ops/cases.py)
     from .cases import Shape, Source
 
@@ -301,6 +303,18 @@ def as_value(x: Any, like: Any = None) -> Any:
     (2,)
     """
     return _ENGINE["as_value"](x, like)
+
+
+def fresh_array(make: Callable[..., Any], *args: Any) -> Any:
+    """``make(*args)``: an array (or a tuple of arrays) made outside the graph from what changes
+    between calls (a dropout mask from its generator, a running statistic, the positions of
+    class labels). Under ``autonet.compile`` the call is recorded, so that every replay makes
+    it afresh from the same objects, as the eager step would.
+
+    >>> fresh_array(np.arange, 3).tolist()
+    [0, 1, 2]
+    """
+    return make(*args) if STATE.tracer is None else STATE.tracer.fresh(make, *args)
 
 
 def constant(array: np.ndarray) -> Any:
