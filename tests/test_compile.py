@@ -110,6 +110,32 @@ def test_log_softmax_and_nll_loss_replay_new_labels_in_every_call(options) -> No
     assert _same(model.parameters(), eager_model.parameters())
 
 
+@pytest.mark.parametrize("form", ["(N, 1)", "whole floats"])
+def test_labels_converted_by_cross_entropy_are_converted_again_in_every_replay(form: str) -> None:
+    def make():
+        model = nn.Linear(4, 3, rng=0)
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = nn.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        return step
+
+    eager, compiled = make(), autonet.compile(make())
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        x, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+        y = y[:, None] if form == "(N, 1)" else y.astype(np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", autonet.CompileWarning)
+            assert compiled(x, y) == eager(x, y)
+    assert compiled.traces == 1
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_compiled_mlp_training_equals_the_eager_one_bit_for_bit(name: str) -> None:
     eager_model, eager_step = _mlp_training(OPTIMIZERS[name])

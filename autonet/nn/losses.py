@@ -367,7 +367,9 @@ def cross_entropy(
         if ignore_index >= 0:
             raise ValueError(f"{who}: ignore_index ({ignore_index}) does not apply to soft labels")
         return _soft_cross_entropy(logits, target, reduction, weight, label_smoothing)
-    labels = _class_indices(target, shape)
+    if not (type(labels) is np.ndarray and labels.dtype.kind in "iu" and labels.shape == shape[:-1]):
+        # Made from the target in every call, compiled or not: (N, 1) labels, whole floats, lists.
+        labels = fresh_array(_class_indices, target, shape)
     # The op itself checks that every class lies in [0, classes) or is ignore_index.
     if weight is None and ignore_index == -100 and not label_smoothing:
         return apply(_fused.cross_entropy, logits, target=labels, reduction=reduction)
