@@ -10,6 +10,7 @@ same shape, the identity permutation), so no node is recorded.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -222,10 +223,34 @@ def _getitem_args(x, index):
     return (x,), {"index": index}
 
 
+def _numpy_refuses_out_of_bounds_in_empty_results() -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            np.empty((1, 0))[np.array([1])]  # out of bounds, and the result (1, 0) is empty
+        except IndexError:
+            return True
+        except DeprecationWarning:
+            return False
+    return True  # an older numpy that returns quietly: nothing to turn into an error
+
+
+def _index_checked(x, index):
+    # numpy before 2.3 only warns (a DeprecationWarning) about an integer index out of bounds
+    # where the result is empty, and returns it; later numpy raises IndexError, as getitem
+    # does with every numpy.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            return x[index]
+        except DeprecationWarning:
+            raise IndexError(f"an index is out of bounds for an input of shape {x.shape}") from None
+
+
 getitem = register(
     Op(
         "getitem",
-        lambda x, index: x[index],
+        (lambda x, index: x[index]) if _numpy_refuses_out_of_bounds_in_empty_results() else _index_checked,
         (lambda g, out, x, index: scatter_add(g, index=index, shape=np.shape(x)),),
         (REAL,),
         jvps=(lambda t, out, x, index: t[index],),
