@@ -229,9 +229,15 @@ class ReLU(Activation):
     >>> from autonet.nn import ReLU
     >>> ReLU()(np.array([-1.0, 0.0, 2.0])).tolist()
     [0.0, 0.0, 2.0]
+
+    ``inplace`` is PyTorch's argument, taken so that its code runs as written: the result is the
+    same, made into a new array (a recorded graph keeps its input as the forward saw it).
     """
 
     activation = "relu"
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = bool(inplace)
 
 
 class Tanh(Activation):
@@ -321,15 +327,18 @@ class LeakyReLU(Activation):
     >>> from autonet.nn import LeakyReLU
     >>> LeakyReLU(0.1)([-1.0, 2.0]).tolist()
     [-0.1, 2.0]
+
+    ``inplace`` is taken as ``ReLU``'s is: PyTorch's code runs, computing into a new array.
     """
 
     activation = "leaky_relu"
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.floating)):
             kind = type(negative_slope).__name__
             raise TypeError(f"LeakyReLU: negative_slope must be a number, got {kind}")
         self.negative_slope = float(negative_slope)
+        self.inplace = bool(inplace)
 
     def forward(self, x: Any) -> Value:
         return _as_data(x).leaky_relu(self.negative_slope)
@@ -498,7 +507,13 @@ class Identity(Module):
     >>> from autonet.nn import Identity
     >>> Identity()(3.0)
     3.0
+
+    Arguments are taken and ignored, as PyTorch's ``Identity(*args, **kwargs)`` does, so that a
+    layer's constructor call can be swapped for it.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # PyTorch's: any arguments, unused
 
     def forward(self, x: Any) -> Any:
         return x

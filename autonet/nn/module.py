@@ -69,21 +69,20 @@ class Module:
     (['factor'], 'factor')
     """
 
-    _path: str
-    _prefix: str
-    _training: bool
+    # Defaults on the class, not set in __init__, so that subclasses need not call
+    # super().__init__() (a __new__ would do too, but hides their __init__'s signature from
+    # inspect.signature before Python 3.11); adopting a module or train()/eval() sets its own.
+    _path: str = "Module"
+    _prefix: str = ""
+    _training: bool = True
 
     renamed_parameters: ClassVar[Mapping[str, str]] = MappingProxyType({})
     """Old parameter names -> current ones (``{"w": "weights"}``): ``load_state_dict`` accepts a
     state saved under the old names. The old names are usually kept as properties too."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
-        # Set here rather than in __init__ so that subclasses need not call super().__init__().
-        module = super().__new__(cls)
-        object.__setattr__(module, "_path", cls.__name__)
-        object.__setattr__(module, "_prefix", "")
-        object.__setattr__(module, "_training", True)
-        return module
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._path = cls.__name__  # a module that is nobody's attribute is called by its class
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses define it (``__call__`` runs it)."""

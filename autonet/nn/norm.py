@@ -205,10 +205,11 @@ class Dropout(Module):
     ([0.0, 2.0], [1.0, 1.0])
     """
 
-    def __init__(self, p: float = 0.5, *, rng: RandomState = None) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng: RandomState = None) -> None:
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
+        self.inplace = bool(inplace)  # PyTorch's argument, taken as ReLU's is: a new array all the same
         self._generator = as_generator(rng)
 
     def forward(self, x: Any) -> Value:

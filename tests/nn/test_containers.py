@@ -3,6 +3,8 @@ belong to the holder under PyTorch's dotted names, so optimizers and state dicts
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,26 @@ def test_identity_passes_its_input_through_and_keeps_the_graph():
     model = nn.Sequential(nn.Identity(), nn.Tanh())
     model(x).sum().backward()
     np.testing.assert_allclose(x.grad, 1 - np.tanh([1.0, -2.0]) ** 2)
+
+
+def test_pytorchs_inplace_and_identity_arguments_are_taken_and_change_no_number():
+    # Code written for PyTorch: nn.ReLU(inplace=True), nn.Identity(54, unused=0.1).
+    x = np.array([[-1.0, 2.0, -3.0, 4.0]])
+    pairs = [
+        (nn.ReLU(inplace=True), nn.ReLU()),
+        (nn.LeakyReLU(0.2, inplace=True), nn.LeakyReLU(0.2)),
+        (nn.Dropout(0.5, True, rng=4), nn.Dropout(0.5, rng=4)),
+    ]
+    for given, plain in pairs:
+        np.testing.assert_array_equal(given(x).data, plain(x).data)
+    assert x.tolist() == [[-1.0, 2.0, -3.0, 4.0]]  # the input is left as it was
+    assert nn.Identity(54, unused_argument=0.1)(x) is x
+
+
+@pytest.mark.parametrize("name", ["BatchNorm1d", "Conv2d", "ReLU", "MSELoss"])
+def test_module_signatures_are_their_constructors_own(name: str):
+    # inspect.signature (help(), editors) reads the constructor; before Python 3.11 a __new__ on
+    # the base class would have hidden an inherited __init__ behind (*args, **kwargs).
+    module = getattr(nn, name)
+    constructor = list(inspect.signature(module.__init__).parameters)[1:]  # without self
+    assert list(inspect.signature(module).parameters) == constructor and "args" not in constructor
