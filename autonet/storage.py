@@ -458,21 +458,13 @@ def add_gradients_(values: Sequence[Storage], alpha: float) -> None:
         g = value._grad
         if g is None:
             continue
-        data = value._data
-        # The common case, add_'s own steps inline: an array of its own that nothing else holds
-        # (+ 1: the name ``data``), a gradient of its dtype, a Python float alpha.
-        if (
-            fast
-            and type(g) is np.ndarray
-            and type(data) is np.ndarray
-            and not value._shared
-            and g.dtype == data.dtype
-            and sys.getrefcount(data) <= _ALONE + 1
-            and data.flags.writeable
-        ):
-            data += g * alpha
-        else:
-            value.add_(g if type(g) is float or type(g) is np.ndarray else g._data, alpha=alpha)
+        # The common case, add_'s own steps inline: a gradient of the data's dtype, a Python
+        # float alpha, data that no record keeps (_private: no other name may hold it meanwhile).
+        if fast and type(g) is np.ndarray and type(value._data) is np.ndarray:
+            if g.dtype == value._data.dtype and value._private():
+                value._data += g * alpha
+                continue
+        value.add_(g if type(g) is float or type(g) is np.ndarray else g._data, alpha=alpha)
 
 
 def stored_gradient(value: Storage) -> Any:
