@@ -21,7 +21,7 @@ from .arrays import shape_of, to_data
 from .ops.registry import Op, as_value, is_value, sum_to_shape
 from .storage import Storage, stored_data
 
-__all__ = ["Walking", "collector", "edge_work", "plain_edge", "seed_gradient"]
+__all__ = ["REDONE_ERRORS", "Walking", "collector", "edge_work", "plain_edge", "seed_gradient"]
 
 _PAUSE_COLLECTOR_ABOVE = 10_000  # graph size (Values) above which backward pauses the cyclic collector
 
@@ -88,6 +88,11 @@ def _vjp_params(record: Any) -> dict | None:
     return {**(params or {}), "saved": saved} if op.saves else params
 
 
+# What a vjp may raise on the recorded data (a Python float divided by 0.0, say) that
+# ``plain_edge`` answers by calling it again under numpy's rules, or by naming the op.
+REDONE_ERRORS = (ArithmeticError, TypeError, ValueError, IndexError)
+
+
 def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     """The gradient for input ``index`` from arrays: the vjp on the recorded data, fitted."""
     op, _, params, datas, out, _ = record
@@ -109,11 +114,6 @@ def _plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:
     elif kind is float and type(data) is float:
         return grad
     return _fit(grad, data, op, index)
-
-
-# What a vjp may raise on the recorded data (a Python float divided by 0.0, say) that
-# ``plain_edge`` answers by calling it again under numpy's rules, or by naming the op.
-REDONE_ERRORS = (ArithmeticError, TypeError, ValueError, IndexError)
 
 
 def plain_edge(record: Any, node: Any, index: int, g: Any) -> Any:

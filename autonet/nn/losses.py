@@ -194,10 +194,9 @@ def _nll_picks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where each row's label sits in the flattened log-probabilities (class 0 for an ignored
     one), and the weight its loss counts with (0 where ignored): the cross-entropy's checks."""
+    labels = _class_indices(target, shape, "nll_loss")
     try:
-        labels, kept = _fused.class_labels(
-            _class_indices(target, shape), shape, ignore_index, "the log-probabilities"
-        )
+        labels, kept = _fused.class_labels(labels, shape, ignore_index, "the log-probabilities")
         weights = _fused.class_weights(weight, shape, dtype)
     except ValueError as error:
         raise ValueError(f"nll_loss: {error}") from None
@@ -395,18 +394,21 @@ def classes_last(logits: Any, target: Any) -> tuple[Any, Any]:
     return logits.transpose(order), target
 
 
-def _class_indices(target: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """The integer class indices of ``target``, one per row of logits of ``shape``."""
-    who, batch = "cross_entropy", shape[:-1]
+def _class_indices(target: Any, shape: tuple[int, ...], who: str = "cross_entropy") -> np.ndarray:
+    """The integer class indices of ``target``, one per row of logits of ``shape``; ``who``
+    names the loss in the errors."""
+    batch = shape[:-1]
     labels = np.asarray(_labels_of(target, who, "class indices"))
     if labels.shape != batch:
         if labels.shape == (*batch, 1):
             labels = labels[..., 0]
         else:
+            cross = who == "cross_entropy"  # nll_loss takes class indices only
+            scores = "logits" if cross else "log-probabilities"
+            soft = f" (or class probabilities of shape {shape})" if cross else ""
             raise ValueError(
-                f"{who}: target shape {labels.shape} does not fit logits of shape {shape}: "
-                f"expected one class index per sample, shape {batch} "
-                f"(or class probabilities of shape {shape})"
+                f"{who}: target shape {labels.shape} does not fit {scores} of shape {shape}: "
+                f"expected one class index per sample, shape {batch}{soft}"
             )
     kind = labels.dtype.kind
     if kind == "f" and labels.size and np.all(labels == np.round(labels)):

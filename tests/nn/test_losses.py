@@ -284,6 +284,11 @@ def test_nll_loss_picks_minus_the_log_probability_of_each_label_weighted_and_ign
         ValueError, match="nll_loss: target holds class 2, but the log-probabilities have 2 classes"
     ):
         nn.nll_loss(Value(log_p), [0, 2, 1])
+    with pytest.raises(
+        ValueError, match=r"nll_loss: target shape \(1, 3\) does not fit log-probabilities"
+    ) as error:
+        nn.nll_loss(Value(log_p), [[0, 1, 1]])
+    assert "class probabilities" not in str(error.value)  # soft labels are cross_entropy's
 
 
 def test_softmax_modules_normalise_along_dim_and_ask_for_it():
