@@ -47,11 +47,6 @@ _new = object.__new__
 _DATA = operator.attrgetter("_data")  # map(_DATA, values) skips a comprehension's frame on the hot path
 
 
-class _Released(tuple):
-    """The inputs of a node whose graph a backward() released: the record keeps them (so the
-    graph can still be drawn, data and gradients and all) but not the arrays its vjps needed."""
-
-
 class Record(NamedTuple):
     """What an op records on the Value it makes, for the backward walk (``Value.record``).
 
@@ -248,8 +243,8 @@ class Value(Storage):
         if record is None:
             return value
         op, parents, params, datas, out, saved = record
-        if datas is None:
-            value._node = (op, _Released(parents), params, None, None, None)
+        if datas is None:  # released: the structure without what the vjps needed
+            value._node = (op, tuple(parents), params, None, None, None)
         else:
             parents = tuple(parents)
             value._node = (op, parents, params, lock_shared(parents, tuple(datas)), out, saved)
@@ -315,17 +310,14 @@ class Value(Storage):
         """The inputs of the op that produced this Value (after a backward() too: it releases what
         the vjps needed, not the graph's structure)."""
         node = self._node
-        if node is None:
-            return ()
-        parents = node[1]
-        return tuple(parents) if type(parents) is _Released else parents
+        return () if node is None else node[1]
 
     @property
     def graph_released(self) -> bool:
         """True once a backward() without ``retain_graph`` has released the graph behind this
         Value: it can still be drawn, but not differentiated again."""
         node = self._node
-        return node is not None and type(node[1]) is _Released
+        return node is not None and node[3] is None  # a released record keeps no input data
 
     is_leaf = property(
         lambda self: self._node is None, doc="True for Values made by the user (not by an op)."
@@ -551,7 +543,7 @@ def _consumer_counts(root: Value) -> dict[Value, int]:
         if record is None:
             continue
         op, inputs = record[0], record[1]
-        if type(inputs) is _Released:
+        if record[3] is None:  # released: the input data the vjps need are gone
             raise RuntimeError(
                 f"backward: the graph through this {op.name} was already released by an "
                 "earlier backward(); pass retain_graph=True to that first backward() to go through "
@@ -697,4 +689,4 @@ def _release(node: Value, record: Record) -> None:
     op, parents, params, datas, _, _ = record
     if type(datas) is Locking:  # only a record that locked something has anything to undo
         unlock_shared(parents, datas)
-    node._node = (op, _Released(parents), params, None, None, None)
+    node._node = (op, parents, params, None, None, None)
