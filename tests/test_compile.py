@@ -33,12 +33,12 @@ def _mlp_training(make_optimizer, dtype=np.float64):
     return model, _classifier_step(model, make_optimizer(model.parameters()))
 
 
-def _classifier_step(model, optimizer):
+def _classifier_step(model, optimizer, criterion=nn.cross_entropy):
     """One training step of ``model`` on a batch and its class labels."""
 
     def step(x, labels):
         optimizer.zero_grad()
-        loss = nn.cross_entropy(model(Value(x, requires_grad=False)), labels)
+        loss = criterion(model(Value(x, requires_grad=False)), labels)
         loss.backward()
         optimizer.step()
         return loss.item()
@@ -86,16 +86,7 @@ def test_log_softmax_and_nll_loss_replay_new_labels_in_every_call(options) -> No
     # step replays (one trace, no warning) and a batch whose labels are all ignored gives nan.
     def make():
         model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.ReLU(), nn.Linear(8, 3, rng=1), nn.LogSoftmax(dim=1))
-        optimizer, criterion = optim.SGD(model.parameters(), lr=0.1), nn.NLLLoss(**options)
-
-        def step(x, y):
-            optimizer.zero_grad()
-            loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss.item()
-
-        return model, step
+        return model, _classifier_step(model, optim.SGD(model.parameters(), lr=0.1), nn.NLLLoss(**options))
 
     (eager_model, eager), (model, step) = make(), make()
     compiled = autonet.compile(step)
@@ -114,16 +105,7 @@ def test_log_softmax_and_nll_loss_replay_new_labels_in_every_call(options) -> No
 def test_labels_converted_by_cross_entropy_are_converted_again_in_every_replay(form: str) -> None:
     def make():
         model = nn.Linear(4, 3, rng=0)
-        optimizer = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            optimizer.zero_grad()
-            loss = nn.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss.item()
-
-        return step
+        return _classifier_step(model, optim.SGD(model.parameters(), lr=0.1))
 
     eager, compiled = make(), autonet.compile(make())
     rng = np.random.default_rng(2)
