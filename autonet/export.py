@@ -40,7 +40,7 @@ import numpy as np
 from . import nn
 from ._state import no_grad
 from .engine import Value
-from .ops.conv import pool_params
+from .ops.conv import pool_output_size, pool_pads, pool_params
 
 if TYPE_CHECKING:
     import onnx
@@ -243,21 +243,48 @@ def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor
 
 
 def _pool(g: _Graph, m: nn.MaxPool2d | nn.AvgPool2d, path: str, x: _Tensor) -> _Tensor:
-    out = _run(m, x)
     maximum = isinstance(m, nn.MaxPool2d)
-    p = pool_params(
-        "max_pool2d" if maximum else "avg_pool2d", x.value.shape, m.kernel_size, m.stride, m.padding
-    )
-    attributes = {
-        "kernel_shape": list(p["kernel_size"]),
-        "strides": list(p["stride"]),
-        "pads": list(p["padding"]) * 2,
-    }
-    if not maximum:
-        attributes["count_include_pad"] = 1  # autonet's avg_pool2d counts the padding, as PyTorch's
-    return _Tensor(
-        g.one("MaxPool" if maximum else "AveragePool", [x.name], path, **attributes), out, x.batch_axis
-    )
+    if maximum and m.return_indices:
+        raise ValueError(
+            f"to_onnx: {_describe(path, m)} returns indices; export it with return_indices=False"
+        )
+    if not maximum and m.divisor_override is not None:
+        raise ValueError(
+            f"to_onnx: {_describe(path, m)} has a divisor_override, which ONNX's AveragePool lacks"
+        )
+    out = _run(m, x)
+    shape = x.value.shape
+    if maximum:
+        p = pool_params("max_pool2d", shape, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.dilation)
+    else:
+        p = pool_params("avg_pool2d", shape, m.kernel_size, m.stride, m.padding, m.ceil_mode)
+    # ceil_mode is written out as padding after each axis (ONNX's ceil_mode keeps windows that
+    # PyTorch's rule drops); ONNX pads the max with -inf and leaves pads out of a mean's count.
+    pads = pool_pads(shape[2:], pool_output_size(shape[2:], p), p)
+    before, after = [b for b, _ in pads], [a for _, a in pads]
+    attributes = {"kernel_shape": list(p["kernel_size"]), "strides": list(p["stride"])}
+    source = x.name
+    if maximum:
+        attributes["dilations"] = list(p["dilation"])
+        if any(a >= k for a, k in zip(after, p["kernel_size"], strict=True)):
+            # onnxruntime takes pads shorter than the kernel only (a dilated one may need more).
+            pad_ints = g.ints([0, 0, *before, 0, 0, *after], f"{path}.padding")
+            source = g.one("Pad", [x.name, pad_ints, g.constant(np.array(-np.inf), f"{path}.fill")], path)
+            before, after = [0, 0], [0, 0]
+    else:
+        # AveragePool counts its pads in a mean or none of them; PyTorch counts the padding (by
+        # default) but never what ceil_mode's last window runs past. Both at once: the padding
+        # becomes zeros of the input, and only the rest is left to pads.
+        counted = bool(m.count_include_pad and any(p["padding"]))
+        if counted and after != before:
+            pad_ints = g.ints([0, 0, *before, 0, 0, *before], f"{path}.padding")
+            source = g.one("Pad", [x.name, pad_ints], path)
+            after = [a - b for a, b in zip(after, before, strict=True)]
+            before, counted = [0, 0], False
+        attributes["count_include_pad"] = int(counted)
+    attributes["pads"] = before + after
+    kind = "MaxPool" if maximum else "AveragePool"
+    return _Tensor(g.one(kind, [source], path, **attributes), out, x.batch_axis)
 
 
 def _affine(g: _Graph, m: nn.Module, path: str, shape: tuple[int, ...]) -> tuple[str, str]:

@@ -185,12 +185,8 @@ TORCH: dict[str, Any] = {
     "conv_weight_grad": lambda x, g, weight_shape, **kw: getattr(torch.nn.grad, f"conv{x.dim() - 2}d_weight")(
         x, weight_shape, g, **kw
     ),
-    "max_pool2d": lambda x, kernel_size, stride=None, padding=0: _functional().max_pool2d(
-        x, kernel_size, stride, padding
-    ),
-    "avg_pool2d": lambda x, kernel_size, stride=None, padding=0: _functional().avg_pool2d(
-        x, kernel_size, stride, padding
-    ),
+    "max_pool2d": lambda x, kernel_size, **kw: _functional().max_pool2d(x, kernel_size, **kw),
+    "avg_pool2d": lambda x, kernel_size, **kw: _functional().avg_pool2d(x, kernel_size, **kw),
 }
 
 

@@ -207,21 +207,86 @@ def conv_weight_grad_loops(x, g, weight_shape, stride=1, padding=0, dilation=1, 
     return grad
 
 
-def pool_loops(x, kernel_size, stride=None, padding=0, kind="max") -> np.ndarray:
-    """max_pool2d (kind "max") or avg_pool2d (kind "avg", padding counted) by loops."""
-    k = _spatial(kernel_size, 2)
+def pool_windows(shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """PyTorch's pooling windows by loops: for each output (row, column), the input rows and
+    columns the window covers, and the (row, column) counts the padded window spans (before the
+    input clips it: what a mean that counts the padding divides by)."""
+    k, p, dil = _spatial(kernel_size, 2), _spatial(padding, 2), _spatial(dilation, 2)
     s = k if stride is None else _spatial(stride, 2)
-    p = _spatial(padding, 2)
-    fill = -np.inf if kind == "max" else 0.0
-    xp = np.pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], constant_values=fill)
-    sizes = [(xp.shape[2 + i] - k[i]) // s[i] + 1 for i in range(2)]
-    if min(sizes) < 1 or any(2 * q > m for q, m in zip(p, k, strict=True)):
-        raise ValueError("the kernel is larger than the padded input, or the padding more than half of it")
-    out = np.zeros((*x.shape[:2], *sizes), dtype=x.dtype)
-    for i, j in np.ndindex(*sizes):
-        window = xp[:, :, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]].reshape(*x.shape[:2], -1)
-        out[:, :, i, j] = window.max(axis=-1) if kind == "max" else window.mean(axis=-1)
+    axes = []
+    for n, ki, si, pi, di in zip(shape[2:], k, s, p, dil, strict=True):
+        span = n + 2 * pi - di * (ki - 1) - 1 + (si - 1 if ceil_mode else 0)
+        out = span // si + 1
+        if ceil_mode and (out - 1) * si >= n + pi:
+            out -= 1
+        if out < 1 or 2 * pi > ki:
+            raise ValueError("no window fits, or the padding is more than half the kernel")
+        starts = [o * si - pi for o in range(out)]
+        axes.append(
+            [
+                ([t + j * di for j in range(ki) if 0 <= t + j * di < n], min(t + ki, n + pi) - t)
+                for t in starts
+            ]
+        )
+    return [
+        ((i, j), rows, cols, spans * spans_w)
+        for i, (rows, spans) in enumerate(axes[0])
+        for j, (cols, spans_w) in enumerate(axes[1])
+    ]
+
+
+def pool_loops(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    kind="max",
+    count_include_pad=True,
+    divisor_override=None,
+) -> np.ndarray:
+    """max_pool2d (kind "max") or avg_pool2d (kind "avg") by loops, with PyTorch's arguments."""
+    windows = pool_windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    size = (max(w[0][0] for w in windows) + 1, max(w[0][1] for w in windows) + 1)
+    out = np.zeros((*x.shape[:2], *size), dtype=x.dtype)
+    for (i, j), rows, cols, spans in windows:
+        window = x[:, :, rows][:, :, :, cols].reshape(*x.shape[:2], -1)
+        if kind == "max":
+            out[:, :, i, j] = window.max(axis=-1) if window.shape[-1] else -np.inf
+        else:
+            count = divisor_override or (spans if count_include_pad else len(rows) * len(cols))
+            out[:, :, i, j] = window.sum(axis=-1) / count
     return out
+
+
+def pool_grad_loops(
+    x,
+    g,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    kind="max",
+    count_include_pad=True,
+    divisor_override=None,
+) -> np.ndarray:
+    """The gradient of ``pool_loops`` by loops: each max window's to its first maximum in
+    row-major order (for inputs without nans), each mean window's shared by what it covers."""
+    grad = np.zeros(x.shape, dtype=np.result_type(x, g))
+    for (i, j), rows, cols, spans in pool_windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode):
+        places = [(r, c) for r in rows for c in cols]  # none: a max over padding alone, -inf
+        if kind == "avg":
+            count = divisor_override or (spans if count_include_pad else len(places))
+            for r, c in places:
+                grad[:, :, r, c] += g[:, :, i, j] / count
+            continue
+        for n, c in np.ndindex(*x.shape[:2] if places else (0, 0)):
+            values = np.array([x[n, c, r, q] for r, q in places])
+            r, q = places[int(np.argmax(values))]  # argmax: the first maximum, or the first nan
+            grad[n, c, r, q] += g[n, c, i, j]
+    return grad
 
 
 def import_tensorboardx_without_torch() -> None:

@@ -172,6 +172,24 @@ CASES: list[Case] = [
     ),
     ("MaxPool2d", lambda d: nn.MaxPool2d(3, stride=2, padding=1), _floats(2, 7, 6), BOTH),
     ("AvgPool2d", lambda d: nn.AvgPool2d(3, stride=2, padding=1), _floats(2, 7, 6), (F32,)),
+    (
+        "MaxPool2d-ceil-dilated",
+        lambda d: nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+        _floats(2, 8, 6),
+        BOTH,
+    ),
+    (
+        "AvgPool2d-ceil-padding-counted",
+        lambda d: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+        _floats(2, 6, 5),
+        (F32,),
+    ),
+    (
+        "AvgPool2d-ceil-padding-not-counted",
+        lambda d: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        _floats(2, 6, 5),
+        (F32,),
+    ),
     ("BatchNorm1d-2d", lambda d: _trained_batch_norm(nn.BatchNorm1d(3, dtype=d), (8, 3)), _floats(3), BOTH),
     (
         "BatchNorm1d-3d",
@@ -358,6 +376,18 @@ class MyLayer(nn.Layer):
             np.zeros((2, 2)),
             ValueError,
             r"0 \(BatchNorm1d\) has no running statistics",
+        ),
+        (
+            nn.Sequential(nn.MaxPool2d(2, return_indices=True)),
+            np.zeros((1, 1, 4, 4)),
+            ValueError,
+            r"0 \(MaxPool2d\) returns indices",
+        ),
+        (
+            nn.AvgPool2d(2, divisor_override=3),
+            np.zeros((1, 1, 4, 4)),
+            ValueError,
+            r"\(AvgPool2d\) has a divisor_override",
         ),
         (
             nn.Flatten(0),

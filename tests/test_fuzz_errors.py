@@ -223,9 +223,7 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "conv_input_grad": conv_input_grad_loops,
     "conv_weight_grad": conv_weight_grad_loops,
     "max_pool2d": pool_loops,
-    "avg_pool2d": lambda x, kernel_size, stride=None, padding=0: pool_loops(
-        x, kernel_size, stride, padding, "avg"
-    ),
+    "avg_pool2d": lambda x, kernel_size, **params: pool_loops(x, kernel_size, kind="avg", **params),
 }
 
 

@@ -163,41 +163,86 @@ class Conv2d(_ConvNd):
 
 
 class MaxPool2d(Module):
-    """The maximum of each window (``autonet.max_pool2d``); stride is kernel_size by default.
+    """The maximum of each window (``autonet.max_pool2d``), with PyTorch's arguments; stride is
+    kernel_size by default. ``return_indices=True`` returns the output and, as an int64 array,
+    where each maximum sits in its (H, W) plane.
 
     >>> import numpy as np
     >>> from autonet.nn import MaxPool2d
     >>> MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
     [[[[5.0, 7.0], [13.0, 15.0]]]]
+    >>> MaxPool2d(2, ceil_mode=True)(np.arange(9.0).reshape(1, 1, 3, 3)).tolist()
+    [[[[4.0, 5.0], [7.0, 8.0]]]]
     """
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> None:
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = bool(return_indices), ceil_mode
 
-    def forward(self, x: Any) -> Value:
-        return apply(_conv.max_pool2d, _as_data(x), self.kernel_size, self.stride, self.padding)
+    def forward(self, x: Any) -> Any:
+        data = _as_data(x)
+        geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        out = apply(_conv.max_pool2d, data, *geometry)
+        if not self.return_indices:
+            return out
+        return out, _conv.max_pool2d_indices(data.data, *geometry)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class AvgPool2d(Module):
-    """The mean of each window, padding counted (``autonet.avg_pool2d``); stride is kernel_size by default.
+    """The mean of each window (``autonet.avg_pool2d``), with PyTorch's arguments: stride is
+    kernel_size by default, the padding counts in the mean unless ``count_include_pad=False``.
 
     >>> import numpy as np
     >>> from autonet.nn import AvgPool2d
     >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
     [[[[2.5, 4.5], [10.5, 12.5]]]]
+    >>> AvgPool2d(3, stride=1, padding=1, count_include_pad=False)(np.ones((1, 1, 2, 2))).tolist()
+    [[[[1.0, 1.0], [1.0, 1.0]]]]
     """
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> None:
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Any) -> Value:
-        return apply(_conv.avg_pool2d_op, _as_data(x), self.kernel_size, self.stride, self.padding)
+        return apply(
+            _conv.avg_pool2d_op,
+            _as_data(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
+        )
 
 
 class Activation(Module):

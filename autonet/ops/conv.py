@@ -296,12 +296,15 @@ def _conv_weight_grad(x, g, weight_shape, stride, padding, dilation, groups) -> 
     return _weight_grad_from_columns(g, cols, weight_shape, groups)
 
 
-def _padded(x: np.ndarray, padding: tuple[int, ...], fill: Any = 0.0) -> np.ndarray:
-    if not any(padding):
+def _padded(x: np.ndarray, pads: tuple[tuple[int, int], ...], fill: Any) -> np.ndarray:
+    """x (N, C, *spatial) with ``fill`` before and after each spatial axis, ``pads`` (before, after)."""
+    if not any(map(any, pads)):
         return x
-    shape = (*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding, strict=True)))
+    shape = (*x.shape[:2], *(n + a + b for n, (a, b) in zip(x.shape[2:], pads, strict=True)))
     out = np.full(shape, fill, dtype=x.dtype)
-    out[(slice(None), slice(None), *(slice(p, p + n) for n, p in zip(x.shape[2:], padding, strict=True)))] = x
+    out[
+        (slice(None), slice(None), *(slice(a, a + n) for n, (a, _) in zip(x.shape[2:], pads, strict=True)))
+    ] = x
     return out
 
 
@@ -676,14 +679,25 @@ conv_weight_grad_op = register(
 
 
 # --------------------------------------------------------------------------- pooling
+# PyTorch's pooling geometry: with ceil_mode the last window may run past the padded input (it
+# must start inside the input or its left padding), and such a window counts only what it covers.
 
 
-def pool_params(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any) -> Params:
-    """``kernel_size``, ``stride`` (None: the kernel size) and ``padding`` of a 2-d pooling, checked
-    against an input of ``shape``: padding at most half the kernel, the kernel within the padded input.
+def pool_params(
+    op: str,
+    shape: tuple[int, ...],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: Any = False,
+    dilation: Any = None,
+) -> Params:
+    """``kernel_size``, ``stride`` (None: the kernel size), ``padding``, ``ceil_mode`` and (for a
+    max pool) ``dilation`` of a 2-d pooling, checked against an input of ``shape``: padding at
+    most half the kernel, at least one window.
 
     >>> pool_params("max_pool2d", (1, 1, 4, 4), 2, None, 0)
-    {'kernel_size': (2, 2), 'stride': (2, 2), 'padding': (0, 0)}
+    {'kernel_size': (2, 2), 'stride': (2, 2), 'padding': (0, 0), 'ceil_mode': False}
     """
     if len(shape) != 4:
         hint = " (add a batch axis: x[None])" if len(shape) == 3 else ""
@@ -693,24 +707,77 @@ def pool_params(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any, 
     kernel = spatial_ints(kernel_size, 2, op, "kernel_size", 1)
     strides = kernel if stride is None else spatial_ints(stride, 2, op, "stride", 1)
     pads = spatial_ints(padding, 2, op, "padding", 0)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
+    params = {"kernel_size": kernel, "stride": strides, "padding": pads, "ceil_mode": bool(ceil_mode)}
+    dilations = (1, 1) if dilation is None else spatial_ints(dilation, 2, op, "dilation", 1)
+    if dilation is not None:
+        params["dilation"] = dilations
     if any(2 * p > k for p, k in zip(pads, kernel, strict=True)):
         raise ValueError(f"{op}: padding {pads} must be at most half the kernel_size {kernel}")
-    if any(k > n + 2 * p for k, n, p in zip(kernel, shape[2:], pads, strict=True)):
+    out = pool_output_size(shape[2:], params)
+    if min(out) < 1:
+        dilated = f" (dilation {dilations})" if dilation is not None else ""
         raise ValueError(
-            f"{op}: the kernel_size {kernel} is larger than the padded input: input shape {shape}, "
-            f"padding {pads}"
+            f"{op}: the kernel_size {kernel}{dilated} is larger than the padded input: input shape "
+            f"{shape}, padding {pads}"
         )
-    return {"kernel_size": kernel, "stride": strides, "padding": pads}
+    return params
 
 
-def _pool_args(op: str):
-    def prepare(x, kernel_size, stride=None, padding=0) -> tuple[tuple[Any, ...], Params]:
-        return (x,), pool_params(op, x.shape, kernel_size, stride, padding)
+def pool_output_size(size: tuple[int, ...], params: Params) -> tuple[int, ...]:
+    """The output's spatial size of a pooling of ``params`` over an input of spatial ``size``.
 
-    return prepare
+    >>> geometry = {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0), "ceil_mode": True}
+    >>> pool_output_size((5, 5), geometry)
+    (3, 3)
+    """
+    dilation = params.get("dilation", (1, 1))
+    ceil = params["ceil_mode"]
+    out = []
+    axes = zip(size, params["kernel_size"], params["stride"], params["padding"], dilation, strict=True)
+    for n, k, s, p, dil in axes:
+        o = (n + 2 * p - dil * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+        out.append(o - 1 if ceil and (o - 1) * s >= n + p else o)  # the last window starts inside
+    return tuple(out)
 
 
-def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, np.ndarray]:
+def pool_pads(size: tuple[int, ...], out: tuple[int, ...], params: Params) -> tuple[tuple[int, int], ...]:
+    """The padding before and after each spatial axis that holds every window: ``padding`` on
+    both sides, and after it whatever the last window of ceil_mode runs past.
+
+    >>> geometry = {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0), "ceil_mode": True}
+    >>> pool_pads((5, 4), (3, 2), geometry)
+    ((0, 1), (0, 0))
+    """
+    dilation = params.get("dilation", (1, 1))
+    pairs = zip(size, out, params["kernel_size"], params["stride"], params["padding"], dilation, strict=True)
+    return tuple((p, max(p, (o - 1) * s + dil * (k - 1) + 1 - n - p)) for n, o, k, s, p, dil in pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _empty_windows(size: tuple[int, ...], out: tuple[int, ...], kernel, stride, padding, dilation) -> Any:
+    """Which windows (out_h, out_w) hold no input element, or None when all hold one. Without
+    dilation every window does (it starts before the input's end, and at most half a kernel
+    before its start); with gaps one may fall on padding alone: its maximum is -inf (as in
+    PyTorch) and its gradient goes nowhere (PyTorch's CPU kernel sends it to a wrong place)."""
+    if all(d == 1 for d in dilation):
+        return None
+    empty = []
+    for n, o, k, s, p, dil in zip(size, out, kernel, stride, padding, dilation, strict=True):
+        starts = np.arange(o)[:, None] * s - p + np.arange(k) * dil
+        empty.append(~((starts >= 0) & (starts < n)).any(axis=1))
+    mask = empty[0][:, None] | empty[1][None, :]
+    return mask if mask.any() else None
+
+
+def _max_pool_args(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return (x,), pool_params("max_pool2d", x.shape, kernel_size, stride, padding, ceil_mode, dilation)
+
+
+def _max_pool(
+    x: np.ndarray, kernel_size, stride, padding, ceil_mode=False, dilation=(1, 1)
+) -> tuple[np.ndarray, np.ndarray]:
     """The maxima and, saved for the vjp, where each sits in x (flat indices).
 
     The window elements at each kernel offset are copied into one contiguous slab (a strided
@@ -721,19 +788,22 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
     rare cases cost one more comparison per offset.
     """
     n, c, h, w = x.shape
-    out_size = _output_size((h, w), kernel_size, stride, padding, (1, 1))
+    geometry = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+    geometry["dilation"] = dilation
+    out_size = pool_output_size((h, w), geometry)
+    pads = pool_pads((h, w), out_size, geometry)
     lowest = x.min() if x.size else 0.0
     nan = bool(np.isnan(lowest))
     if nan:  # the least number other than nan (fmin skips it): is there a -inf beside the padding?
         lowest = np.fmin.reduce(x, axis=None)
-    rim = any(padding) and lowest == -np.inf
-    xp = _padded(x, padding, -np.inf)
-    windows = [index for _, index in _taps(xp.shape, (2, 3), out_size, stride, (1, 1), kernel_size)]
+    rim = any(map(any, pads)) and lowest == -np.inf
+    xp = _padded(x, pads, -np.inf)
+    windows = [index for _, index in _taps(xp.shape, (2, 3), out_size, stride, dilation, kernel_size)]
     slabs = np.empty((len(windows), n, c, *out_size), dtype=x.dtype)
     for slab, index in zip(slabs, windows, strict=True):
         slab[...] = xp[index]
     if rim:
-        outside = _padded(np.zeros(x.shape, dtype=bool), padding, True)
+        outside = _padded(np.zeros(x.shape, dtype=bool), pads, True)
         in_rim = outside[windows[0]]
     # np.maximum gives each window's value (a nan propagates); `local` which offset holds it.
     best = slabs[0].copy()
@@ -752,51 +822,103 @@ def _max_pool(x: np.ndarray, kernel_size, stride, padding) -> tuple[np.ndarray, 
     rows = np.arange(out_size[0], dtype=np.intp)[:, None] * stride[0] - padding[0]
     corners = (rows * w + np.arange(out_size[1], dtype=np.intp) * stride[1] - padding[1]).ravel()
     planes = np.arange(n * c, dtype=np.intp)[:, None] * (h * w)
-    offsets = np.array([a * w + b for a, b in itertools.product(*map(range, kernel_size))], dtype=np.intp)
-    return best, (planes + corners).reshape(best.shape) + offsets.take(local)
+    steps = itertools.product(*(range(0, k * dil, dil) for k, dil in zip(kernel_size, dilation, strict=True)))
+    offsets = np.array([a * w + b for a, b in steps], dtype=np.intp)
+    index = (planes + corners).reshape(best.shape) + offsets.take(local)
+    empty = _empty_windows((h, w), out_size, kernel_size, stride, padding, dilation)
+    if empty is not None:
+        index[:, :, empty] = x.size  # one past the input: the vjp's spare slot, dropped after
+    return best, index
 
 
-def _max_pool_vjp(g, out, x, kernel_size, stride, padding, saved=None):
-    # The positions of the maxima are integers, constant under create_graph too; recomputed from
-    # the data when the forward's are not at hand.
-    index = (
-        saved
-        if saved is not None
-        else _max_pool(np.asarray(x.data if is_value(x) else x), kernel_size, stride, padding)[1]
+def max_pool2d_indices(
+    x: np.ndarray,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Where each window's maximum of ``max_pool2d`` sits: its flat index in its (H, W) plane, int64,
+    as PyTorch's ``return_indices=True`` gives them.
+
+    >>> import numpy as np
+    >>> max_pool2d_indices(np.array([[[[1.0, 5.0], [7.0, 2.0]]]]), 2).tolist()
+    [[[[2]]]]
+    """
+    x = np.asarray(x)
+    params = _max_pool_args(x, kernel_size, stride, padding, dilation, ceil_mode)[1]
+    flat = _max_pool(x, **params)[1]
+    planes = np.arange(math.prod(x.shape[:2]), dtype=np.intp).reshape(*x.shape[:2], 1, 1) * math.prod(
+        x.shape[2:]
     )
+    return (flat - planes).astype(np.int64)
+
+
+def _maxima(x, kernel_size, stride, padding, ceil_mode, dilation, saved) -> tuple[np.ndarray, int]:
+    """Where the maxima sit (the forward's, or recomputed from the data: integers, constant
+    under create_graph too), and how many slots a gradient scattered to them needs: one past x
+    when a window holds padding alone (its gradient goes there, and is dropped)."""
+    if saved is None:
+        saved = _max_pool(
+            np.asarray(x.data if is_value(x) else x), kernel_size, stride, padding, ceil_mode, dilation
+        )[1]
+    empty = _empty_windows(tuple(x.shape[2:]), saved.shape[2:], kernel_size, stride, padding, dilation)
+    return saved, math.prod(x.shape) + (empty is not None)
+
+
+def _max_pool_vjp(g, out, x, kernel_size, stride, padding, ceil_mode=False, dilation=(1, 1), saved=None):
+    index, slots = _maxima(x, kernel_size, stride, padding, ceil_mode, dilation, saved)
+    size = math.prod(x.shape)
     if is_value(g):
         # scatter_add's own vjp gathers: the gradient differentiates again.
-        return scatter_add(g.reshape(-1), index=index.reshape(-1), shape=(math.prod(x.shape),)).reshape(
-            x.shape
-        )
-    if all(s >= k for s, k in zip(stride, kernel_size, strict=True)):
+        grad = scatter_add(g.reshape(-1), index=index.reshape(-1), shape=(slots,))
+        return (grad[:size] if slots > size else grad).reshape(x.shape)
+    if all(s > dil * (k - 1) for s, k, dil in zip(stride, kernel_size, dilation, strict=True)):
         # Windows that do not overlap have maxima at distinct places: each gradient goes to its
         # own, and nowhere else (exactly 0 there).
-        grad = np.zeros(math.prod(x.shape), dtype=g.dtype)
+        grad = np.zeros(slots, dtype=g.dtype)
         grad[index.ravel()] = np.ravel(g)
-        return grad.reshape(x.shape)
-    # bincount adds the gradients of windows that share a maximum; elsewhere exactly 0.
-    grad = np.bincount(index.ravel(), weights=np.ravel(g), minlength=math.prod(x.shape))
-    return grad.astype(g.dtype, copy=False).reshape(x.shape)
+    else:  # bincount adds the gradients of windows that share a maximum; elsewhere exactly 0.
+        grad = np.bincount(index.ravel(), weights=np.ravel(g), minlength=slots).astype(g.dtype, copy=False)
+    return grad[:size].reshape(x.shape)
 
 
-def _max_pool_jvp(t, out, x, kernel_size, stride, padding, saved=None):
+def _max_pool_jvp(t, out, x, kernel_size, stride, padding, ceil_mode=False, dilation=(1, 1), saved=None):
     # Each window's output moves with its first maximum, where the vjp sends the window's gradient.
-    index = (
-        saved
-        if saved is not None
-        else _max_pool(np.asarray(x.data if is_value(x) else x), kernel_size, stride, padding)[1]
-    )
-    return t.reshape(-1)[index]
+    index, slots = _maxima(x, kernel_size, stride, padding, ceil_mode, dilation, saved)
+    flat = t.reshape(-1)
+    if slots > flat.shape[0]:  # a window of padding alone: its output stays -inf, its tangent 0
+        spare = np.zeros(1, dtype=flat.dtype)
+        flat = apply("concatenate", flat, spare, axis=0) if is_value(flat) else np.concatenate([flat, spare])
+    return flat[index]
 
 
-def _pool_samples(rng: np.random.Generator, dtype: Any) -> Samples:
-    forms: list[tuple[tuple[int, ...], Params]] = [
-        ((1, 1, 4, 4), {"kernel_size": 2}),
-        ((2, 1, 3, 3), {"kernel_size": 2, "stride": 1}),  # overlapping windows
-        ((1, 2, 3, 4), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
-        ((1, 1, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
-    ]
+_POOL_FORMS: list[tuple[tuple[int, ...], Params]] = [
+    ((1, 1, 4, 4), {"kernel_size": 2}),
+    ((2, 1, 3, 3), {"kernel_size": 2, "stride": 1}),  # overlapping windows
+    ((1, 2, 3, 4), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
+    ((1, 1, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ((1, 1, 5, 4), {"kernel_size": 2, "ceil_mode": True}),  # last windows past the input
+]
+_MAX_POOL_FORMS = [
+    *_POOL_FORMS,
+    ((1, 2, 5, 5), {"kernel_size": 2, "stride": (1, 2), "padding": 1, "dilation": 2, "ceil_mode": True}),
+]
+_AVG_POOL_FORMS = [
+    *_POOL_FORMS,
+    (
+        (1, 2, 4, 5),
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    ),
+    ((1, 1, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ((2, 1, 3, 4), {"kernel_size": 2, "stride": 1, "divisor_override": 3}),
+]
+
+
+def _lattice_samples(
+    forms: list[tuple[tuple[int, ...], Params]], rng: np.random.Generator, dtype: Any
+) -> Samples:
     # Values at least 0.06 apart (max_pool2d is distinct: ties are its kinks): a shuffled lattice.
     lattice = np.arange(-2.95, 2.95, 0.1)
     return [
@@ -819,12 +941,13 @@ max_pool2d = register(
         (_max_pool_vjp,),
         (REAL,),
         jvps=(_max_pool_jvp,),
-        cases=Cases("pool", samples=_pool_samples),
+        cases=Cases("pool", samples=functools.partial(_lattice_samples, _MAX_POOL_FORMS)),
         saves=True,
         smooth=False,
         distinct=True,
         doc="The maximum of each kernel_size window of x (N, C, H, W) (stride: the kernel size by default; "
-        "padding never wins); the gradient goes to the first maximum of a window.",
+        "padding never wins; dilation and ceil_mode as PyTorch's); the gradient goes to the first maximum "
+        "of a window.",
         edges=(
             Edge(
                 "a batch of 0",
@@ -869,9 +992,24 @@ max_pool2d = register(
                 grads=(np.array([[[[4.0, 2.0]]]]),),
                 value=np.array([[[[np.nan, np.nan, -np.inf], [np.nan, np.nan, -np.inf]]]]),
             ),
+            Edge(
+                "ceil_mode: the last window covers what is left",
+                (np.array([[[[1.0, 2.0, 3.0]]]]),),
+                params={"kernel_size": (1, 2), "ceil_mode": True},
+                grads=(np.array([[[[0.0, 1.0, 1.0]]]]),),
+                value=np.array([[[[2.0, 3.0]]]]),
+            ),
+            Edge(
+                "dilation: a window on padding alone is -inf, and passes no gradient",
+                (np.ones((1, 1, 1, 1)),),
+                params={"kernel_size": 2, "padding": 1, "dilation": 2},
+                grads=(np.zeros((1, 1, 1, 1)),),
+                value=np.full((1, 1, 1, 1), -np.inf),
+                flat=(0,),
+            ),
             Edge("0-d input", (2.0,), params={"kernel_size": 1}, raises=ValueError, note="torch raises too"),
         ),
-        prepare=_pool_args("max_pool2d"),
+        prepare=_max_pool_args,
         function="max_pool2d",
         example=(
             ">>> import numpy as np\n>>> from autonet import Value, max_pool2d\n"
@@ -882,29 +1020,97 @@ max_pool2d = register(
 )
 
 
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
-    """The mean of each kernel_size window of x (N, C, H, W), padding counted as zeros (PyTorch's
-    count_include_pad=True); stride is the kernel size by default.
+def _avg_pool_params(
+    op: str, shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+) -> Params:
+    params = pool_params(op, shape, kernel_size, stride, padding, ceil_mode)
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{op}: count_include_pad must be a bool, got {count_include_pad!r}")
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer))
+    ):
+        raise TypeError(f"{op}: divisor_override must be an int or None, got {divisor_override!r}")
+    if divisor_override == 0:
+        raise ValueError(f"{op}: divisor_override must not be 0")
+    params["count_include_pad"] = bool(count_include_pad)
+    params["divisor_override"] = None if divisor_override is None else int(divisor_override)
+    return params
+
+
+@functools.lru_cache(maxsize=64)
+def _avg_divisors(size: tuple[int, ...], params_key: tuple) -> np.ndarray:
+    """What each window's sum is divided by, (out_h, out_w), by PyTorch's rule: the window as far
+    as it lies inside the padded input (count_include_pad) or inside the input alone."""
+    params = dict(params_key)
+    out = pool_output_size(size, params)
+    counts = []
+    for n, o, k, s, p in zip(
+        size, out, params["kernel_size"], params["stride"], params["padding"], strict=True
+    ):
+        starts = np.arange(o) * s - p
+        ends = np.minimum(starts + k, n + p)
+        counts.append(
+            ends - starts if params["count_include_pad"] else np.minimum(ends, n) - np.maximum(starts, 0)
+        )
+    divisors = np.outer(*counts).astype(float)
+    divisors.flags.writeable = False
+    return divisors
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    """The mean of each kernel_size window of x (N, C, H, W), with PyTorch's arguments: stride is
+    the kernel size by default; the padding counts as zeros in the mean (``count_include_pad``);
+    ``ceil_mode`` keeps a last window that runs past the padded input (its mean over what it
+    covers); ``divisor_override`` divides every window's sum by that number instead.
 
     >>> import numpy as np
     >>> from autonet import Value, avg_pool2d
     >>> avg_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()
     [[[[2.5, 4.5], [10.5, 12.5]]]]
+    >>> avg_pool2d(Value(np.arange(9.0).reshape(1, 1, 3, 3)), 2, ceil_mode=True).tolist()
+    [[[[2.0, 3.5], [6.5, 8.0]]]]
     """
-    params = pool_params("avg_pool2d", x.shape, kernel_size, stride, padding)
+    params = _avg_pool_params(
+        "avg_pool2d", x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
     n, c, h, w = x.shape
     kernel = params["kernel_size"]
-    # Every channel on its own, against one constant kernel of 1 / (kH kW).
-    mean = np.full((1, 1, *kernel), 1.0 / math.prod(kernel), dtype=x.dtype)
-    out = apply(
+    out = pool_output_size((h, w), params)
+    (top, bottom), (left, right) = pool_pads((h, w), out, params)
+    planes = x.reshape(n * c, 1, h, w)
+    for axis, extra in ((2, bottom - top), (3, right - left)):
+        if extra:  # ceil_mode's last window runs past the padding: zeros there add nothing
+            shape = list(planes.shape)
+            shape[axis] = extra
+            planes = apply("concatenate", planes, np.zeros(shape, dtype=x.dtype), axis=axis)
+    if params["divisor_override"] is not None:
+        divisors: Any = float(params["divisor_override"])
+    else:
+        divisors = _avg_divisors((h, w), tuple(params.items()))
+        if (divisors == divisors.flat[0]).all():
+            divisors = float(divisors.flat[0])
+    # Every channel on its own, against one constant kernel: of 1 / divisor when all windows share
+    # it, else of ones, the sums then divided window by window.
+    weight = 1.0 / divisors if type(divisors) is float else 1.0
+    sums = apply(
         CONV_OPS[2],
-        x.reshape(n * c, 1, h, w),
-        mean,
+        planes,
+        np.full((1, 1, *kernel), weight, dtype=x.dtype),
         np.zeros(1, dtype=x.dtype),
         stride=params["stride"],
-        padding=params["padding"],
+        padding=(top, left),
     )
-    return out.reshape(n, c, *out.shape[2:])
+    if type(divisors) is not float:
+        sums = sums / divisors.astype(x.dtype)
+    return sums.reshape(n, c, *out)
 
 
 avg_pool2d_op = register(
@@ -914,8 +1120,9 @@ avg_pool2d_op = register(
         (),
         (REAL,),
         composite=avg_pool2d,
-        cases=Cases("pool", samples=_pool_samples),
-        doc="The mean of each kernel_size window of x (N, C, H, W), the padding counted as zeros.",
+        cases=Cases("pool", samples=functools.partial(_lattice_samples, _AVG_POOL_FORMS)),
+        doc="The mean of each kernel_size window of x (N, C, H, W), the padding counted as zeros unless "
+        "count_include_pad=False; ceil_mode and divisor_override as PyTorch's.",
         edges=(
             Edge(
                 "a batch of 0",
@@ -930,6 +1137,27 @@ avg_pool2d_op = register(
                 params={"kernel_size": 2, "padding": 1},
                 grads=(np.full((1, 1, 1, 1), 0.25),),
                 value=np.ones((1, 1, 1, 1)),
+            ),
+            Edge(
+                "count_include_pad=False: the padding does not count",
+                (np.full((1, 1, 1, 1), 4.0),),
+                params={"kernel_size": 2, "padding": 1, "count_include_pad": False},
+                grads=(np.ones((1, 1, 1, 1)),),
+                value=np.full((1, 1, 1, 1), 4.0),
+            ),
+            Edge(
+                "ceil_mode: the last window counts its padding, not what it runs past",
+                (np.full((1, 1, 1, 2), 6.0),),
+                params={"kernel_size": (1, 3), "stride": 2, "padding": (0, 1), "ceil_mode": True},
+                grads=(np.array([[[[1.0 / 3.0, 1.0 / 3.0 + 0.5]]]]),),
+                value=np.array([[[[4.0, 3.0]]]]),
+            ),
+            Edge(
+                "divisor_override divides every sum",
+                (np.full((1, 1, 2, 2), 3.0),),
+                params={"kernel_size": 2, "divisor_override": 3},
+                grads=(np.full((1, 1, 2, 2), 1.0 / 3.0),),
+                value=np.full((1, 1, 1, 1), 4.0),
             ),
             Edge("0-d input", (2.0,), params={"kernel_size": 1}, raises=ValueError, note="torch raises too"),
         ),

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import pool_loops
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
 from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential
@@ -173,12 +174,46 @@ def test_flatten_keeps_an_empty_batch_and_refuses_axes_out_of_order() -> None:
     [(MaxPool2d, max_pool2d), (AvgPool2d, avg_pool2d)],
     ids=["MaxPool2d", "AvgPool2d"],
 )
-@pytest.mark.parametrize("args", [(2,), (3, 2, 1), ((2, 3), (1, 2), (1, 1))])
-def test_pool_modules_equal_their_functions(module: Any, function: Any, args: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [((2,), {}), ((3, 2, 1), {}), (((2, 3), (1, 2), (1, 1)), {}), ((3, 2, 1), {"ceil_mode": True})],
+)
+def test_pool_modules_equal_their_functions(
+    module: Any, function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
     x = RNG.normal(size=(2, 3, 7, 6))
-    pool = module(*args)
+    pool = module(*args, **kwargs)
     assert pool.parameters() == [] and pool.state_dict() == {}
-    np.testing.assert_array_equal(pool(x).data, function(Value(x), *args).data)
+    np.testing.assert_array_equal(pool(x).data, function(Value(x), *args, **kwargs).data)
+
+
+def test_pool_modules_take_pytorchs_arguments_by_name() -> None:
+    x = RNG.normal(size=(2, 3, 7, 6))
+    maximum = MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=2, return_indices=False, ceil_mode=True)
+    np.testing.assert_array_equal(
+        maximum(x).data, pool_loops(x, 3, 2, 1, dilation=2, ceil_mode=True, kind="max")
+    )
+    assert "dilation=2, ceil_mode=True" in repr(maximum)
+    mean = AvgPool2d(
+        kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, divisor_override=None
+    )
+    expected = pool_loops(x, 3, 2, 1, ceil_mode=True, kind="avg", count_include_pad=False)
+    np.testing.assert_allclose(mean(x).data, expected, rtol=1e-14)
+    assert "count_include_pad=False" in repr(mean)
+    overridden = AvgPool2d(2, divisor_override=3)(x).data
+    np.testing.assert_allclose(overridden, pool_loops(x, 2, kind="avg", divisor_override=3), rtol=1e-14)
+
+
+def test_max_pool_return_indices_gives_each_maximum_place_in_its_plane() -> None:
+    x = RNG.normal(size=(2, 3, 5, 6))
+    out, indices = MaxPool2d(3, stride=2, padding=1, return_indices=True, ceil_mode=True)(x)
+    assert indices.dtype == np.int64 and indices.shape == out.shape
+    planes = x.reshape(2, 3, -1)
+    picked = np.take_along_axis(planes, indices.reshape(2, 3, -1), axis=-1).reshape(out.shape)
+    np.testing.assert_array_equal(picked, out.data)  # each index points at its window's maximum
+    for (_, _, i, j), index in np.ndenumerate(indices):
+        row, col = divmod(int(index), 6)
+        assert 2 * i - 1 <= row <= 2 * i + 1 and 2 * j - 1 <= col <= 2 * j + 1  # inside its window
 
 
 # --------------------------------------------------------------------------- training

@@ -15,8 +15,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import conv_input_grad_loops, conv_loops, conv_weight_grad_loops, pool_loops
-from hypothesis import given, settings
+from helpers import (
+    conv_input_grad_loops,
+    conv_loops,
+    conv_weight_grad_loops,
+    pool_grad_loops,
+    pool_loops,
+    pool_windows,
+)
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autonet
@@ -210,76 +217,46 @@ def test_the_gradient_ops_differentiate_twice(which: str) -> None:
 
 
 @st.composite
-def pool_cases(draw: st.DrawFn) -> dict[str, Any]:
-    """x and the pool parameters: tiling windows (kernel == stride, no padding) as often as not, and
-    values from five integers, so that most windows of a max pool hold a tie."""
+def pool_cases(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """x and the parameters of a ``kind`` pool (PyTorch's, all of them): tiling windows (kernel ==
+    stride, no padding) as often as not, and values from five integers, so that most windows of a
+    max pool hold a tie."""
     kernel = _axis_param(draw, 2, 1, 3)
-    if draw(st.booleans(), label="tiling"):
-        stride, padding = None, (0, 0)
+    params: dict[str, Any] = {"kernel_size": _as_given(kernel), "stride": None, "padding": 0}
+    if not draw(st.booleans(), label="tiling"):
+        params["stride"] = _as_given(_axis_param(draw, 2, 1, 3))
+        params["padding"] = _as_given(tuple(draw(st.integers(0, k // 2)) for k in kernel))
+    params["ceil_mode"] = draw(st.booleans(), label="ceil_mode")
+    if kind == "max":
+        params["dilation"] = _as_given(_axis_param(draw, 2, 1, 2))
     else:
-        stride = _axis_param(draw, 2, 1, 3)
-        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    size = [draw(st.integers(max(1, k - 2 * p), k - 2 * p + 4)) for k, p in zip(kernel, padding, strict=True)]
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *size)
+        params["count_include_pad"] = draw(st.booleans(), label="count_include_pad")
+        params["divisor_override"] = draw(st.none() | st.integers(1, 5), label="divisor_override")
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *_axis_param(draw, 2, 1, 7))
+    geometry = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+    try:
+        pool_windows(shape, **{k: v for k, v in params.items() if k in geometry})
+    except ValueError:
+        assume(False)  # no window fits this input
     rng = np.random.default_rng(draw(st.integers(0, 2**16), label="seed"))
-    x = rng.integers(-2, 3, shape).astype(float)
-    return {"x": x, "kernel_size": _as_given(kernel), "stride": stride, "padding": _as_given(padding)}
+    return {"x": rng.integers(-2, 3, shape).astype(float), **params}
 
 
-def _windows(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, fill: float):
-    """(padded x, [(output row, column, window slices)]) by loops, for the pool references."""
-    k = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
-    s = k if stride is None else ((stride,) * 2 if isinstance(stride, int) else stride)
-    p = (padding,) * 2 if isinstance(padding, int) else padding
-    xp = np.pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])], constant_values=fill)
-    rows, cols = ((xp.shape[2 + i] - k[i]) // s[i] + 1 for i in range(2))
-    places = [
-        (i, j, slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1]))
-        for i in range(rows)
-        for j in range(cols)
-    ]
-    return xp, places, p
-
-
-def max_pool_grad_loops(x, g, kernel_size, stride=None, padding=0) -> np.ndarray:
-    """Each window's gradient to its first maximum in row-major order (a nan counts as the maximum)."""
-    xp, places, p = _windows(x, kernel_size, stride, padding, -np.inf)
-    grad = np.zeros_like(xp)
-    for i, j, rows, cols in places:
-        for n, c in np.ndindex(*x.shape[:2]):
-            window = xp[n, c, rows, cols]
-            a, b = np.unravel_index(np.argmax(window), window.shape)
-            grad[n, c, rows.start + a, cols.start + b] += g[n, c, i, j]
-    return grad[:, :, p[0] : p[0] + x.shape[2], p[1] : p[1] + x.shape[3]]
-
-
-def avg_pool_grad_loops(x, g, kernel_size, stride=None, padding=0) -> np.ndarray:
-    """Each window's gradient shared evenly by its kH kW places, padding included."""
-    xp, places, p = _windows(x, kernel_size, stride, padding, 0.0)
-    grad = np.zeros_like(xp)
-    for i, j, rows, cols in places:
-        size = (rows.stop - rows.start) * (cols.stop - cols.start)
-        grad[:, :, rows, cols] += g[:, :, i, j][:, :, None, None] / size
-    return grad[:, :, p[0] : p[0] + x.shape[2], p[1] : p[1] + x.shape[3]]
-
-
-POOLS = {"max": (max_pool2d, max_pool_grad_loops), "avg": (avg_pool2d, avg_pool_grad_loops)}
+POOLS = {"max": max_pool2d, "avg": avg_pool2d}
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-@FEW
-@given(case=pool_cases(), data=st.data())
-def test_pools_equal_the_loop_references_forward_and_backward(
-    kind: str, case: dict[str, Any], data: st.DataObject
-) -> None:
+@settings(max_examples=40)
+@given(data=st.data())
+def test_pools_equal_the_loop_references_forward_and_backward(kind: str, data: st.DataObject) -> None:
     # With ties in most windows, the max-pool gradient goes to each window's first maximum.
-    pool, grad_loops = POOLS[kind]
-    x, params = Value(case["x"]), {k: case[k] for k in ("kernel_size", "stride", "padding")}
-    out = pool(x, **params)
-    np.testing.assert_allclose(out.data, pool_loops(case["x"], **params, kind=kind), atol=1e-12)
+    case = data.draw(pool_cases(kind))
+    x, params = Value(case.pop("x")), case
+    out = POOLS[kind](x, **params)
+    np.testing.assert_allclose(out.data, pool_loops(x.data, **params, kind=kind), atol=1e-12)
     g = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed")).uniform(-1, 1, out.shape)
     out.backward(g)
-    np.testing.assert_allclose(x.grad, grad_loops(case["x"], g, **params), atol=1e-12)
+    np.testing.assert_allclose(x.grad, pool_grad_loops(x.data, g, **params, kind=kind), atol=1e-12)
 
 
 def test_max_pool_ties_the_first_maximum_takes_the_gradient() -> None:
@@ -316,11 +293,31 @@ def test_max_pool_a_nan_is_the_maximum_and_padding_never_wins_even_against_minus
         {"kernel_size": 2, "stride": 1},
         {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)},
         {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
     ],
 )
 @pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
 def test_pool_gradients_match_central_differences_to_second_order(pool: Any, params: dict[str, Any]) -> None:
     x = np.random.default_rng(7).permutation(30).reshape(1, 2, 3, 5) / 5.0  # no ties
+    assert gradcheck(lambda x: pool(x, **params), x, projections=3)
+    assert gradgradcheck(lambda x: pool(x, **params), x, projections=3)
+
+
+@pytest.mark.parametrize(
+    "pool, params",
+    [
+        (max_pool2d, {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2, "ceil_mode": True}),
+        (
+            avg_pool2d,
+            {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+        ),
+        (avg_pool2d, {"kernel_size": 2, "stride": 1, "divisor_override": 3}),
+    ],
+)
+def test_pytorchs_pool_arguments_match_central_differences_to_second_order(
+    pool: Any, params: dict[str, Any]
+) -> None:
+    x = np.random.default_rng(9).permutation(30).reshape(1, 2, 3, 5) / 5.0  # no ties
     assert gradcheck(lambda x: pool(x, **params), x, projections=3)
     assert gradgradcheck(lambda x: pool(x, **params), x, projections=3)
 
@@ -444,6 +441,36 @@ ERRORS = [
         TypeError,
         [r"avg_pool2d", r"kernel_size", r"2\.0"],
         id="pool non-integer kernel",
+    ),
+    pytest.param(
+        lambda: max_pool2d(_zeros(1, 1, 4, 4), 2, ceil_mode="yes"),
+        TypeError,
+        [r"max_pool2d", r"ceil_mode must be a bool", r"'yes'"],
+        id="pool ceil_mode not a bool",
+    ),
+    pytest.param(
+        lambda: max_pool2d(_zeros(1, 1, 4, 4), 2, dilation=0),
+        ValueError,
+        [r"max_pool2d", r"dilation must be at least 1"],
+        id="pool dilation 0",
+    ),
+    pytest.param(
+        lambda: avg_pool2d(_zeros(1, 1, 4, 4), 2, divisor_override=0),
+        ValueError,
+        [r"avg_pool2d", r"divisor_override must not be 0"],
+        id="pool divisor_override 0",
+    ),
+    pytest.param(
+        lambda: avg_pool2d(_zeros(1, 1, 4, 4), 2, divisor_override=2.5),
+        TypeError,
+        [r"avg_pool2d", r"divisor_override must be an int", r"2\.5"],
+        id="pool divisor_override not an int",
+    ),
+    pytest.param(
+        lambda: avg_pool2d(_zeros(1, 1, 4, 4), 2, count_include_pad=None),
+        TypeError,
+        [r"avg_pool2d", r"count_include_pad must be a bool", r"None"],
+        id="pool count_include_pad not a bool",
     ),
     pytest.param(
         lambda: max_pool2d(_zeros(1, 4, 4), 2),
