@@ -40,7 +40,7 @@ import numpy as np
 from . import nn
 from ._state import no_grad
 from .engine import Value
-from .ops.conv import pool_output_size, pool_pads, pool_params
+from .ops.conv import conv_pads, pool_output_size, pool_pads, pool_params
 
 if TYPE_CHECKING:
     import onnx
@@ -72,9 +72,10 @@ class _Tensor:
 class _Graph:
     """The nodes and the constant tensors (initializers) of the graph being written."""
 
-    def __init__(self, onnx_module: Any, dtype: np.dtype, dynamic_batch: bool) -> None:
+    def __init__(self, onnx_module: Any, dtype: np.dtype, dynamic_batch: bool, opset: int) -> None:
         self.onnx = onnx_module
         self.dtype = dtype
+        self.opset = opset
         self.dynamic_batch = dynamic_batch
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
@@ -224,9 +225,24 @@ def _flatten(g: _Graph, m: nn.Flatten, path: str, x: _Tensor) -> _Tensor:
     return _Tensor(g.one("Reshape", [x.name, g.ints(target, f"{path}.shape")], path), out, x.batch_axis)
 
 
+_ONNX_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor:
     out = _run(m, x)
-    inputs = [x.name, g.constant(m.weight, f"{path}.weight")]
+    pads = conv_pads(type(m).__name__, m.weight.shape, m.padding, m.stride, m.dilation)
+    before, after = [b for b, _ in pads], [a for _, a in pads]
+    source = x.name
+    if m.padding_mode != "zeros":
+        if m.padding_mode == "circular" and g.opset < 19:
+            raise ValueError(
+                f"to_onnx: {_describe(path, m)} has padding_mode='circular', which ONNX's Pad has from "
+                f"opset 19 (mode 'wrap'); pass opset=19 or later"
+            )
+        pad_ints = g.ints([0, 0, *before, 0, 0, *after], f"{path}.padding")
+        source = g.one("Pad", [x.name, pad_ints], path, mode=_ONNX_PAD_MODE[m.padding_mode])
+        before = after = [0] * len(pads)
+    inputs = [source, g.constant(m.weight, f"{path}.weight")]
     if m.bias is not None:
         inputs.append(g.constant(m.bias, f"{path}.bias"))
     y = g.one(
@@ -235,7 +251,7 @@ def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor
         path,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
-        pads=list(m.padding) * 2,
+        pads=before + after,
         dilations=list(m.dilation),
         group=m.groups,
     )
@@ -573,7 +589,7 @@ def to_onnx(
         raise TypeError(f"to_onnx: model must be an autonet nn.Module, got {type(model).__name__}")
     _check_opset(onnx_module, opset)
     example, graph_dtype, batch_axis = _example(model, example_input, dtype, dynamic_batch)
-    g = _Graph(onnx_module, graph_dtype, dynamic_batch)
+    g = _Graph(onnx_module, graph_dtype, dynamic_batch, opset)
     g.fresh(input_name)
     outputs = _flat(_walk_model(g, model, _Tensor(input_name, example, batch_axis)))
     output_names = _output_names(output_names, len(outputs), input_name)

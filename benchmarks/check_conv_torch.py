@@ -2,7 +2,9 @@
 
 For random inputs over many stride / padding / dilation / groups combinations this checks the
 outputs, the first gradients of every input, and a second-order product (the gradient of
-<grad_x, v> with respect to the weight) against torch.nn.functional. It needs PyTorch; the test
+<grad_x, v> with respect to the weight) against torch.nn.functional; the convolution modules'
+padding strings and padding modes against torch.nn's; and random pooling calls over all of
+PyTorch's pooling arguments. It needs PyTorch; the test
 suite never imports it. Exit status 1 on any disagreement.
 """
 
@@ -53,6 +55,39 @@ def check_conv(torch, d: int, rng: np.random.Generator) -> int:
         (second,) = autonet.gradients((grads[0] * v).sum(), [ours[1]])
         (expected_second,) = torch.autograd.grad((expected[0] * torch.tensor(v)).sum(), [theirs[1]])
         bad += not _close(f"{label} second order", np.asarray(second), expected_second.numpy())
+    return bad
+
+
+def check_padding(torch, rng: np.random.Generator) -> int:
+    """Conv1d and Conv2d with padding "same" and "valid" and every padding_mode, PyTorch's modules
+    holding autonet's weights: outputs and the gradients of the input, weight and bias."""
+    bad = 0
+    for d, padding, mode, dilation, kernel in itertools.product(
+        (1, 2), ("same", "valid", 1, 2), ("zeros", "reflect", "replicate", "circular"), (1, 2), (2, 3)
+    ):
+        ours = getattr(autonet.nn, f"Conv{d}d")(
+            2, 4, kernel, padding=padding, dilation=dilation, padding_mode=mode, rng=0
+        )
+        theirs = getattr(torch.nn, f"Conv{d}d")(
+            2, 4, kernel, padding=padding, dilation=dilation, padding_mode=mode
+        )
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(ours.weight.data))
+            theirs.bias.copy_(torch.tensor(ours.bias.data))
+        x = rng.standard_normal((3, 2, *(6, 5)[:d]))
+        inputs, tx = Value(x), torch.tensor(x, requires_grad=True)
+        out, reference = ours(inputs), theirs(tx)
+        label = f"Conv{d}d padding={padding!r} padding_mode={mode!r} dilation={dilation} kernel={kernel}"
+        bad += not _close(label, out.data, reference.detach().numpy())
+        seed = rng.standard_normal(out.shape)
+        (out * seed).sum().backward()
+        (reference * torch.tensor(seed)).sum().backward()
+        for name, mine, torch_grad in (
+            ("x", inputs, tx),
+            ("weight", ours.weight, theirs.weight),
+            ("bias", ours.bias, theirs.bias),
+        ):
+            bad += not _close(f"{label} grad {name}", mine.grad, torch_grad.grad.numpy())
     return bad
 
 
@@ -129,7 +164,12 @@ def main() -> int:
 
     torch.set_default_dtype(torch.float64)
     rng = np.random.default_rng(0)
-    bad = check_conv(torch, 1, rng) + check_conv(torch, 2, rng) + check_pools(torch, rng)
+    bad = (
+        check_conv(torch, 1, rng)
+        + check_conv(torch, 2, rng)
+        + check_padding(torch, rng)
+        + check_pools(torch, rng)
+    )
     print("all agree with PyTorch" if not bad else f"{bad} disagreements")
     return 1 if bad else 0
 

@@ -173,6 +173,24 @@ CASES: list[Case] = [
     ("MaxPool2d", lambda d: nn.MaxPool2d(3, stride=2, padding=1), _floats(2, 7, 6), BOTH),
     ("AvgPool2d", lambda d: nn.AvgPool2d(3, stride=2, padding=1), _floats(2, 7, 6), (F32,)),
     (
+        "Conv2d-same-reflect",
+        lambda d: nn.Conv2d(2, 3, (4, 3), padding="same", padding_mode="reflect", rng=0, dtype=d),
+        _floats(2, 7, 6),
+        (F32,),
+    ),
+    (
+        "Conv1d-replicate",
+        lambda d: nn.Conv1d(2, 3, 3, stride=2, padding=2, padding_mode="replicate", rng=0, dtype=d),
+        _floats(2, 9),
+        (F32,),
+    ),
+    (
+        "Conv2d-same-even-kernel",
+        lambda d: nn.Conv2d(2, 3, 2, padding="same", dilation=(1, 3), rng=0, dtype=d),
+        _floats(2, 7, 6),
+        (F32,),
+    ),
+    (
         "MaxPool2d-ceil-dilated",
         lambda d: nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
         _floats(2, 8, 6),
@@ -384,6 +402,12 @@ class MyLayer(nn.Layer):
             r"0 \(MaxPool2d\) returns indices",
         ),
         (
+            nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular", rng=0),
+            np.zeros((1, 1, 4, 4)),
+            ValueError,
+            r"\(Conv2d\) has padding_mode='circular'.*opset=19",
+        ),
+        (
             nn.AvgPool2d(2, divisor_override=3),
             np.zeros((1, 1, 4, 4)),
             ValueError,
@@ -420,6 +444,13 @@ def test_what_cannot_be_exported_is_refused_naming_the_module_and_its_path(
 ) -> None:
     with pytest.raises(error, match=message):
         to_onnx(model, x, None)
+
+
+def test_a_circular_padding_exports_from_opset_19(tmp_path: Path) -> None:
+    model = nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="circular", rng=0, dtype=F32)
+    x = np.random.default_rng(3).normal(size=(2, 2, 5, 6)).astype(F32)
+    _, difference = export_and_compare(model, [x, x[:1]], tmp_path / "circular.onnx", opset=19)
+    assert difference < 1e-5
 
 
 def test_bad_arguments_are_refused_by_name() -> None:

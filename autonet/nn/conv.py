@@ -76,10 +76,11 @@ class _ConvNd(Module):
         out_channels: int,
         kernel_size: int | tuple[int, ...],
         stride: int | tuple[int, ...] = 1,
-        padding: int | tuple[int, ...] = 0,
+        padding: int | tuple[int, ...] | str = 0,
         dilation: int | tuple[int, ...] = 1,
         groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         *,
         rng: RandomState = None,
         dtype: Any = np.float64,
@@ -95,8 +96,17 @@ class _ConvNd(Module):
             )
         self.kernel_size = _conv.spatial_ints(kernel_size, d, who, "kernel_size", 1)
         self.stride = _conv.spatial_ints(stride, d, who, "stride", 1)
-        self.padding = _conv.spatial_ints(padding, d, who, "padding", 0)
         self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
+        # PyTorch keeps "same" and "valid" as given; (before, after) per axis is what they mean.
+        self.padding = (
+            padding if isinstance(padding, str) else _conv.spatial_ints(padding, d, who, "padding", 0)
+        )
+        _conv.conv_pads(who, (1, 1, *self.kernel_size), padding, self.stride, self.dilation)  # checked now
+        if padding_mode not in _conv.PADDING_MODES:
+            raise ValueError(
+                f"{who}: padding_mode must be one of {_conv.PADDING_MODES}, got {padding_mode!r}"
+            )
+        self.padding_mode = padding_mode
         dtype = float_dtype(dtype, who)
         generator = as_generator(rng)
         # PyTorch's default, and the bias from the same range.
@@ -108,26 +118,24 @@ class _ConvNd(Module):
     def forward(self, x: Any) -> Value:
         x = _as_data(x, self.weight.dtype)
         bias = self.bias if self.bias is not None else np.zeros(self.out_channels, dtype=self.weight.dtype)
-        return apply(
-            _conv.CONV_OPS[self.dims],
-            x,
-            self.weight,
-            bias,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
+        pads = _conv.conv_pads(
+            type(self).__name__, self.weight.shape, self.padding, self.stride, self.dilation
+        )
+        return _conv.convolve_padded(
+            x, self.weight, bias, self.stride, pads, self.dilation, self.groups, self.padding_mode
         )
 
     def extra_repr(self) -> str:
         parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
         for name, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
             if getattr(self, name) != (default,) * self.dims:
-                parts.append(f"{name}={getattr(self, name)}")
+                parts.append(f"{name}={getattr(self, name)!r}")
         if self.groups != 1:
             parts.append(f"groups={self.groups}")
         if self.bias is None:
             parts.append("bias=False")
+        if self.padding_mode != "zeros":
+            parts.append(f"padding_mode={self.padding_mode}")
         return ", ".join(parts)
 
 

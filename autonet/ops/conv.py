@@ -80,6 +80,22 @@ def _conv_params(op: str, d: int, stride: Any, padding: Any, dilation: Any, grou
     }
 
 
+def check_ranks(op: str, d: int, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> None:
+    """Raise ValueError, naming ``op`` and the shape, unless the input and the weight of a
+    ``d``-d convolution have ``d + 2`` axes.
+
+    >>> check_ranks("conv2d", 2, (3, 5, 5), (1, 3, 2, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: conv2d: the input must be 4-d (N, C, H, W), got shape (3, 5, 5) (add a batch axis: x[None])
+    """
+    if len(x_shape) != d + 2:
+        hint = " (add a batch axis: x[None])" if len(x_shape) == d + 1 else ""
+        raise ValueError(f"{op}: the input must be {d + 2}-d {_LAYOUT[d]}, got shape {x_shape}{hint}")
+    if len(w_shape) != d + 2:
+        raise ValueError(f"{op}: the weight must be {d + 2}-d {_WEIGHT_LAYOUT[d]}, got shape {w_shape}")
+
+
 def conv_output_shape(
     op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], params: Params
 ) -> tuple[int, ...]:
@@ -92,11 +108,7 @@ def conv_output_shape(
     (1, 4, 3, 3)
     """
     d = len(params["stride"])
-    if len(x_shape) != d + 2:
-        hint = " (add a batch axis: x[None])" if len(x_shape) == d + 1 else ""
-        raise ValueError(f"{op}: the input must be {d + 2}-d {_LAYOUT[d]}, got shape {x_shape}{hint}")
-    if len(w_shape) != d + 2:
-        raise ValueError(f"{op}: the weight must be {d + 2}-d {_WEIGHT_LAYOUT[d]}, got shape {w_shape}")
+    check_ranks(op, d, x_shape, w_shape)
     n, channels, *size = x_shape
     out_channels, per_group, *kernel = w_shape
     groups = params["groups"]
@@ -465,6 +477,75 @@ def _conv_edges(d: int) -> tuple[Edge, ...]:
     )
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+"""How a convolution module fills its padding (PyTorch's ``padding_mode``)."""
+
+_NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def conv_pads(op: str, weight_shape: tuple[int, ...], padding: Any, stride: Any, dilation: Any) -> tuple:
+    """The padding (before, after) of each spatial axis: from ``padding`` as an int or one int per
+    axis (both sides), "valid" (none) or "same" (the output as long as the input, stride 1; an odd
+    total puts the extra element after, as PyTorch does).
+
+    >>> conv_pads("conv2d", (1, 1, 3, 2), "same", 1, 1)
+    ((1, 1), (0, 1))
+    """
+    d = len(weight_shape) - 2
+    if not isinstance(padding, str):
+        return tuple((p, p) for p in spatial_ints(padding, d, op, "padding", 0))
+    if padding == "valid":
+        return ((0, 0),) * d
+    if padding != "same":
+        raise ValueError(
+            f"{op}: padding must be 'valid', 'same', an int or a tuple of {d} ints, got {padding!r}"
+        )
+    if spatial_ints(stride, d, op, "stride", 1) != (1,) * d:
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride!r}")
+    totals = (
+        dil * (k - 1)
+        for dil, k in zip(spatial_ints(dilation, d, op, "dilation", 1), weight_shape[2:], strict=True)
+    )
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
+@functools.lru_cache(maxsize=64)
+def _filled_rows(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    rows = np.pad(np.arange(size), (before, after), mode=_NUMPY_PAD_MODE[mode])
+    rows.flags.writeable = False
+    return rows
+
+
+def _convolve_padded(
+    d: int, x: Any, weight: Any, bias: Any, stride, pads, dilation, groups, mode: str
+) -> Any:
+    """The convolution of x with ``pads`` filled by ``mode``: zeros by the op's own padding (what
+    an axis has more after than before, from padding="same", joined to x as zeros first), any
+    other by gathering x's rows into the padded input (getitem: its gradient adds them back)."""
+    op = CONV_OPS[d]
+    shape = np.shape(x)
+    check_ranks(op.name, d, shape, np.shape(weight))
+    if mode == "zeros":
+        for axis, (before, after) in enumerate(pads, start=2):
+            if after > before:
+                dtype = getattr(x, "dtype", np.float64)
+                extra = np.zeros((*shape[:axis], after - before, *shape[axis + 1 :]), dtype=dtype)
+                x = apply("concatenate", x, extra, axis=axis)
+                shape = x.shape
+        return apply(op, x, weight, bias, stride, tuple(before for before, _ in pads), dilation, groups)
+    for n, (before, after) in zip(shape[2:], pads, strict=True):
+        if (mode == "reflect" and max(before, after) >= n) or (mode == "circular" and max(before, after) > n):
+            limit = "shorter than" if mode == "reflect" else "at most"
+            raise ValueError(
+                f"{op.name}: padding_mode={mode!r} needs padding {limit} the input's side: padding "
+                f"{tuple(pads)}, input shape {shape}"
+            )
+    rows = [_filled_rows(n, before, after, mode) for n, (before, after) in zip(shape[2:], pads, strict=True)]
+    index = np.ix_(*rows) if d > 1 else (rows[0],)
+    padded = apply("getitem", x, index=(slice(None), slice(None), *index))
+    return apply(op, padded, weight, bias, stride, 0, dilation, groups)
+
+
 def conv1d(
     x: Any,
     weight: Any,
@@ -475,7 +556,8 @@ def conv1d(
     groups: int = 1,
 ) -> Any:
     """1-d convolution (cross-correlation, as PyTorch) of x (N, C, L) with weight (O, C / groups, k)
-    and an optional bias (O,); stride, padding and dilation are ints or 1-tuples.
+    and an optional bias (O,); stride and dilation are ints or 1-tuples, padding too or "valid" or
+    "same".
 
     Returns (N, O, L_out); raises ValueError naming the shapes and the argument that do not fit.
 
@@ -483,7 +565,9 @@ def conv1d(
     >>> conv1d(Value([[[1.0, 2.0, 3.0]]]), Value([[[1.0, -1.0]]])).tolist()
     [[[-1.0, -1.0]]]
     """
-    return apply(CONV_OPS[1], x, weight, _bias_for(weight, bias, x), stride, padding, dilation, groups)
+    check_ranks("conv1d", 1, np.shape(x), np.shape(weight))
+    pads = conv_pads("conv1d", np.shape(weight), padding, stride, dilation)
+    return _convolve_padded(1, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, "zeros")
 
 
 def conv2d(
@@ -496,7 +580,8 @@ def conv2d(
     groups: int = 1,
 ) -> Any:
     """2-d convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with weight
-    (O, C / groups, kH, kW) and an optional bias (O,); stride, padding and dilation are ints or pairs.
+    (O, C / groups, kH, kW) and an optional bias (O,); stride and dilation are ints or pairs,
+    padding too or "valid" or "same".
 
     Returns (N, O, H_out, W_out); raises ValueError naming the shapes and the argument that do not fit.
 
@@ -505,8 +590,32 @@ def conv2d(
     >>> x = Value(np.arange(9.0).reshape(1, 1, 3, 3))
     >>> conv2d(x, Value([[[[1.0, 0.0], [0.0, -1.0]]]]), Value([0.5]), stride=1).tolist()
     [[[[-3.5, -3.5], [-3.5, -3.5]]]]
+    >>> conv2d(x, Value(np.ones((1, 1, 2, 2))), padding="same").shape
+    (1, 1, 3, 3)
     """
-    return apply(CONV_OPS[2], x, weight, _bias_for(weight, bias, x), stride, padding, dilation, groups)
+    check_ranks("conv2d", 2, np.shape(x), np.shape(weight))
+    pads = conv_pads("conv2d", np.shape(weight), padding, stride, dilation)
+    return _convolve_padded(2, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, "zeros")
+
+
+def convolve_padded(
+    x: Any, weight: Any, bias: Any, stride: Any, pads: tuple, dilation: Any, groups: int, mode: str = "zeros"
+) -> Any:
+    """conv1d or conv2d (by the weight's axes) of x with ``pads`` ((before, after) per spatial axis,
+    as ``conv_pads`` gives them) filled by ``mode``, one of ``PADDING_MODES``: what a convolution
+    module with PyTorch's ``padding_mode`` computes.
+
+    >>> import numpy as np
+    >>> x, weight = np.array([[[1.0, 2.0]]]), np.ones((1, 1, 3))
+    >>> convolve_padded(x, weight, None, 1, ((1, 1),), 1, 1, "circular").tolist()
+    [[[5.0, 4.0]]]
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
+    d = np.ndim(weight) - 2
+    if d not in CONV_OPS:
+        raise ValueError(f"convolve_padded: the weight must be 3-d or 4-d, got shape {np.shape(weight)}")
+    return _convolve_padded(d, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, mode)
 
 
 def _bias_for(weight: Any, bias: Any, x: Any) -> Any:

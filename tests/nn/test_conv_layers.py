@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import pool_loops
+from helpers import conv_loops, conv_weight_grad_loops, pool_loops
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
+from autonet.gradcheck import gradcheck
 from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential
 
 RNG = np.random.default_rng(0)
@@ -102,6 +103,45 @@ def test_conv_modules_call_the_convolution_with_their_own_arguments(make: Any, c
     np.testing.assert_array_equal(conv(x).data, expected.data)
 
 
+NUMPY_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "padding, kernel, dilation, pads",
+    [
+        (1, 3, 1, [(1, 1), (1, 1)]),
+        ("same", (4, 3), (1, 2), [(1, 2), (2, 2)]),
+        ("valid", 2, 1, [(0, 0), (0, 0)]),
+    ],
+)
+def test_conv2d_padding_modes_and_strings_equal_the_convolution_of_numpys_padded_input(
+    mode: str, padding: Any, kernel: Any, dilation: Any, pads: list[tuple[int, int]]
+) -> None:
+    conv = Conv2d(2, 3, kernel, padding=padding, dilation=dilation, padding_mode=mode, rng=0)
+    x = Value(RNG.normal(size=(2, 2, 6, 5)))
+    out = conv(x)
+    padded = np.pad(x.data, [(0, 0), (0, 0), *pads], mode=NUMPY_MODES[mode])
+    expected = conv_loops(padded, conv.weight.data, conv.bias.data, dilation=dilation)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    if padding == "same":
+        assert out.shape[2:] == x.shape[2:]
+    # The gradient of x adds each padded element's share back to the element it copies.
+    g = RNG.normal(size=out.shape)
+    out.backward(g)
+    weight_grad = conv_weight_grad_loops(padded, g, conv.weight.shape, dilation=dilation)
+    np.testing.assert_allclose(conv.weight.grad, weight_grad, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda v: conv(v), x.data[:1], projections=2)
+
+
+def test_conv1d_takes_padding_same_and_a_padding_mode() -> None:
+    conv = Conv1d(1, 1, 2, padding="same", padding_mode="replicate", bias=False, rng=0)
+    conv.weight.data[...] = [[[1.0, 10.0]]]
+    # "same" with an even kernel pads one element after: [1, 2, 3] -> [1, 2, 3, 3].
+    assert conv(np.array([[[1.0, 2.0, 3.0]]])).tolist() == [[[21.0, 32.0, 33.0]]]
+    assert "padding='same'" in repr(conv) and "padding_mode=replicate" in repr(conv)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -110,6 +150,17 @@ def test_conv_modules_call_the_convolution_with_their_own_arguments(make: Any, c
         (lambda: Conv2d(1, 4, 0), r"Conv2d: kernel_size must be at least 1"),
         (lambda: Conv2d(1, 4, 3, dtype=np.int64), r"Conv2d: dtype must be a float type"),
         (lambda: Sequential(Conv2d(1, 1, 1), "relu"), r"Sequential: part 1 is a str, not a Module"),
+        (lambda: Conv2d(1, 1, 3, padding_mode="mirror"), r"Conv2d: padding_mode must be one of .*'mirror'"),
+        (lambda: Conv2d(1, 1, 3, stride=2, padding="same"), r"Conv2d: padding='same' needs stride 1"),
+        (lambda: Conv1d(1, 1, 3, padding="full"), r"Conv1d: padding must be 'valid', 'same'.*'full'"),
+        (
+            lambda: Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(np.zeros((1, 1, 3, 3))),
+            r"conv2d: padding_mode='reflect' needs padding shorter than the input's side.*\(1, 1, 3, 3\)",
+        ),
+        (
+            lambda: Conv1d(1, 1, 3, padding=4, padding_mode="circular")(np.zeros((1, 1, 3))),
+            r"conv1d: padding_mode='circular' needs padding at most the input's side",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_naming_the_module(call: Any, message: str) -> None:
@@ -198,10 +249,12 @@ def test_pool_modules_take_pytorchs_arguments_by_name() -> None:
         kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, divisor_override=None
     )
     expected = pool_loops(x, 3, 2, 1, ceil_mode=True, kind="avg", count_include_pad=False)
-    np.testing.assert_allclose(mean(x).data, expected, rtol=1e-14)
+    np.testing.assert_allclose(mean(x).data, expected, rtol=1e-12, atol=1e-15)
     assert "count_include_pad=False" in repr(mean)
     overridden = AvgPool2d(2, divisor_override=3)(x).data
-    np.testing.assert_allclose(overridden, pool_loops(x, 2, kind="avg", divisor_override=3), rtol=1e-14)
+    np.testing.assert_allclose(
+        overridden, pool_loops(x, 2, kind="avg", divisor_override=3), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_max_pool_return_indices_gives_each_maximum_place_in_its_plane() -> None:

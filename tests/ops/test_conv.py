@@ -213,6 +213,23 @@ def test_the_gradient_ops_differentiate_twice(which: str) -> None:
     assert gradgradcheck(fn, *inputs, projections=3)
 
 
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (2, 1), (4, 2)])
+def test_padding_same_keeps_the_size_with_the_extra_element_after(d: int, kernel: int, dilation: int) -> None:
+    rng = np.random.default_rng(11)
+    x, w = Value(rng.normal(size=(2, 2, *(5, 6)[:d]))), Value(rng.normal(size=(3, 2, *(kernel,) * d)))
+    call = conv1d if d == 1 else conv2d
+    out = call(x, w, padding="same", dilation=dilation)
+    total = dilation * (kernel - 1)
+    padded = np.pad(x.data, [(0, 0), (0, 0), *[(total // 2, total - total // 2)] * d])
+    assert out.shape[2:] == x.shape[2:]
+    np.testing.assert_allclose(
+        out.data, conv_loops(padded, w.data, np.zeros(3), dilation=dilation), atol=1e-12
+    )
+    np.testing.assert_array_equal(call(x, w, padding="valid").data, call(x, w).data)
+    assert gradcheck(lambda a, b: call(a, b, padding="same", dilation=dilation), x.data[:1], w.data)
+
+
 # --------------------------------------------------------------------------- pooling
 
 
@@ -338,6 +355,18 @@ def _zeros(*shape: int) -> Value:
 
 
 ERRORS = [
+    pytest.param(
+        lambda: conv2d(_zeros(1, 1, 4, 4), _zeros(1, 1, 3, 3), stride=2, padding="same"),
+        ValueError,
+        [r"conv2d", r"padding='same' needs stride 1", r"stride 2"],
+        id="padding same with a stride",
+    ),
+    pytest.param(
+        lambda: conv1d(_zeros(1, 1, 4), _zeros(1, 1, 3), padding="full"),
+        ValueError,
+        [r"conv1d", r"padding must be 'valid', 'same'", r"'full'"],
+        id="padding an unknown string",
+    ),
     pytest.param(
         lambda: conv2d(_zeros(1, 1, 3, 3), _zeros(1, 1, 4, 2), padding=0),
         ValueError,
