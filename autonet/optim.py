@@ -13,6 +13,9 @@ its forward saw), and ``zero_grad()`` clears the gradients before the next backw
 per-parameter state (momentum buffers, moment estimates, step counts) so that training can
 resume exactly.
 
+Every optimizer takes PyTorch's arguments in PyTorch's order; ``maximize=True`` steps up the
+gradient instead of down (a reward, a log-likelihood).
+
 A scheduler changes each group's ``"lr"`` once per ``step()`` (per epoch, usually); the update
 and schedule formulas are those of PyTorch, so results can be compared one to one.
 
@@ -124,6 +127,8 @@ class Optimizer:
         for name in self._nonnegative:
             if name in settings:
                 _check(settings[name] >= 0, type(self).__name__, f"{name} must be >= 0, got {settings[name]}")
+        if "maximize" in settings and not isinstance(settings["maximize"], (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}: maximize must be a bool, got {settings['maximize']!r}")
         return settings
 
     def add_param_group(self, param_group: ParamGroup) -> None:
@@ -216,7 +221,7 @@ class Optimizer:
             for p, state in pairs:
                 g = _gradient(p)
                 if g is not None:
-                    self._update(p, g, state, group)
+                    self._update(p, -g if group["maximize"] else g, state, group)
 
     def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
         """One step of one parameter with gradient ``g`` (subclasses implement it)."""
@@ -385,19 +390,22 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Params,
-        lr: float = 0.01,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        nesterov: bool = False,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
             lr=lr,
             momentum=momentum,
             dampening=dampening,
-            nesterov=nesterov,
             weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
         )
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -415,12 +423,14 @@ class SGD(Optimizer):
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
             damp, nesterov = 1.0 - group["dampening"], group["nesterov"]
             if not (momentum or decay):  # plain gradient descent, the common case of small models
-                add_gradients_(group["params"], -lr)
+                add_gradients_(group["params"], lr if group["maximize"] else -lr)
                 continue
             for p, state in pairs:
                 g = _gradient(p)
                 if g is None:
                     continue
+                if group["maximize"]:
+                    g = -g
                 if decay:
                     g = g + decay * _data_of(p, g)
                 if momentum:
@@ -472,8 +482,12 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
+        )
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         who = type(self).__name__
@@ -555,8 +569,10 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
 class RMSprop(Optimizer):
@@ -589,6 +605,8 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -598,6 +616,7 @@ class RMSprop(Optimizer):
             weight_decay=weight_decay,
             momentum=momentum,
             centered=centered,
+            maximize=maximize,
         )
 
     def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:
@@ -647,6 +666,8 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -655,6 +676,7 @@ class Adagrad(Optimizer):
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
+            maximize=maximize,
         )
 
     def _update(self, p: Value, g: Any, state: dict[str, Any], group: ParamGroup) -> None:

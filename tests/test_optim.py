@@ -236,6 +236,46 @@ def test_a_float_scalar_parameter_moves_exactly_as_a_one_element_array(choice, g
     assert scalar.item() == pytest.approx(array.item(), rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    "optimizer_class, settings",
+    [
+        (SGD, {"lr": 0.1}),
+        (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+        (Adam, {"lr": 0.05, "weight_decay": 0.2, "amsgrad": True}),
+        (AdamW, {"lr": 0.05}),
+        (RMSprop, {"lr": 0.05, "momentum": 0.9, "centered": True}),
+        (Adagrad, {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1}),
+    ],
+)
+def test_maximize_steps_as_minimizing_the_negated_gradient(optimizer_class, settings):
+    # PyTorch's maximize: the gradient is negated first, before weight decay and the moments.
+    rng = np.random.default_rng(5)
+    gradients = [rng.normal(size=3) for _ in range(4)]
+    up, down = Value(START.copy()), Value(START.copy())
+    ascent = optimizer_class([up], maximize=True, **settings)
+    descent = optimizer_class([down], **settings)
+    for g in gradients:
+        up.grad, down.grad = g, -g
+        ascent.step()
+        descent.step()
+    np.testing.assert_array_equal(up.data, down.data)
+    assert not np.array_equal(up.data, START)
+    assert ascent.state_dict()["param_groups"][0]["maximize"] is True
+
+
+def test_sgd_takes_pytorchs_arguments_in_pytorchs_order():
+    optimizer = SGD([Value(1.0)], 0.1, 0.9, 0.0, 0.01, True)
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay, optimizer.nesterov) == (
+        0.1,
+        0.9,
+        0.01,
+        True,
+    )
+    assert SGD([Value(1.0)]).lr == 1e-3  # PyTorch's default
+    with pytest.raises(TypeError, match=r"Adam: maximize must be a bool, got 'yes'"):
+        Adam([Value(1.0)], maximize="yes")
+
+
 @pytest.mark.parametrize("shared", [True, False], ids=["from_numpy", "own array"])
 @pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW, RMSprop, Adagrad])
 def test_arrays_are_updated_in_place_and_keep_float32(optimizer_class, shared):
