@@ -189,9 +189,27 @@ def _linear(g: _Graph, m: nn.Linear, path: str, x: _Tensor) -> _Tensor:
 
 
 def _elementwise(g: _Graph, m: nn.Activation, path: str, x: _Tensor) -> _Tensor:
-    slope = getattr(m, "negative_slope", 0.01)
-    y = _activation(g, m.activation, x.name, path, _describe(path, m), slope)
-    return _Tensor(y, _run(m, x), x.batch_axis)
+    out = _run(m, x)
+    if isinstance(m, nn.GELU) and m.approximate == "tanh":
+        # 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), autonet's gelu_tanh.
+        c = [
+            g.constant(np.full((), v), f"{path}/c{i}")
+            for i, v in enumerate((0.5, 1.0, math.sqrt(2 / math.pi), 0.044715))
+        ]
+        cube = g.one("Mul", [c[3], g.one("Mul", [x.name, g.one("Mul", [x.name, x.name], path)], path)], path)
+        inner = g.one("Tanh", [g.one("Mul", [c[2], g.one("Add", [x.name, cube], path)], path)], path)
+        y = g.one("Mul", [g.one("Mul", [c[0], x.name], path), g.one("Add", [c[1], inner], path)], path)
+    elif isinstance(m, nn.Softplus) and (m.beta, m.threshold) != (1.0, 20.0):
+        # where(beta x > threshold, x, softplus(beta x) / beta), as autonet.nn.functional.softplus.
+        beta = g.constant(np.full((), m.beta), f"{path}/beta")
+        scaled = g.one("Mul", [x.name, beta], path)
+        smooth = g.one("Div", [_activation(g, "softplus", scaled, path, _describe(path, m)), beta], path)
+        above = g.one("Greater", [scaled, g.constant(np.full((), m.threshold), f"{path}/threshold")], path)
+        y = g.one("Where", [above, x.name, smooth], path)
+    else:
+        slope = getattr(m, "negative_slope", 0.01)
+        y = _activation(g, m.activation, x.name, path, _describe(path, m), slope)
+    return _Tensor(y, out, x.batch_axis)
 
 
 def _dropout(g: _Graph, m: nn.Dropout, path: str, x: _Tensor) -> _Tensor:
@@ -436,6 +454,8 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.Neuron: _neuron,
     nn.Linear: _linear,
     nn.Activation: _elementwise,
+    nn.GELU: _elementwise,
+    nn.Softplus: _elementwise,
     nn.LeakyReLU: _elementwise,
     nn.Dropout: _dropout,
     nn.Identity: _identity,

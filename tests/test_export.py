@@ -142,6 +142,8 @@ CASES: list[Case] = [
         BOTH,
     ),
     ("GELU", lambda d: nn.GELU(), _floats(4), (F32,)),
+    ("GELU-tanh", lambda d: nn.GELU(approximate="tanh"), _floats(4), BOTH),
+    ("Softplus-beta-threshold", lambda d: nn.Softplus(beta=2.0, threshold=1.5), _floats(4), BOTH),
     (
         "Softmax-modules-and-Identity",
         lambda d: nn.Sequential(

@@ -25,6 +25,7 @@ import numpy as np
 from ..engine import Value
 from ..ops import conv as _conv
 from ..surface import apply
+from . import functional as _functional
 from .init import RandomState, as_generator, float_dtype, pytorch_uniform
 from .module import Module
 
@@ -316,25 +317,55 @@ class Sigmoid(Activation):
 
 
 class GELU(Activation):
-    """``x * Phi(x)`` elementwise, the exact (erf) form (``torch.nn.GELU()``).
+    """``x * Phi(x)`` elementwise (``torch.nn.GELU``): the exact (erf) form, or its tanh
+    approximation with ``approximate="tanh"``.
 
     >>> from autonet.nn import GELU
     >>> GELU()([0.0]).tolist()
     [0.0]
+    >>> round(GELU(approximate="tanh")([1.0]).item(), 4)
+    0.8412
     """
 
     activation = "gelu"
 
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Value:
+        return _as_data(x).gelu(approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
+
 
 class Softplus(Activation):
-    """``log(1 + e**x)`` elementwise (``torch.nn.Softplus()``, beta 1).
+    """``log(1 + e**(beta x)) / beta`` elementwise, and x itself where ``beta x`` exceeds
+    ``threshold`` (``torch.nn.Softplus``; see ``autonet.nn.functional.softplus``).
 
     >>> from autonet.nn import Softplus
     >>> round(Softplus()([0.0]).item(), 4)
     0.6931
+    >>> Softplus(beta=2.0, threshold=1.0)([3.0]).item()
+    3.0
     """
 
     activation = "softplus"
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Any) -> Value:
+        return _functional.softplus(_as_data(x), self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return (
+            ""
+            if (self.beta, self.threshold) == (1.0, 20.0)
+            else f"beta={self.beta}, threshold={self.threshold}"
+        )
 
 
 class Softmax(Module):

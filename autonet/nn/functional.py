@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..engine import Value, lift
 from ..ops import REGISTRY
 from ..surface import FUNCTIONS, apply
@@ -61,12 +63,12 @@ max_pool2d = FUNCTIONS["max_pool2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
 batch_norm = FUNCTIONS["batch_norm"]
 layer_norm = FUNCTIONS["layer_norm"]
-dropout = FUNCTIONS["dropout"]
 embedding = FUNCTIONS["embedding"]
 
 
-def relu(input: Any) -> Value:  # noqa: A002 - PyTorch's argument name
-    """max(x, 0), gradient 0 at 0 (``torch.nn.functional.relu``).
+def relu(input: Any, inplace: bool = False) -> Value:  # noqa: A002 - PyTorch's argument name
+    """max(x, 0), gradient 0 at 0 (``torch.nn.functional.relu``); ``inplace`` is taken so that
+    PyTorch's code runs as written, and the result is a new array (the graph keeps the input).
 
     >>> relu([-1.0, 2.0]).tolist()
     [0.0, 2.0]
@@ -101,8 +103,8 @@ def gelu(input: Any, approximate: str = "none") -> Value:  # noqa: A002
     return lift(input).gelu(approximate=approximate)
 
 
-def leaky_relu(input: Any, negative_slope: float = 0.01) -> Value:  # noqa: A002
-    """x, or ``negative_slope * x`` below 0 (``F.leaky_relu``).
+def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Value:  # noqa: A002
+    """x, or ``negative_slope * x`` below 0 (``F.leaky_relu``; ``inplace`` as ``relu``'s).
 
     >>> leaky_relu([-1.0, 2.0], 0.1).tolist()
     [-0.1, 2.0]
@@ -110,13 +112,46 @@ def leaky_relu(input: Any, negative_slope: float = 0.01) -> Value:  # noqa: A002
     return lift(input).leaky_relu(negative_slope)
 
 
-def softplus(input: Any) -> Value:  # noqa: A002
-    """log(1 + e ** x), computed without overflow (``F.softplus`` with its default beta of 1).
+def dropout(
+    input: Any,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    generator: np.random.Generator | None = None,
+) -> Value:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) when
+    ``training`` (``F.dropout``: the identity otherwise); ``inplace`` as ``relu``'s. The mask
+    comes from ``generator`` (a ``numpy.random.Generator``; numpy's default one when None).
+
+    >>> dropout([1.0, 2.0], p=0.5, training=False).tolist()
+    [1.0, 2.0]
+    """
+    if not isinstance(inplace, (bool, np.bool_)):
+        raise TypeError(f"dropout: inplace must be a bool, got {type(inplace).__name__} (pass generator=...)")
+    return FUNCTIONS["dropout"](input, p, training, generator)
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Value:  # noqa: A002
+    """log(1 + e ** (beta x)) / beta, computed without overflow, and x itself where ``beta x``
+    exceeds ``threshold`` (``F.softplus``). With PyTorch's defaults it is the ``softplus`` op
+    alone: past 20 that is within 2e-9 of x, and smooth.
 
     >>> round(softplus(0.0).item(), 4)
     0.6931
+    >>> softplus([1.0, 30.0], beta=0.5, threshold=10.0).data.round(4).tolist()
+    [1.9481, 30.0]
     """
-    return lift(input).softplus()
+    x = lift(input)
+    for name, number in (("beta", beta), ("threshold", threshold)):
+        if isinstance(number, bool) or not isinstance(number, (int, float, np.integer, np.floating)):
+            raise TypeError(f"softplus: {name} must be a number, got {type(number).__name__}")
+    if beta == 1 and threshold == 20:
+        return x.softplus()
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0")
+    scaled = x * beta
+    return apply("where", x, scaled.softplus() / beta, condition=scaled.data > threshold)
 
 
 def softmax(input: Any, dim: int) -> Value:  # noqa: A002

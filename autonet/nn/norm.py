@@ -57,6 +57,7 @@ class _BatchNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         *,
+        bias: bool = True,
         dtype: Any = None,
     ) -> None:
         who = type(self).__name__
@@ -69,7 +70,7 @@ class _BatchNorm(Module):
         dtype = float_dtype(dtype, who)
         n = self.num_features
         self.weight = Value(np.ones(n, dtype=dtype)) if affine else None
-        self.bias = Value(np.zeros(n, dtype=dtype)) if affine else None
+        self.bias = Value(np.zeros(n, dtype=dtype)) if affine and bias else None
         tracked = self.track_running_stats
         self.register_buffer("running_mean", np.zeros(n, dtype=dtype) if tracked else None)
         self.register_buffer("running_var", np.ones(n, dtype=dtype) if tracked else None)
@@ -118,8 +119,9 @@ class _BatchNorm(Module):
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation of (N, C) or (N, C, L) inputs per channel C, as ``torch.nn.BatchNorm1d``.
 
-    Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers ``running_mean``,
-    ``running_var`` and ``num_batches_tracked`` when ``track_running_stats``. In training the
+    Parameters ``weight`` (ones) and ``bias`` (zeros; none with ``bias=False``) when ``affine``;
+    buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` when
+    ``track_running_stats``. In training the
     batch's mean and biased variance normalise it, and the running statistics move towards the
     batch's (``momentum``; None: a cumulative average), the unbiased variance going into
     ``running_var``; in evaluation the running statistics normalise. Raises ValueError for an

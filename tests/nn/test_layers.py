@@ -386,6 +386,39 @@ def test_activation_modules_apply_their_function_and_have_no_parameters(module, 
     assert module.activation == method and list(module.parameters()) == []
 
 
+def test_gelu_takes_pytorchs_tanh_approximation() -> None:
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    tanh_form = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(nn.GELU(approximate="tanh")(x).data, tanh_form, rtol=1e-14)
+    assert not np.allclose(nn.GELU()(x).data, tanh_form, rtol=1e-6, atol=0)  # the exact form differs
+    with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+        nn.GELU(approximate="erf")
+
+
+def test_softplus_takes_beta_and_switches_to_x_past_the_threshold() -> None:
+    x = np.array([-3.0, 0.0, 0.4, 0.6, 5.0])
+    module = nn.Softplus(beta=2.0, threshold=1.0)
+    expected = np.where(2 * x > 1, x, np.log1p(np.exp(2 * x)) / 2)
+    np.testing.assert_allclose(module(x).data, expected, rtol=1e-14)
+    assert gradcheck(lambda v: module(v), np.array([-1.0, 0.3, 0.7, 2.0]))
+    assert gradgradcheck(lambda v: nn.functional.softplus(v, beta=0.5), np.array([-1.0, 0.3, 2.0]))
+    assert "beta=2.0, threshold=1.0" in repr(module)
+    with pytest.raises(ValueError, match="softplus: beta must not be 0"):
+        nn.Softplus(beta=0)(x)
+
+
+def test_functional_activations_take_pytorchs_inplace_and_leave_the_input_alone() -> None:
+    x = np.array([-1.0, 2.0])
+    assert nn.functional.relu(x, inplace=True).tolist() == [0.0, 2.0]
+    assert nn.functional.leaky_relu(x, 0.5, True).tolist() == [-0.5, 2.0]
+    kept = nn.functional.dropout(x, 0.5, True, True, generator=np.random.default_rng(0))
+    assert set(kept.tolist()) <= {0.0, -2.0, 4.0} and x.tolist() == [-1.0, 2.0]
+    with pytest.raises(
+        TypeError, match=r"dropout: inplace must be a bool, got Generator \(pass generator=...\)"
+    ):
+        nn.functional.dropout(x, 0.5, True, np.random.default_rng(0))
+
+
 def test_leaky_relu_module_takes_its_slope() -> None:
     assert nn.LeakyReLU(0.2)([-1.0, 2.0]).tolist() == [-0.2, 2.0]
     assert nn.LeakyReLU()([-1.0]).tolist() == [-0.01]

@@ -70,6 +70,16 @@ def test_evaluation_normalises_with_the_running_statistics() -> None:
     bn(np.ones((1, 2, 1, 1)))  # one value per channel is fine in evaluation
 
 
+def test_bias_false_keeps_the_scale_and_drops_the_shift() -> None:
+    bn = BatchNorm1d(3, bias=False)
+    assert bn.bias is None and [name for name, _ in bn.named_parameters()] == ["weight"]
+    bn.weight.data[...] = [1.0, 2.0, 3.0]
+    x = RNG.normal(size=(6, 3))
+    out = bn(x).data
+    normalised = (x - x.mean(0)) / np.sqrt(x.var(0) + bn.eps)
+    np.testing.assert_allclose(out, normalised * [1.0, 2.0, 3.0], rtol=1e-12)
+
+
 def test_without_running_statistics_the_batch_is_always_used() -> None:
     bn = BatchNorm1d(2, track_running_stats=False, affine=False).eval()
     assert bn.parameters() == [] and bn.state_dict() == {}
