@@ -28,7 +28,7 @@ from .._state import STATE, TRACING
 from ..engine import Value
 from ..storage import clear_gradients
 
-__all__ = ["Module"]
+__all__ = ["Module", "RemovableHandle"]
 
 M = TypeVar("M", bound="Module")
 
@@ -75,6 +75,8 @@ class Module:
     _path: str = "Module"
     _prefix: str = ""
     _training: bool = True
+    _forward_pre_hooks: Mapping[int, Any] = MappingProxyType({})  # register_forward_pre_hook
+    _forward_hooks: Mapping[int, Any] = MappingProxyType({})  # register_forward_hook
 
     renamed_parameters: ClassVar[Mapping[str, str]] = MappingProxyType({})
     """Old parameter names -> current ones (``{"w": "weights"}``): ``load_state_dict`` accepts a
@@ -93,7 +95,15 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if TRACING[0] and STATE.tracer is not None:  # autonet.compile: checks mode, settings, parts
             STATE.tracer.observe(self, ["training", *(n for n in vars(self) if not n.startswith("_"))])
+        for hook in self._forward_pre_hooks.values():
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
         out = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks.values():
+            changed = hook(self, args, out)
+            if changed is not None:
+                out = changed
         # Tag the result for graph drawing; an inner module's call tagged it first and keeps it.
         for item in out if isinstance(out, (tuple, list)) else (out,):
             if type(item) is Value and not item.is_leaf and item.scope is None:
@@ -122,6 +132,116 @@ class Module:
         object.__setattr__(part, "_prefix", f"{self._prefix}{name}.")
         for dotted, inner in part._members():
             part._adopt(dotted, inner, seen)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Make ``module`` the sub-module ``name`` (as assigning the attribute does), PyTorch's way
+        of adding parts under names chosen at run time; ``register_module`` is the same.
+
+        >>> from autonet.nn import Module, ReLU
+        >>> net = Module()
+        >>> net.add_module("act", ReLU())
+        >>> [name for name, _ in net.named_children()]
+        ['act']
+        """
+        who = f"{type(self).__name__}.add_module"
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise KeyError(f"{who}: a module's name is a public attribute name (no dots), got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{who}: {name!r} must be a Module or None, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param: Value | None) -> None:
+        """Make ``param`` the parameter ``name`` (as assigning the attribute does); None keeps the
+        name without a parameter, as a layer's missing bias.
+
+        >>> from autonet import Value
+        >>> from autonet.nn import Module
+        >>> net = Module()
+        >>> net.register_parameter("scale", Value(2.0))
+        >>> [name for name, _ in net.named_parameters()]
+        ['scale']
+        """
+        who = f"{type(self).__name__}.register_parameter"
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise KeyError(f"{who}: a parameter's name is a public attribute name (no dots), got {name!r}")
+        if param is not None and not isinstance(param, Value):
+            raise TypeError(f"{who}: {name!r} must be a Value or None, got {type(param).__name__}")
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at the dotted path ``target`` (``""`` is this module itself).
+
+        >>> from autonet.nn import MLP
+        >>> type(MLP(2, [3, 1], rng=0).get_submodule("layers.1")).__name__
+        'Layer'
+        """
+        return _found(dict(self.named_modules()), target, self, "module")
+
+    def get_parameter(self, target: str) -> Value:
+        """The parameter at the dotted path ``target`` (a name of ``named_parameters()``).
+
+        >>> from autonet.nn import MLP
+        >>> MLP(2, [3, 1], rng=0).get_parameter("layers.0.w").shape
+        (2, 3)
+        """
+        return _found(dict(self.named_parameters()), target, self, "parameter")
+
+    def get_buffer(self, target: str) -> np.ndarray:
+        """The buffer at the dotted path ``target`` (a name of ``named_buffers()``).
+
+        >>> from autonet.nn import BatchNorm1d
+        >>> BatchNorm1d(3).get_buffer("running_var").tolist()
+        [1.0, 1.0, 1.0]
+        """
+        return _found(dict(self.named_buffers()), target, self, "buffer")
+
+    def apply(self: M, fn: Any) -> M:
+        """Call ``fn(module)`` on every sub-module, children before their parents, then on this
+        one (PyTorch's order, the way to initialise weights by type); returns self.
+
+        >>> from autonet.nn import MLP
+        >>> seen = []
+        >>> _ = MLP(2, [3, 1], rng=0).apply(lambda m: seen.append(type(m).__name__))
+        >>> seen
+        ['Layer', 'Layer', 'MLP']
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def register_forward_pre_hook(self, hook: Any) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``; a result other than None replaces
+        the positional arguments (a tuple, or one argument). Returns a handle whose ``remove()``
+        takes the hook away.
+
+        >>> from autonet.nn import ReLU
+        >>> relu = ReLU()
+        >>> handle = relu.register_forward_pre_hook(lambda module, args: ([-x for x in args[0]],))
+        >>> relu([1.0, -2.0]).tolist()
+        [0.0, 2.0]
+        >>> handle.remove()
+        >>> relu([1.0, -2.0]).tolist()
+        [1.0, 0.0]
+        """
+        return RemovableHandle(self, "_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook: Any) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``, to look at what a layer
+        computes (its activations, for a picture or a statistic); a result other than None
+        replaces the output. Returns a handle whose ``remove()`` takes the hook away.
+
+        >>> from autonet.nn import MLP
+        >>> model, shapes = MLP(2, [3, 1], rng=0), []
+        >>> handle = model.layers[0].register_forward_hook(lambda m, args, out: shapes.append(out.shape))
+        >>> _ = model([[1.0, 2.0]])
+        >>> handle.remove()
+        >>> shapes
+        [(1, 3)]
+        """
+        return RemovableHandle(self, "_forward_hooks", hook)
 
     @property
     def path(self) -> str:
@@ -517,3 +637,46 @@ class Module:
             ) from error
         self.load_state_dict(state, strict=strict)
         return self
+
+
+def _found(parts: dict[str, Any], target: str, root: Module, kind: str) -> Any:
+    if target not in parts:
+        known = ", ".join(repr(name) for name in parts) or "none"
+        raise AttributeError(f"{type(root).__name__} has no {kind} {target!r}; it has {known}")
+    return parts[target]
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` and ``register_forward_pre_hook`` return: ``remove()`` takes
+    the hook away again (also on leaving a ``with`` block).
+
+    >>> from autonet.nn import ReLU
+    >>> relu, calls = ReLU(), []
+    >>> with relu.register_forward_hook(lambda *args: calls.append(1)):
+    ...     _ = relu([1.0])
+    >>> _ = relu([1.0])
+    >>> calls
+    [1]
+    """
+
+    _next_id = 0
+
+    def __init__(self, module: Module, table: str, hook: Any) -> None:
+        if not callable(hook):
+            raise TypeError(f"{type(module).__name__}: a hook must be callable, got {type(hook).__name__}")
+        RemovableHandle._next_id += 1
+        self.id, self._module, self._table = RemovableHandle._next_id, module, table
+        # A new mapping each time: the class's empty default is never changed.
+        object.__setattr__(module, table, {**getattr(module, table), self.id: hook})
+
+    def remove(self) -> None:
+        """Take the hook away (nothing happens if it is gone already)."""
+        hooks = dict(getattr(self._module, self._table))
+        hooks.pop(self.id, None)
+        object.__setattr__(self._module, self._table, hooks)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()

@@ -1,0 +1,105 @@
+"""The rest of PyTorch's Module API: apply, adding parts by name, finding them by path, hooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autonet import Value, nn
+
+
+def small_net() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(3, 1, rng=1), nn.BatchNorm1d(1))
+
+
+def test_apply_visits_children_before_parents_and_can_initialise_by_type() -> None:
+    net = small_net()
+    order: list[str] = []
+    assert net.apply(lambda m: order.append(type(m).__name__)) is net
+    assert order == ["Linear", "ReLU", "Linear", "BatchNorm1d", "Sequential"]
+
+    def constant_init(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            module.weight.data[...] = 0.5
+            module.bias.data[...] = 0.0
+
+    net.apply(constant_init)
+    assert (net[0].weight.data == 0.5).all() and (net[2].weight.data == 0.5).all()
+    assert (net[3].weight.data == 1.0).all()  # the batch norm is no Linear: left alone
+    assert net(np.ones((4, 2))).shape == (4, 1)
+
+
+def test_parts_added_by_name_are_found_by_their_paths() -> None:
+    net = nn.Module()
+    net.add_module("body", small_net())
+    net.register_module("head", nn.Linear(1, 2, rng=2))
+    net.register_parameter("scale", Value(np.ones(2)))
+    net.register_parameter("shift", None)
+    assert [name for name, _ in net.named_children()] == ["body", "head"]
+    assert net.get_submodule("body.2") is net.body[2]
+    assert net.get_submodule("") is net
+    assert net.get_parameter("body.0.weight") is net.body[0].weight
+    assert net.get_parameter("scale") is net.scale and net.shift is None
+    assert net.get_buffer("body.3.running_mean") is net.body[3].running_mean
+    assert [name for name, _ in net.named_parameters()][-1] == "scale"
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda net: net.get_submodule("body.9"),
+            AttributeError,
+            r"Module has no module 'body.9'; it has '', 'body'",
+        ),
+        (
+            lambda net: net.get_parameter("body.0.w"),
+            AttributeError,
+            r"no parameter 'body.0.w'; it has 'body.0.weight'",
+        ),
+        (lambda net: net.get_buffer("nothing"), AttributeError, r"no buffer 'nothing'"),
+        (lambda net: net.add_module("a.b", nn.ReLU()), KeyError, r"add_module: .*no dots.*'a.b'"),
+        (lambda net: net.add_module("act", "relu"), TypeError, r"'act' must be a Module or None, got str"),
+        (
+            lambda net: net.register_parameter("w", np.ones(2)),
+            TypeError,
+            r"'w' must be a Value or None, got ndarray",
+        ),
+    ],
+)
+def test_wrong_paths_and_parts_are_refused_by_name(call, error, message) -> None:
+    net = nn.Module()
+    net.add_module("body", small_net())
+    with pytest.raises(error, match=message):
+        call(net)
+
+
+def test_a_forward_hook_sees_each_output_and_can_replace_it() -> None:
+    net = small_net()
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    handle = net[0].register_forward_hook(lambda m, args, out: seen.append((type(m).__name__, out.shape)))
+    x = np.ones((4, 2))
+    first = net(x)
+    assert seen == [("Linear", (4, 3))]
+    handle.remove()
+    handle.remove()  # removing twice is harmless
+    net(x)
+    assert len(seen) == 1
+    with net[1].register_forward_hook(lambda m, args, out: out * 0.0):
+        assert (net[1](np.array([1.0, 2.0])).data == 0.0).all()
+    np.testing.assert_array_equal(net(x).data, first.data)  # the hook is gone after the block
+
+
+def test_a_forward_pre_hook_can_replace_the_arguments_and_gradients_flow_through_hooks() -> None:
+    layer = nn.Linear(2, 1, rng=0)
+    layer.register_forward_pre_hook(lambda m, args: args[0] * 2.0)  # one argument, not a tuple
+    doubled = layer.register_forward_hook(lambda m, args, out: out + 1.0)
+    x = Value(np.array([[1.0, -1.0]]))
+    out = layer(x)
+    expected = (2.0 * x.data) @ layer.weight.data.T + layer.bias.data + 1.0
+    np.testing.assert_allclose(out.data, expected)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, 2.0 * layer.weight.data)  # through the pre-hook's doubling
+    doubled.remove()
+    with pytest.raises(TypeError, match="a hook must be callable, got int"):
+        layer.register_forward_hook(3)
