@@ -14,11 +14,13 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import ops as _ops
 from .engine import ArrayLike, Value, lift, run_binary, run_op
 from .ops.registry import Op, install, lookup, on_register, on_unregister
 
-__all__ = ["FUNCTIONS", "apply", "call_op"]
+__all__ = ["FUNCTIONS", "TORCH_NAMES", "apply", "call_op"]
 
 
 def apply(op: Op | str, *args: Any, **params: Any) -> Value:
@@ -235,3 +237,145 @@ for _op in list(_ops.REGISTRY.values()):
     _surface(_op)
 on_register(_surface)
 on_unregister(_unsurface)
+
+
+# --------------------------------------------------------------------------- PyTorch's names
+# Code written for torch tensors reaches the same ops under PyTorch's names (a drawn graph shows
+# the op: expand_dims, not unsqueeze). Only names whose meaning is the same in both are here:
+# torch's max(dim) also returns indices and its std divides by n - 1, so those keep numpy's.
+
+
+def _unsqueeze(self: Value, dim: int) -> Value:
+    """A new axis of length 1 at ``dim`` (PyTorch's name for ``expand_dims``).
+
+    >>> Value([1.0, 2.0]).unsqueeze(0).shape
+    (1, 2)
+    """
+    return self.expand_dims(dim)
+
+
+def _view(self: Value, *shape: Any) -> Value:
+    """The same numbers in ``shape`` (PyTorch's name for ``reshape``; -1 infers one side).
+
+    >>> Value([1.0, 2.0, 3.0, 4.0]).view(2, -1).shape
+    (2, 2)
+    """
+    return self.reshape(*shape)
+
+
+def _permute(self: Value, *dims: Any) -> Value:
+    """The axes in the order ``dims`` (PyTorch's name for ``transpose`` with axes).
+
+    >>> Value([[[1.0, 2.0]]]).permute(2, 0, 1).shape
+    (2, 1, 1)
+    """
+    return self.transpose(*dims)
+
+
+def _t(self: Value) -> Value:
+    """A matrix transposed; a vector or a number as it is (PyTorch's ``t()``).
+
+    >>> Value([[1.0, 2.0]]).t().shape
+    (2, 1)
+    """
+    if self.ndim > 2:
+        raise ValueError(f"t: expects at most 2 axes, got shape {self.shape}; use permute or transpose")
+    return self.transpose() if self.ndim == 2 else self
+
+
+def _clamp(self: Value, min: Any = None, max: Any = None) -> Value:  # noqa: A002 - PyTorch's names
+    """Each element limited to [min, max], either bound may be None (PyTorch's name for ``clip``).
+
+    >>> Value([-1.0, 0.5, 2.0]).clamp(0.0, 1.0).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return self.clip(min, max)
+
+
+def _pow(self: Value, exponent: Any) -> Value:
+    """``self ** exponent`` (PyTorch's ``pow``).
+
+    >>> Value([2.0, 3.0]).pow(2).tolist()
+    [4.0, 9.0]
+    """
+    return self**exponent
+
+
+def _matmul(self: Value, other: Any) -> Value:
+    """``self @ other`` (PyTorch's ``matmul``; ``mm`` is the same here).
+
+    >>> Value([[1.0, 2.0]]).matmul([[3.0], [4.0]]).tolist()
+    [[11.0]]
+    """
+    return self @ other
+
+
+def _to(self: Value, dtype: Any) -> Value:
+    """The numbers in another float dtype (PyTorch's ``to(dtype)``); "cpu", where autonet
+    computes anyway, returns the Value as it is.
+
+    >>> import numpy as np
+    >>> Value([1.0]).to(np.float32).dtype
+    dtype('float32')
+    """
+    if isinstance(dtype, str) and dtype == "cpu":
+        return self
+    return self.astype(dtype)
+
+
+def _float(self: Value) -> Value:
+    """The numbers as float32 (PyTorch's ``float()``).
+
+    >>> Value([1.0]).float().dtype
+    dtype('float32')
+    """
+    return self.astype(np.float32)
+
+
+def _double(self: Value) -> Value:
+    """The numbers as float64 (PyTorch's ``double()``).
+
+    >>> import numpy as np
+    >>> Value(np.ones(1, dtype=np.float32)).double().dtype
+    dtype('float64')
+    """
+    return self.astype(np.float64)
+
+
+def _dim(self: Value) -> int:
+    """The number of axes (PyTorch's ``dim()``; ``ndim`` is the same).
+
+    >>> Value([[1.0, 2.0]]).dim()
+    2
+    """
+    return self.ndim
+
+
+def _numel(self: Value) -> int:
+    """The number of elements (PyTorch's ``numel()``; ``size`` is the same).
+
+    >>> Value([[1.0, 2.0]]).numel()
+    2
+    """
+    return self.size
+
+
+TORCH_NAMES: dict[str, Callable[..., Any]] = {
+    "unsqueeze": _unsqueeze,
+    "view": _view,
+    "permute": _permute,
+    "t": _t,
+    "clamp": _clamp,
+    "pow": _pow,
+    "matmul": _matmul,
+    "mm": _matmul,
+    "to": _to,
+    "float": _float,
+    "double": _double,
+    "dim": _dim,
+    "numel": _numel,
+}
+"""PyTorch's tensor method names that ``Value`` answers to, each calling autonet's own op."""
+
+for _name, _alias in TORCH_NAMES.items():
+    setattr(Value, _name, _alias)
