@@ -40,7 +40,7 @@ import numpy as np
 from . import nn
 from ._state import no_grad
 from .engine import Value
-from .ops.conv import conv_pads, pool_output_size, pool_pads, pool_params
+from .ops.conv import adaptive_pool_matrix, conv_pads, pool1d_params, pool_output_size, pool_pads, pool_params
 
 if TYPE_CHECKING:
     import onnx
@@ -321,6 +321,37 @@ def _pool(g: _Graph, m: nn.MaxPool2d | nn.AvgPool2d, path: str, x: _Tensor) -> _
     return _Tensor(g.one(kind, [source], path, **attributes), out, x.batch_axis)
 
 
+def _pool1d(g: _Graph, m: nn.MaxPool1d | nn.AvgPool1d, path: str, x: _Tensor) -> _Tensor:
+    """A 1-d pool as the 2-d one over a height of 1, as autonet computes it."""
+    out = _run(m, x)
+    maximum = isinstance(m, nn.MaxPool1d)
+    if maximum and m.return_indices:
+        raise ValueError(
+            f"to_onnx: {_describe(path, m)} returns indices; export it with return_indices=False"
+        )
+    dilation = m.dilation if maximum else 1
+    p = pool1d_params("to_onnx", x.value.shape, m.kernel_size, m.stride, m.padding, dilation, m.ceil_mode)
+    if maximum:
+        two_d: nn.Module = nn.MaxPool2d(**p)
+    else:
+        del p["dilation"]
+        two_d = nn.AvgPool2d(count_include_pad=m.count_include_pad, **p)
+    rows = g.one("Unsqueeze", [x.name, g.ints([2], f"{path}.axis")], path)
+    planes = np.asarray(x.value.data if isinstance(x.value, Value) else x.value)[:, :, None, :]
+    pooled = _pool(g, two_d, path, _Tensor(rows, planes, x.batch_axis))
+    return _Tensor(g.one("Squeeze", [pooled.name, g.ints([2], f"{path}.axis")], path), out, x.batch_axis)
+
+
+def _adaptive_pool(g: _Graph, m: nn.AdaptiveAvgPool2d, path: str, x: _Tensor) -> _Tensor:
+    """The two products with constant averaging matrices that autonet computes."""
+    out = _run(m, x)
+    (height, width), (rows, cols) = x.value.shape[-2:], out.shape[-2:]
+    left = g.constant(adaptive_pool_matrix(height, rows), f"{path}.rows")
+    right = g.constant(adaptive_pool_matrix(width, cols).T, f"{path}.columns")
+    y = g.one("MatMul", [g.one("MatMul", [left, x.name], path), right], path)
+    return _Tensor(y, out, x.batch_axis)
+
+
 def _affine(g: _Graph, m: nn.Module, path: str, shape: tuple[int, ...]) -> tuple[str, str]:
     """A normalisation's scale and shift, ones and zeros where the module has none."""
     weight, bias = m.weight, m.bias
@@ -466,6 +497,9 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.Conv2d: _conv,
     nn.MaxPool2d: _pool,
     nn.AvgPool2d: _pool,
+    nn.MaxPool1d: _pool1d,
+    nn.AvgPool1d: _pool1d,
+    nn.AdaptiveAvgPool2d: _adaptive_pool,
     nn.BatchNorm1d: _batch_norm,
     nn.BatchNorm2d: _batch_norm,
     nn.LayerNorm: _layer_norm,

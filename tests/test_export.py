@@ -193,6 +193,14 @@ CASES: list[Case] = [
         (F32,),
     ),
     (
+        "MaxPool1d",
+        lambda d: nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+        _floats(3, 11),
+        BOTH,
+    ),
+    ("AvgPool1d", lambda d: nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True), _floats(3, 10), (F32,)),
+    ("AdaptiveAvgPool2d", lambda d: nn.AdaptiveAvgPool2d((2, 3)), _floats(2, 7, 5), BOTH),
+    (
         "MaxPool2d-ceil-dilated",
         lambda d: nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
         _floats(2, 8, 6),
@@ -408,6 +416,12 @@ class MyLayer(nn.Layer):
             np.zeros((1, 1, 4, 4)),
             ValueError,
             r"\(Conv2d\) has padding_mode='circular'.*opset=19",
+        ),
+        (
+            nn.MaxPool1d(2, return_indices=True),
+            np.zeros((1, 1, 4)),
+            ValueError,
+            r"\(MaxPool1d\) returns indices",
         ),
         (
             nn.AvgPool2d(2, divisor_override=3),

@@ -1,4 +1,5 @@
-"""Convolutional networks: ``Conv1d``, ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``ReLU``, ``Flatten``
+"""Convolutional networks: ``Conv1d``, ``Conv2d``, the poolings (``MaxPool2d``, ``AvgPool2d``, their 1-d
+forms, ``AdaptiveAvgPool2d``), ``ReLU``, ``Flatten``
 and the containers ``Sequential``, ``ModuleList``, ``ModuleDict`` and ``Identity``, with
 PyTorch's constructor arguments and parameter names.
 
@@ -252,6 +253,98 @@ class AvgPool2d(Module):
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
         )
+
+
+class MaxPool1d(Module):
+    """The maximum of each window of (N, C, L) inputs (``autonet.ops.conv.max_pool1d``), with
+    PyTorch's arguments; ``return_indices=True`` also returns where each maximum sits in its row.
+
+    >>> import numpy as np
+    >>> from autonet.nn import MaxPool1d
+    >>> MaxPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
+    [[[3.0, 2.0]]]
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int],
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = bool(return_indices), ceil_mode
+
+    def forward(self, x: Any) -> Any:
+        data = _as_data(x)
+        geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        out = _conv.max_pool1d(data, *geometry)
+        if not self.return_indices:
+            return out
+        params = _conv.pool1d_params("max_pool1d", data.shape, *geometry)
+        rows = data.data[:, :, None, :]
+        return out, _conv.max_pool2d_indices(rows, **params)[:, :, 0, :]
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool1d(Module):
+    """The mean of each window of (N, C, L) inputs (``autonet.ops.conv.avg_pool1d``), with
+    PyTorch's arguments.
+
+    >>> import numpy as np
+    >>> from autonet.nn import AvgPool1d
+    >>> AvgPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
+    [[[2.0, 1.0]]]
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int],
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Any) -> Value:
+        geometry = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return _conv.avg_pool1d(_as_data(x), *geometry)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
+        )
+
+
+class AdaptiveAvgPool2d(Module):
+    """The mean over PyTorch's adaptive windows, to an ``output_size`` whatever the input's
+    (``autonet.ops.conv.adaptive_avg_pool2d``); ``AdaptiveAvgPool2d(1)`` is global average
+    pooling, the usual last step of a convolutional body before its head.
+
+    >>> import numpy as np
+    >>> from autonet.nn import AdaptiveAvgPool2d
+    >>> AdaptiveAvgPool2d((1, 2))(np.arange(8.0).reshape(1, 1, 2, 4)).tolist()
+    [[[[2.5, 4.5]]]]
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        self.output_size = output_size
+
+    def forward(self, x: Any) -> Value:
+        return _conv.adaptive_avg_pool2d(_as_data(x), self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
 
 
 class Activation(Module):

@@ -25,10 +25,13 @@ import numpy as np
 
 from ..engine import Value, lift
 from ..ops import REGISTRY
+from ..ops import conv as _conv
 from ..surface import FUNCTIONS, apply
 from . import losses
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
@@ -45,6 +48,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
     "max_pool2d",
     "mse_loss",
     "nll_loss",
@@ -61,6 +65,8 @@ conv1d = FUNCTIONS["conv1d"]
 conv2d = FUNCTIONS["conv2d"]
 max_pool2d = FUNCTIONS["max_pool2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
+max_pool1d, avg_pool1d = _conv.max_pool1d, _conv.avg_pool1d  # the 2-d ops over a height of 1
+adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
 batch_norm = FUNCTIONS["batch_norm"]
 layer_norm = FUNCTIONS["layer_norm"]
 embedding = FUNCTIONS["embedding"]

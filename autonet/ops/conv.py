@@ -1278,3 +1278,135 @@ avg_pool2d_op = register(
         ),
     )
 )
+
+
+# --------------------------------------------------------------------------- 1-d and adaptive pooling
+# Functions over the ops above, not ops of their own: a 1-d pool is the 2-d one over a height of
+# 1, and an adaptive mean is two products with constant averaging matrices.
+
+
+def pool1d_params(
+    op: str, shape: tuple[int, ...], kernel_size, stride, padding, dilation, ceil_mode
+) -> Params:
+    """PyTorch's 1-d pooling arguments, checked in 1-d terms (errors name ``op``), as the 2-d
+    op's over a height of 1.
+
+    >>> pool1d_params("max_pool1d", (1, 1, 5), 2, None, 0, 1, False)["kernel_size"]
+    (1, 2)
+    """
+    if len(shape) != 3:
+        hint = " (add a batch axis: x[None])" if len(shape) == 2 else ""
+        raise ValueError(f"{op}: the input must be 3-d (N, C, L), got shape {shape}{hint}")
+    (k,) = spatial_ints(kernel_size, 1, op, "kernel_size", 1)
+    (s,) = (k,) if stride is None else spatial_ints(stride, 1, op, "stride", 1)
+    (p,) = spatial_ints(padding, 1, op, "padding", 0)
+    (d,) = spatial_ints(dilation, 1, op, "dilation", 1)
+    if 2 * p > k:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel_size {k}")
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
+    geometry = {
+        "kernel_size": (k,),
+        "stride": (s,),
+        "padding": (p,),
+        "ceil_mode": bool(ceil_mode),
+        "dilation": (d,),
+    }
+    if pool_output_size(shape[2:], geometry)[0] < 1:
+        raise ValueError(
+            f"{op}: the kernel_size {k} is larger than the padded input: input shape {shape}, padding {p}"
+        )
+    return {
+        "kernel_size": (1, k),
+        "stride": (1, s),
+        "padding": (0, p),
+        "ceil_mode": bool(ceil_mode),
+        "dilation": (1, d),
+    }
+
+
+def max_pool1d(
+    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False
+) -> Any:
+    """The maximum of each window of x (N, C, L), with PyTorch's arguments: ``max_pool2d`` over a
+    height of 1 (its gradient, ties and padding conventions).
+
+    >>> from autonet import Value
+    >>> max_pool1d(Value([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2, ceil_mode=True).tolist()
+    [[[3.0, 2.0, 5.0]]]
+    """
+    params = pool1d_params("max_pool1d", np.shape(x), kernel_size, stride, padding, dilation, ceil_mode)
+    n, c, length = np.shape(x)
+    out = apply(
+        max_pool2d, x.reshape(n, c, 1, length) if is_value(x) else np.reshape(x, (n, c, 1, length)), **params
+    )
+    return out.reshape(n, c, out.shape[-1])
+
+
+def avg_pool1d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Any:
+    """The mean of each window of x (N, C, L), with PyTorch's arguments: ``avg_pool2d`` over a
+    height of 1.
+
+    >>> from autonet import Value
+    >>> avg_pool1d(Value([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[2.0, 1.0]]]
+    """
+    params = pool1d_params("avg_pool1d", np.shape(x), kernel_size, stride, padding, 1, ceil_mode)
+    del params["dilation"]
+    n, c, length = np.shape(x)
+    planes = x.reshape(n, c, 1, length) if is_value(x) else np.reshape(x, (n, c, 1, length))
+    out = apply(avg_pool2d_op, planes, count_include_pad=count_include_pad, **params)
+    return out.reshape(n, c, out.shape[-1])
+
+
+@functools.lru_cache(maxsize=64)
+def adaptive_pool_matrix(size: int, out: int, dtype: Any = np.float64) -> np.ndarray:
+    """The (out, size) matrix whose rows average PyTorch's adaptive windows of a side of
+    ``size``: window i covers floor(i size / out) to ceil((i + 1) size / out).
+
+    >>> adaptive_pool_matrix(5, 2).round(3).tolist()
+    [[0.333, 0.333, 0.333, 0.0, 0.0], [0.0, 0.0, 0.333, 0.333, 0.333]]
+    """
+    matrix = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        start, stop = (i * size) // out, -(-(i + 1) * size // out)
+        matrix[i, start:stop] = 1.0 / (stop - start)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
+    """The mean of each of PyTorch's adaptive windows of x (N, C, H, W) or (C, H, W), giving an
+    ``output_size`` (an int, or a pair whose None keeps that side) whatever the input's:
+    ``output_size=1`` is global average pooling. Two products with constant averaging matrices.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> adaptive_avg_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), 1).tolist()
+    [[[[7.5]]]]
+    """
+    shape = np.shape(x)
+    op = "adaptive_avg_pool2d"
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{op}: the input must be 3-d (C, H, W) or 4-d (N, C, H, W), got shape {shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    sides = tuple(
+        n if o is None else spatial_ints(o, 1, op, "output_size", 1)[0]
+        for n, o in zip(shape[-2:], sizes, strict=True)
+    )
+    if 0 in shape[-2:]:
+        raise ValueError(f"{op}: the input's height and width must not be 0, got shape {shape}")
+    dtype = getattr(x, "dtype", np.float64)
+    dtype = dtype if np.dtype(dtype).kind == "f" else np.float64
+    rows = adaptive_pool_matrix(shape[-2], sides[0], np.dtype(dtype))
+    cols = adaptive_pool_matrix(shape[-1], sides[1], np.dtype(dtype))
+    return apply("matmul", apply("matmul", rows, x), cols.T)

@@ -8,11 +8,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import conv_loops, conv_weight_grad_loops, pool_loops
+from helpers import conv_loops, conv_weight_grad_loops, pool_grad_loops, pool_loops
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
 from autonet.gradcheck import gradcheck
-from autonet.nn import AvgPool2d, Conv1d, Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential
+from autonet.nn import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Flatten,
+    Layer,
+    MaxPool1d,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -267,6 +279,87 @@ def test_max_pool_return_indices_gives_each_maximum_place_in_its_plane() -> None
     for (_, _, i, j), index in np.ndenumerate(indices):
         row, col = divmod(int(index), 6)
         assert 2 * i - 1 <= row <= 2 * i + 1 and 2 * j - 1 <= col <= 2 * j + 1  # inside its window
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"kernel_size": 2, "dilation": 3},
+    ],
+)
+def test_1d_pools_are_the_2d_ones_over_a_height_of_one(kwargs: dict[str, Any]) -> None:
+    x = Value(RNG.normal(size=(2, 3, 9)))
+    k, s, p = kwargs["kernel_size"], kwargs.get("stride", kwargs["kernel_size"]), kwargs.get("padding", 0)
+    planes = dict(kernel_size=(1, k), stride=(1, s), padding=(0, p), ceil_mode=kwargs.get("ceil_mode", False))
+    for module, kind, extra in (
+        (MaxPool1d(**kwargs), "max", {"dilation": (1, kwargs.get("dilation", 1))}),
+        (
+            AvgPool1d(**{k: v for k, v in kwargs.items() if k != "dilation"}, count_include_pad=False),
+            "avg",
+            {"count_include_pad": False},
+        ),
+    ):
+        if kind == "avg" and "dilation" in kwargs:
+            continue
+        out = module(x)
+        expected = pool_loops(x.data[:, :, None, :], **planes, **extra, kind=kind)[:, :, 0, :]
+        np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+        g = RNG.normal(size=out.shape)
+        x.grad = None
+        out.backward(g)
+        grad = pool_grad_loops(x.data[:, :, None, :], g[:, :, None, :], **planes, **extra, kind=kind)[
+            :, :, 0, :
+        ]
+        np.testing.assert_allclose(x.grad, grad, rtol=1e-12)
+    np.testing.assert_array_equal(nn.functional.max_pool1d(x, **kwargs).data, MaxPool1d(**kwargs)(x).data)
+
+
+def test_max_pool1d_return_indices_and_1d_errors_name_the_1d_op() -> None:
+    x = np.array([[[1.0, 5.0, 2.0, 7.0, 3.0]]])
+    out, indices = MaxPool1d(2, ceil_mode=True, return_indices=True)(x)
+    assert out.tolist() == [[[5.0, 7.0, 3.0]]] and indices.tolist() == [[[1, 3, 4]]]
+    with pytest.raises(
+        ValueError, match=r"max_pool1d: the input must be 3-d \(N, C, L\), got shape \(1, 1, 2, 2\)"
+    ):
+        MaxPool1d(2)(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(
+        ValueError, match=r"avg_pool1d: the kernel_size 4 is larger than the padded input.*\(1, 1, 3\)"
+    ):
+        AvgPool1d(4)(np.zeros((1, 1, 3)))
+    with pytest.raises(ValueError, match=r"max_pool1d: padding 2 must be at most half the kernel_size 3"):
+        MaxPool1d(3, padding=2)(np.zeros((1, 1, 9)))
+
+
+def adaptive_mean_loops(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """PyTorch's adaptive average pooling by loops: window i spans floor(i n / o) to ceil((i + 1) n / o)."""
+    h, w = x.shape[-2:]
+    out = np.zeros((*x.shape[:-2], rows, cols))
+    for i, j in np.ndindex(rows, cols):
+        top, bottom = i * h // rows, -(-(i + 1) * h // rows)
+        left, right = j * w // cols, -(-(j + 1) * w // cols)
+        out[..., i, j] = x[..., top:bottom, left:right].mean(axis=(-2, -1))
+    return out
+
+
+@pytest.mark.parametrize(
+    "output_size, expected", [(1, (1, 1)), ((2, 3), (2, 3)), ((3, None), (3, 5)), (7, (7, 7))]
+)
+def test_adaptive_avg_pool_averages_pytorchs_windows(output_size: Any, expected: tuple[int, int]) -> None:
+    x = RNG.normal(size=(2, 3, 7, 5))
+    out = AdaptiveAvgPool2d(output_size)(x)
+    assert out.shape == (2, 3, *expected)
+    np.testing.assert_allclose(out.data, adaptive_mean_loops(x, *expected), rtol=1e-12, atol=1e-15)
+    assert gradcheck(lambda v: nn.functional.adaptive_avg_pool2d(v, output_size), x[:1, :1])
+    unbatched = nn.functional.adaptive_avg_pool2d(x[0], output_size)  # (C, H, W) as PyTorch takes it
+    np.testing.assert_allclose(unbatched.data, out.data[0], rtol=1e-12, atol=1e-15)
+    with pytest.raises(
+        ValueError, match=r"adaptive_avg_pool2d: the input must be 3-d .* or 4-d .*, got shape \(7, 5\)"
+    ):
+        AdaptiveAvgPool2d(1)(x[0, 0])
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: output_size must be at least 1"):
+        AdaptiveAvgPool2d(0)(x)
 
 
 # --------------------------------------------------------------------------- training
