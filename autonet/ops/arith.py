@@ -130,8 +130,9 @@ def _pow_vjp_base(g, out, a, b):
 def _pow_vjp_exponent(g, out, a, b):
     # d(a**b)/db = a**b * log(a): real for a positive base only. At a zero base with b >= 0 it is
     # 0, as in PyTorch (0**b is flat in b for b > 0); log(1) stands in for log(0) there, so the
-    # masked branch never holds -inf (which anomaly mode would flag under create_graph).
-    return gate(g * out * np.log(np.where(a == 0, 1, a)), (a != 0) | (b < 0))
+    # masked branch never holds -inf (which anomaly mode would flag under create_graph). A nan
+    # exponent is not >= 0: its nan passes, as in PyTorch.
+    return gate(g * out * np.log(np.where(a == 0, 1, a)), (a != 0) | ~(b >= 0))
 
 
 power = register(
@@ -183,6 +184,7 @@ power = register(
                 value=4.0,
                 note="the exponent's gradient a**b log(a) is not real for a negative base",
             ),
+            Edge("a = 0, b = nan: the nan passes", (0.0, _NAN), grads=(_NAN, _NAN), value=_NAN),
             Edge("a = 1e300, b = 2 (overflow)", (1e300, 2.0), grads=(2e300, _INF), value=_INF),
             Edge("size-0 a, 0-d b", (_EMPTY, 2.0), grads=(_EMPTY, 0.0), value=_EMPTY),
         ),

@@ -104,6 +104,15 @@ _composite(
         ),
         Edge("size-0 input, ddof = 1", (_EMPTY,), grads=(_EMPTY,), params={"ddof": 1}, value=_NAN),
         Edge("x = +-1e300 (overflow)", ([1e300, -1e300],), grads=([1e300, -1e300],), value=_INF),
+        Edge(
+            "an infinite element",
+            ([_INF, 1.0],),
+            grads=([_NAN, _NAN],),
+            value=_NAN,
+            torch=False,
+            note="inf - inf makes the mean's deviations nan, so every gradient is nan; torch gives the "
+            "finite element -inf",
+        ),
         Edge("0-d input", (2.0,), grads=(0.0,), value=0.0),
     ),
     cases=REDUCTION,

@@ -206,6 +206,16 @@ def _extreme_edges(name: str) -> tuple[Edge, ...]:
         ),
         Edge("a nan element", ([1.0, _NAN],), grads=([0.0, 1.0],), value=_NAN, note=f"as torch.{name}(x)"),
         Edge(
+            "a nan element, along an axis",
+            ([[1.0, _NAN]],),
+            grads=([[0.0, 1.0]],),
+            params={"axis": 1},
+            value=[_NAN],
+            torch=False,
+            note=f"torch.a{name} gives nan to every element (no element equals the nan it picked); "
+            "autonet gives the gradient to the nan, as the full reduction does in both",
+        ),
+        Edge(
             "x = +-1e300",
             ([1e300, -1e300],),
             grads=([1.0, 0.0] if sign > 0 else [0.0, 1.0],),
