@@ -26,7 +26,8 @@ import numpy as np
 
 from .._state import STATE, TRACING
 from ..engine import Value
-from ..storage import clear_gradients
+from ..storage import clear_gradients, stored_gradient
+from .init import float_dtype
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -392,6 +393,47 @@ class Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
+
+    def to(self: M, dtype: Any) -> M:
+        """Convert every parameter (its gradient too) and every float buffer of the module tree to
+        the float ``dtype``, in place: the Values stay the same objects, so an optimizer made
+        before still holds them (PyTorch's ``model.to(torch.float64)``; "cpu" changes nothing).
+        Returns self.
+
+        >>> import numpy as np
+        >>> from autonet.nn import MLP
+        >>> MLP(2, [3, 1], rng=0).to(np.float32).layers[0].w.dtype
+        dtype('float32')
+        """
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        target = float_dtype(dtype, f"{type(self).__name__}.to")
+        for _, module in self.named_modules():
+            module._convert_dtype(target)
+        return self
+
+    def float(self: M) -> M:
+        """``to(np.float32)``: every parameter and float buffer in float32; returns self."""
+        return self.to(np.float32)
+
+    def double(self: M) -> M:
+        """``to(np.float64)``: every parameter and float buffer in float64 (as for a gradient
+        check); returns self."""
+        return self.to(np.float64)
+
+    def _convert_dtype(self, dtype: np.dtype) -> None:
+        """This module's own parameters and float buffers in ``dtype`` (sub-modules convert their
+        own); a module that keeps a dtype of its own for its inputs extends this."""
+        for _, part in self._members():
+            if isinstance(part, Value) and part.dtype != dtype:
+                gradient = stored_gradient(part)
+                part.data = np.asarray(part.data).astype(dtype)
+                if gradient is not None and not isinstance(gradient, Value):
+                    part.grad = np.asarray(gradient).astype(dtype)
+        for name in vars(self).get("_buffer_names", ()):
+            array = getattr(self, name)
+            if array is not None and array.dtype.kind == "f":
+                setattr(self, name, array.astype(dtype, copy=False))
 
     def num_parameters(self) -> int:
         """The number of scalar parameters (the sum of the parameters' sizes).

@@ -77,6 +77,10 @@ class _BatchNorm(Module):
         self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64) if tracked else None)
         self._dtype = dtype
 
+    def _convert_dtype(self, dtype: np.dtype) -> None:
+        super()._convert_dtype(dtype)
+        self._dtype = dtype  # data inputs become constants of the new dtype
+
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked (in place)."""
         if self.running_mean is not None:
@@ -184,6 +188,10 @@ class LayerNorm(Module):
         self.weight = Value(np.ones(self.normalized_shape, dtype=dtype)) if affine else None
         self.bias = Value(np.zeros(self.normalized_shape, dtype=dtype)) if affine and bias else None
         self._dtype = dtype
+
+    def _convert_dtype(self, dtype: np.dtype) -> None:
+        super()._convert_dtype(dtype)
+        self._dtype = dtype  # data inputs become constants of the new dtype
 
     def forward(self, x: Any) -> Value:
         x = _as_input(x, self._dtype)

@@ -243,6 +243,10 @@ class _RecurrentBase(Module):
                 setattr(self, f"{name}_l{k}", _uniform(self._generator, self.hidden_size, shape, dtype))
         self._dtype = dtype
 
+    def _convert_dtype(self, dtype: np.dtype) -> None:
+        super()._convert_dtype(dtype)
+        self._dtype = dtype  # data inputs and the zero states in the new dtype
+
     def _layer(self, k: int) -> tuple[Value, Value, Value | None, Value | None]:
         # Read by name on every call, so that an assigned parameter (rnn.weight_hh_l0 = ...) is used.
         return tuple(
@@ -496,6 +500,10 @@ class _CellBase(Module):
         self.bias_ih = _uniform(generator, self.hidden_size, (rows,), dtype) if bias else None
         self.bias_hh = _uniform(generator, self.hidden_size, (rows,), dtype) if bias else None
         self._recurrence, self._dtype = recurrence, dtype
+
+    def _convert_dtype(self, dtype: np.dtype) -> None:
+        super()._convert_dtype(dtype)
+        self._dtype = dtype  # data inputs and the zero states in the new dtype
 
     def _run(self, input: Any, hx: Any) -> list[Value]:  # noqa: A002
         who = type(self).__name__

@@ -103,3 +103,40 @@ def test_a_forward_pre_hook_can_replace_the_arguments_and_gradients_flow_through
     doubled.remove()
     with pytest.raises(TypeError, match="a hook must be callable, got int"):
         layer.register_forward_hook(3)
+
+
+def test_to_converts_every_parameter_gradient_and_float_buffer_in_place() -> None:
+    from autonet import optim
+    from autonet.gradcheck import gradcheck
+
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1, rng=0, dtype=np.float32),
+        nn.BatchNorm2d(2, dtype=np.float32),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32, 3, rng=1, dtype=np.float32),
+    )
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    x = np.random.default_rng(0).normal(size=(2, 1, 4, 4)).astype(np.float32)
+    nn.cross_entropy(net(x), np.array([0, 1])).backward()
+    before = [p for p in net.parameters()]
+    assert net.double() is net
+    assert all(p.dtype == np.float64 and p.grad.dtype == np.float64 for p in net.parameters())
+    assert [id(p) for p in net.parameters()] == [id(p) for p in before]  # the same Values
+    assert net[1].running_var.dtype == np.float64 and net[1].num_batches_tracked.dtype == np.int64
+    assert net(x).dtype == np.float64  # float32 data becomes float64 constants now
+    optimizer.step()  # the optimizer made before steps the converted parameters
+    assert net[0].weight.dtype == np.float64
+    net.eval()
+    assert gradcheck(lambda v: net(v), x.astype(np.float64))
+    assert net.float()[4].weight.dtype == np.float32 and net.to("cpu") is net
+
+
+def test_recurrent_and_norm_modules_take_their_new_dtype_for_data_and_states() -> None:
+    lstm = nn.LSTM(3, 4, rng=0, dtype=np.float32).double()
+    out, (h, c) = lstm(np.ones((2, 1, 3), dtype=np.float32))
+    assert out.dtype == h.dtype == c.dtype == np.float64
+    assert nn.GRUCell(3, 4, rng=0).float()(np.ones((2, 3))).dtype == np.float32
+    assert nn.LayerNorm(3).float()(np.ones((2, 3))).dtype == np.float32
+    with pytest.raises(TypeError, match=r"Sequential.to: dtype must be a float type .* got int32"):
+        small_net().to(np.int32)
