@@ -94,8 +94,9 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: checks mode, settings, parts
-            STATE.tracer.observe(self, ["training", *(n for n in vars(self) if not n.startswith("_"))])
+        if TRACING[0] and STATE.tracer is not None:  # autonet.compile: checks mode, settings, parts, hooks
+            public = (n for n in vars(self) if not n.startswith("_"))
+            STATE.tracer.observe(self, ["training", "_forward_pre_hooks", "_forward_hooks", *public])
         for hook in self._forward_pre_hooks.values():
             changed = hook(self, args)
             if changed is not None:

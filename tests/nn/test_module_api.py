@@ -140,3 +140,22 @@ def test_recurrent_and_norm_modules_take_their_new_dtype_for_data_and_states() -
     assert nn.LayerNorm(3).float()(np.ones((2, 3))).dtype == np.float32
     with pytest.raises(TypeError, match=r"Sequential.to: dtype must be a float type .* got int32"):
         small_net().to(np.int32)
+
+
+def test_a_compiled_step_traces_again_when_a_hook_is_added_or_removed() -> None:
+    import autonet
+
+    layer = nn.Linear(2, 1, rng=0)
+    x = np.ones((3, 2))
+
+    @autonet.compile
+    def step() -> float:
+        return layer(x).sum().item()
+
+    plain = step()
+    assert step() == plain
+    handle = layer.register_forward_hook(lambda m, args, out: out * 2.0)
+    assert step() == 2.0 * plain == layer(x).sum().item()  # replayed with the hook, as eager
+    assert step() == 2.0 * plain
+    handle.remove()
+    assert step() == plain
