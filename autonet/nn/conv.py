@@ -198,12 +198,8 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = bool(return_indices), ceil_mode
 
     def forward(self, x: Any) -> Any:
-        data = _as_data(x)
         geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-        out = apply(_conv.max_pool2d, data, *geometry)
-        if not self.return_indices:
-            return out
-        return out, _conv.max_pool2d_indices(data.data, *geometry)
+        return _functional.max_pool2d(_as_data(x), *geometry, self.return_indices)
 
     def extra_repr(self) -> str:
         return (
@@ -278,14 +274,8 @@ class MaxPool1d(Module):
         self.return_indices, self.ceil_mode = bool(return_indices), ceil_mode
 
     def forward(self, x: Any) -> Any:
-        data = _as_data(x)
         geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-        out = _conv.max_pool1d(data, *geometry)
-        if not self.return_indices:
-            return out
-        params = _conv.pool1d_params("max_pool1d", data.shape, *geometry)
-        rows = data.data[:, :, None, :]
-        return out, _conv.max_pool2d_indices(rows, **params)[:, :, 0, :]
+        return _functional.max_pool1d(_as_data(x), *geometry, self.return_indices)
 
     def extra_repr(self) -> str:
         return (

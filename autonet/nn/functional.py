@@ -63,9 +63,8 @@ __all__ = [
 # The registry's functions already take PyTorch's arguments in PyTorch's order.
 conv1d = FUNCTIONS["conv1d"]
 conv2d = FUNCTIONS["conv2d"]
-max_pool2d = FUNCTIONS["max_pool2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
-max_pool1d, avg_pool1d = _conv.max_pool1d, _conv.avg_pool1d  # the 2-d ops over a height of 1
+avg_pool1d = _conv.avg_pool1d  # the 2-d op over a height of 1
 adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
 batch_norm = FUNCTIONS["batch_norm"]
 layer_norm = FUNCTIONS["layer_norm"]
@@ -116,6 +115,53 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     [-0.1, 2.0]
     """
     return lift(input).leaky_relu(negative_slope)
+
+
+def max_pool2d(
+    input: Any,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, H, W) inputs (``autonet.max_pool2d``); with
+    ``return_indices=True`` also where each maximum sits in its (H, W) plane, as ``F.max_pool2d``.
+
+    >>> import numpy as np
+    >>> out, where = max_pool2d(np.array([[[[1.0, 5.0], [7.0, 2.0]]]]), 2, return_indices=True)
+    >>> out.tolist(), where.tolist()
+    ([[[[7.0]]]], [[[[2]]]])
+    """
+    x = lift(input)
+    out = FUNCTIONS["max_pool2d"](x, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    return out, _conv.max_pool2d_indices(x.data, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool1d(
+    input: Any,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, L) inputs (``max_pool2d`` over a height of 1); with
+    ``return_indices=True`` also where each maximum sits in its row, as ``F.max_pool1d``.
+
+    >>> max_pool1d([[[1.0, 3.0, 2.0]]], 2, ceil_mode=True).tolist()
+    [[[3.0, 2.0]]]
+    """
+    x = lift(input)
+    out = _conv.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    params = _conv.pool1d_params("max_pool1d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return out, _conv.max_pool2d_indices(x.data[:, :, None, :], **params)[:, :, 0, :]
 
 
 def dropout(

@@ -332,6 +332,18 @@ def test_max_pool1d_return_indices_and_1d_errors_name_the_1d_op() -> None:
         MaxPool1d(3, padding=2)(np.zeros((1, 1, 9)))
 
 
+def test_functional_max_pools_return_indices_as_pytorchs_do() -> None:
+    x = RNG.normal(size=(2, 3, 5, 6))
+    out, indices = nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    module_out, module_indices = MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True)(x)
+    np.testing.assert_array_equal(out.data, module_out.data)
+    np.testing.assert_array_equal(indices, module_indices)
+    rows = x[:, :, 0]
+    out, indices = nn.functional.max_pool1d(rows, 2, return_indices=True)
+    np.testing.assert_array_equal(np.take_along_axis(rows, indices, axis=-1), out.data)
+    assert not isinstance(nn.functional.max_pool2d(x, 2), tuple)
+
+
 def adaptive_mean_loops(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """PyTorch's adaptive average pooling by loops: window i spans floor(i n / o) to ceil((i + 1) n / o)."""
     h, w = x.shape[-2:]
