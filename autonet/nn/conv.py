@@ -25,7 +25,6 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import conv as _conv
-from ..surface import apply
 from . import functional as _functional
 from .init import RandomState, as_generator, float_dtype, pytorch_uniform
 from .module import Module
@@ -172,22 +171,14 @@ class Conv2d(_ConvNd):
     dims = 2
 
 
-class MaxPool2d(Module):
-    """The maximum of each window (``autonet.max_pool2d``), with PyTorch's arguments; stride is
-    kernel_size by default. ``return_indices=True`` returns the output and, as an int64 array,
-    where each maximum sits in its (H, W) plane.
+class _MaxPoolNd(Module):
+    """What MaxPool1d and MaxPool2d share: PyTorch's arguments and the call of their function."""
 
-    >>> import numpy as np
-    >>> from autonet.nn import MaxPool2d
-    >>> MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
-    [[[[5.0, 7.0], [13.0, 15.0]]]]
-    >>> MaxPool2d(2, ceil_mode=True)(np.arange(9.0).reshape(1, 1, 3, 3)).tolist()
-    [[[[4.0, 5.0], [7.0, 8.0]]]]
-    """
+    _pool: Any = None  # F.max_pool1d or F.max_pool2d
 
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
+        kernel_size: int | tuple[int, ...],
         stride: Any = None,
         padding: Any = 0,
         dilation: Any = 1,
@@ -199,7 +190,7 @@ class MaxPool2d(Module):
 
     def forward(self, x: Any) -> Any:
         geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-        return _functional.max_pool2d(_as_data(x), *geometry, self.return_indices)
+        return type(self)._pool(_as_data(x), *geometry, self.return_indices)
 
     def extra_repr(self) -> str:
         return (
@@ -208,9 +199,80 @@ class MaxPool2d(Module):
         )
 
 
-class AvgPool2d(Module):
-    """The mean of each window (``autonet.avg_pool2d``), with PyTorch's arguments: stride is
-    kernel_size by default, the padding counts in the mean unless ``count_include_pad=False``.
+class MaxPool2d(_MaxPoolNd):
+    """The maximum of each window of (N, C, H, W) inputs (``autonet.max_pool2d``), with PyTorch's
+    arguments; stride is kernel_size by default. ``return_indices=True`` returns the output and,
+    as an int64 array, where each maximum sits in its (H, W) plane.
+
+    >>> import numpy as np
+    >>> from autonet.nn import MaxPool2d
+    >>> MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4)).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    >>> MaxPool2d(2, ceil_mode=True)(np.arange(9.0).reshape(1, 1, 3, 3)).tolist()
+    [[[[4.0, 5.0], [7.0, 8.0]]]]
+    """
+
+    _pool = staticmethod(_functional.max_pool2d)
+
+
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each window of (N, C, L) inputs (``F.max_pool1d``: ``max_pool2d`` over a
+    height of 1), with PyTorch's arguments; ``return_indices=True`` also returns where each
+    maximum sits in its row.
+
+    >>> import numpy as np
+    >>> from autonet.nn import MaxPool1d
+    >>> MaxPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
+    [[[3.0, 2.0]]]
+    """
+
+    _pool = staticmethod(_functional.max_pool1d)
+
+
+class _AvgPoolNd(Module):
+    """What AvgPool1d and AvgPool2d share: PyTorch's arguments and the call of their function."""
+
+    _pool: Any = None  # F.avg_pool1d or F.avg_pool2d
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Any) -> Value:
+        geometry = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return type(self)._pool(_as_data(x), *geometry)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
+        )
+
+
+class AvgPool1d(_AvgPoolNd):
+    """The mean of each window of (N, C, L) inputs (``F.avg_pool1d``: ``avg_pool2d`` over a height
+    of 1), with PyTorch's arguments: stride is kernel_size by default, the padding counts in the
+    mean unless ``count_include_pad=False``.
+
+    >>> import numpy as np
+    >>> from autonet.nn import AvgPool1d
+    >>> AvgPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
+    [[[2.0, 1.0]]]
+    """
+
+    _pool = staticmethod(_functional.avg_pool1d)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """The mean of each window of (N, C, H, W) inputs (``autonet.avg_pool2d``), with PyTorch's
+    arguments: those of ``AvgPool1d``, and ``divisor_override`` to divide every window's sum by.
 
     >>> import numpy as np
     >>> from autonet.nn import AvgPool2d
@@ -229,91 +291,14 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.divisor_override = divisor_override
 
-    def forward(self, x: Any) -> Value:
-        return apply(
-            _conv.avg_pool2d_op,
-            _as_data(x),
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
-        )
-
-
-class MaxPool1d(Module):
-    """The maximum of each window of (N, C, L) inputs (``autonet.ops.conv.max_pool1d``), with
-    PyTorch's arguments; ``return_indices=True`` also returns where each maximum sits in its row.
-
-    >>> import numpy as np
-    >>> from autonet.nn import MaxPool1d
-    >>> MaxPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
-    [[[3.0, 2.0]]]
-    """
-
-    def __init__(
-        self,
-        kernel_size: int | tuple[int],
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-        self.return_indices, self.ceil_mode = bool(return_indices), ceil_mode
-
-    def forward(self, x: Any) -> Any:
-        geometry = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-        return _functional.max_pool1d(_as_data(x), *geometry, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
-
-
-class AvgPool1d(Module):
-    """The mean of each window of (N, C, L) inputs (``autonet.ops.conv.avg_pool1d``), with
-    PyTorch's arguments.
-
-    >>> import numpy as np
-    >>> from autonet.nn import AvgPool1d
-    >>> AvgPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0]]])).tolist()
-    [[[2.0, 1.0]]]
-    """
-
-    def __init__(
-        self,
-        kernel_size: int | tuple[int],
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> None:
-        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
-        self.count_include_pad = count_include_pad
+    _pool = staticmethod(_functional.avg_pool2d)
 
     def forward(self, x: Any) -> Value:
         geometry = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
-        return _conv.avg_pool1d(_as_data(x), *geometry)
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
-        )
+        return type(self)._pool(_as_data(x), *geometry, self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Module):
