@@ -524,7 +524,6 @@ def _convolve_padded(
     other by gathering x's rows into the padded input (getitem: its gradient adds them back)."""
     op = CONV_OPS[d]
     shape = np.shape(x)
-    check_ranks(op.name, d, shape, np.shape(weight))
     if mode == "zeros":
         for axis, (before, after) in enumerate(pads, start=2):
             if after > before:
@@ -565,9 +564,7 @@ def conv1d(
     >>> conv1d(Value([[[1.0, 2.0, 3.0]]]), Value([[[1.0, -1.0]]])).tolist()
     [[[-1.0, -1.0]]]
     """
-    check_ranks("conv1d", 1, np.shape(x), np.shape(weight))
-    pads = conv_pads("conv1d", np.shape(weight), padding, stride, dilation)
-    return _convolve_padded(1, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, "zeros")
+    return _checked_conv(1, x, weight, bias, stride, padding, dilation, groups, "zeros")
 
 
 def conv2d(
@@ -593,9 +590,7 @@ def conv2d(
     >>> conv2d(x, Value(np.ones((1, 1, 2, 2))), padding="same").shape
     (1, 1, 3, 3)
     """
-    check_ranks("conv2d", 2, np.shape(x), np.shape(weight))
-    pads = conv_pads("conv2d", np.shape(weight), padding, stride, dilation)
-    return _convolve_padded(2, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, "zeros")
+    return _checked_conv(2, x, weight, bias, stride, padding, dilation, groups, "zeros")
 
 
 def convolve_padded(
@@ -615,6 +610,16 @@ def convolve_padded(
     d = np.ndim(weight) - 2
     if d not in CONV_OPS:
         raise ValueError(f"convolve_padded: the weight must be 3-d or 4-d, got shape {np.shape(weight)}")
+    check_ranks(CONV_OPS[d].name, d, np.shape(x), np.shape(weight))
+    return _convolve_padded(d, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, mode)
+
+
+def _checked_conv(
+    d: int, x: Any, weight: Any, bias: Any, stride, padding, dilation, groups, mode: str
+) -> Any:
+    # The ranks first: the padding's meaning ("same") depends on the weight's spatial axes.
+    check_ranks(CONV_OPS[d].name, d, np.shape(x), np.shape(weight))
+    pads = conv_pads(CONV_OPS[d].name, np.shape(weight), padding, stride, dilation)
     return _convolve_padded(d, x, weight, _bias_for(weight, bias, x), stride, pads, dilation, groups, mode)
 
 
