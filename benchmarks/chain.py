@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -115,19 +119,44 @@ def torch_note(length: int, repeats: int) -> str:
 def run(
     lengths: list[int], repeats: int, report: Callable[[str], None], package: str = "autonet"
 ) -> list[dict[str, Any]]:
-    Value = importlib.import_module(package).Value
-
+    """Each length's row, every framework measured in a process of its own: the cyclic collector's
+    full passes visit every tracked object of the process, so building a graph beside an imported
+    PyTorch (or JAX) took twice as long as alone, which no user of one framework pays."""
     rows = []
     for length in lengths:
-        row = measure(Value, length, repeats)
-        row["micrograd"] = micrograd_note(length)
-        row["torch"] = torch_note(length, repeats) if package == "autonet" else "-"
+        row = _fresh(package, "autonet", length, repeats)
+        row["micrograd"] = _fresh(package, "micrograd", length, repeats)
+        row["torch"] = _fresh(package, "torch", length, repeats) if package == "autonet" else "-"
         rows.append(row)
         report(
             f"  chain {length:>9,}: forward {row['forward'] * 1e6:.2f} us/node, backward "
             f"{row['backward'] * 1e6:.2f} us/node"
         )
     return rows
+
+
+def _fresh(package: str, framework: str, length: int, repeats: int) -> Any:
+    """``measure_one`` in a new Python process (the same interpreter, paths and environment)."""
+    command = [sys.executable, __file__, package, framework, str(length), str(repeats)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"the chain of {length} ({framework}) failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def measure_one(package: str, framework: str, length: int, repeats: int) -> Any:
+    """One framework's figures for one chain length: autonet's row (of ``package``), or the note
+    of micrograd or PyTorch."""
+    if framework == "micrograd":
+        return micrograd_note(length)
+    if framework == "torch":
+        return torch_note(length, repeats)
+    return measure(importlib.import_module(package).Value, length, repeats)
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure_one(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
 
 
 def table(rows: list[dict[str, Any]], repeats: int, package: str = "autonet") -> str:
