@@ -276,6 +276,30 @@ def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor
     return _Tensor(y, out, x.batch_axis)
 
 
+def _conv_transpose(g: _Graph, m: nn.ConvTranspose1d | nn.ConvTranspose2d, path: str, x: _Tensor) -> _Tensor:
+    out = _run(m, x)
+    if any(e >= s for e, s in zip(m.output_padding, m.stride, strict=True)):
+        raise ValueError(
+            f"to_onnx: {_describe(path, m)} has output_padding {m.output_padding} not below its stride "
+            f"{m.stride} (PyTorch allows it below the dilation); onnxruntime refuses that"
+        )
+    inputs = [x.name, g.constant(m.weight, f"{path}.weight")]
+    if m.bias is not None:
+        inputs.append(g.constant(m.bias, f"{path}.bias"))
+    y = g.one(
+        "ConvTranspose",
+        inputs,
+        path,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=list(m.padding) * 2,
+        output_padding=list(m.output_padding),
+        dilations=list(m.dilation),
+        group=m.groups,
+    )
+    return _Tensor(y, out, x.batch_axis)
+
+
 def _pool(g: _Graph, m: nn.MaxPool2d | nn.AvgPool2d, path: str, x: _Tensor) -> _Tensor:
     maximum = isinstance(m, nn.MaxPool2d)
     if maximum and m.return_indices:
@@ -495,6 +519,8 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.Flatten: _flatten,
     nn.Conv1d: _conv,
     nn.Conv2d: _conv,
+    nn.ConvTranspose1d: _conv_transpose,
+    nn.ConvTranspose2d: _conv_transpose,
     nn.MaxPool2d: _pool,
     nn.AvgPool2d: _pool,
     nn.MaxPool1d: _pool1d,

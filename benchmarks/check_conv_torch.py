@@ -3,8 +3,8 @@
 For random inputs over many stride / padding / dilation / groups combinations this checks the
 outputs, the first gradients of every input, and a second-order product (the gradient of
 <grad_x, v> with respect to the weight) against torch.nn.functional; the convolution modules'
-padding strings and padding modes against torch.nn's; and random pooling calls over all of
-PyTorch's pooling arguments. It needs PyTorch; the test
+padding strings and padding modes against torch.nn's; the transposed convolutions; and random
+pooling calls over all of PyTorch's pooling arguments. It needs PyTorch; the test
 suite never imports it. Exit status 1 on any disagreement.
 """
 
@@ -88,6 +88,45 @@ def check_padding(torch, rng: np.random.Generator) -> int:
             ("bias", ours.bias, theirs.bias),
         ):
             bad += not _close(f"{label} grad {name}", mine.grad, torch_grad.grad.numpy())
+    return bad
+
+
+def check_transposed(torch, rng: np.random.Generator) -> int:
+    """conv_transpose1d/2d over stride, padding, output_padding (below the stride or the
+    dilation), groups and dilation: outputs and the gradients of input, weight and bias; and where
+    PyTorch refuses a call, autonet must refuse it too."""
+    bad = 0
+    for d, stride, padding, extra, groups, dilation in itertools.product(
+        (1, 2), (1, 2, 3), (0, 1, 2), (0, 1, 2), (1, 2), (1, 2, 3)
+    ):
+        arrays = [
+            rng.standard_normal((2, 4, *(5, 4)[:d])),
+            rng.standard_normal((4, 3, *(3, 2)[:d])),
+            rng.standard_normal(3 * groups),
+        ]
+        params = (stride, padding, extra, groups, dilation)
+        label = f"conv_transpose{d}d {params}"
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+        try:
+            reference = getattr(torch.nn.functional, f"conv_transpose{d}d")(*theirs, *params)
+        except RuntimeError:
+            reference = None
+        ours = [Value(a) for a in arrays]
+        try:
+            out = autonet.nn.functional.conv_transpose2d(*ours, *params)
+        except ValueError:
+            bad += reference is not None
+            continue
+        if reference is None:
+            print(f"DISAGREE {label}: PyTorch refuses, autonet does not")
+            bad += 1
+            continue
+        bad += not _close(label, out.data, reference.detach().numpy())
+        seed = rng.standard_normal(out.shape)
+        (out * seed).sum().backward()
+        (reference * torch.tensor(seed)).sum().backward()
+        for name, mine, torch_input in zip(("x", "weight", "bias"), ours, theirs, strict=True):
+            bad += not _close(f"{label} grad {name}", mine.grad, torch_input.grad.numpy())
     return bad
 
 

@@ -207,6 +207,38 @@ def conv_weight_grad_loops(x, g, weight_shape, stride=1, padding=0, dilation=1, 
     return grad
 
 
+def conv_transpose_loops(
+    x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    """PyTorch's transposed convolution by its definition: every input element times every kernel
+    tap lands at i * stride - padding + tap * dilation of the output, when that lies inside it.
+
+    >>> conv_transpose_loops(np.array([[[1.0, 2.0]]]), np.ones((1, 1, 2)), stride=2).tolist()
+    [[[1.0, 1.0, 2.0, 2.0]]]
+    """
+    d = w.ndim - 2
+    s, p, e, dil = (_spatial(v, d) for v in (stride, padding, output_padding, dilation))
+    cin, cout_g = w.shape[:2]
+    sides = [
+        (x.shape[2 + a] - 1) * s[a] - 2 * p[a] + dil[a] * (w.shape[2 + a] - 1) + e[a] + 1 for a in range(d)
+    ]
+    out = np.zeros((x.shape[0], cout_g * groups, *sides), dtype=np.result_type(x, w))
+    cin_g = cin // groups
+    for ci in range(cin):
+        group = ci // cin_g
+        for i in np.ndindex(*x.shape[2:]):
+            for tap in np.ndindex(*w.shape[2:]):
+                at = tuple(i[a] * s[a] - p[a] + tap[a] * dil[a] for a in range(d))
+                if all(0 <= at[a] < sides[a] for a in range(d)):
+                    for co in range(cout_g):
+                        out[(slice(None), group * cout_g + co, *at)] += (
+                            x[(slice(None), ci, *i)] * w[(ci, co, *tap)]
+                        )
+    if b is not None:
+        out += np.reshape(b, (-1, *(1,) * d))
+    return out
+
+
 def pool_windows(shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """PyTorch's pooling windows by loops: for each output (row, column), the input rows and
     columns the window covers, and the (row, column) counts the padded window spans (before the

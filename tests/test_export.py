@@ -201,6 +201,20 @@ CASES: list[Case] = [
     ("AvgPool1d", lambda d: nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True), _floats(3, 10), (F32,)),
     ("AdaptiveAvgPool2d", lambda d: nn.AdaptiveAvgPool2d((2, 3)), _floats(2, 7, 5), BOTH),
     (
+        "ConvTranspose2d",
+        lambda d: nn.ConvTranspose2d(
+            4, 2, 3, stride=2, padding=1, output_padding=1, groups=2, rng=0, dtype=d
+        ),
+        _floats(4, 5, 4),
+        (F32,),
+    ),
+    (
+        "ConvTranspose1d",
+        lambda d: nn.ConvTranspose1d(2, 3, 4, stride=2, rng=0, dtype=d),
+        _floats(2, 6),
+        (F32,),
+    ),
+    (
         "MaxPool2d-ceil-dilated",
         lambda d: nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
         _floats(2, 8, 6),
@@ -416,6 +430,12 @@ class MyLayer(nn.Layer):
             np.zeros((1, 1, 4, 4)),
             ValueError,
             r"\(Conv2d\) has padding_mode='circular'.*opset=19",
+        ),
+        (
+            nn.ConvTranspose1d(1, 1, 3, output_padding=1, dilation=2, rng=0),
+            np.zeros((1, 1, 4)),
+            ValueError,
+            r"\(ConvTranspose1d\) has output_padding \(1,\) not below its stride",
         ),
         (
             nn.MaxPool1d(2, return_indices=True),

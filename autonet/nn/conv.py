@@ -1,7 +1,7 @@
-"""Convolutional networks: ``Conv1d``, ``Conv2d``, the poolings (``MaxPool2d``, ``AvgPool2d``, their 1-d
-forms, ``AdaptiveAvgPool2d``), ``ReLU``, ``Flatten``
-and the containers ``Sequential``, ``ModuleList``, ``ModuleDict`` and ``Identity``, with
-PyTorch's constructor arguments and parameter names.
+"""Convolutional networks: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``, the
+poolings (``MaxPool2d``, ``AvgPool2d``, their 1-d forms, ``AdaptiveAvgPool2d``), ``ReLU``,
+``Flatten`` and the containers ``Sequential``, ``ModuleList``, ``ModuleDict`` and ``Identity``,
+with PyTorch's constructor arguments and parameter names.
 
 The parameters are called ``weight`` (out_channels, in_channels / groups, *kernel) and ``bias``
 (out_channels,), and a ``Sequential`` names its parts ``"0"``, ``"1"`` ..., so the keys of
@@ -57,6 +57,20 @@ def _positive(n: Any, what: str, who: str) -> int:
     return int(n)
 
 
+def _channels(who: str, in_channels: Any, out_channels: Any, groups: Any) -> tuple[int, int, int]:
+    """A convolution module's channel counts and groups, checked: positive, groups dividing both."""
+    counts = tuple(
+        _positive(n, name, who)
+        for n, name in ((in_channels, "in_channels"), (out_channels, "out_channels"), (groups, "groups"))
+    )
+    if counts[0] % counts[2] or counts[1] % counts[2]:
+        raise ValueError(
+            f"{who}: groups={groups} must divide in_channels ({in_channels}) "
+            f"and out_channels ({out_channels})"
+        )
+    return counts
+
+
 def _as_data(x: Any, dtype: np.dtype | None = None) -> Value:
     """Data as a constant of the module's dtype (float data keeps its own where the module has
     none, other data becomes float64); a Value passes as it is."""
@@ -87,14 +101,7 @@ class _ConvNd(Module):
         dtype: Any = np.float64,
     ) -> None:
         who, d = type(self).__name__, self.dims
-        self.in_channels = _positive(in_channels, "in_channels", who)
-        self.out_channels = _positive(out_channels, "out_channels", who)
-        self.groups = _positive(groups, "groups", who)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{who}: groups={groups} must divide in_channels ({in_channels}) "
-                f"and out_channels ({out_channels})"
-            )
+        self.in_channels, self.out_channels, self.groups = _channels(who, in_channels, out_channels, groups)
         self.kernel_size = _conv.spatial_ints(kernel_size, d, who, "kernel_size", 1)
         self.stride = _conv.spatial_ints(stride, d, who, "stride", 1)
         self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
@@ -166,6 +173,91 @@ class Conv2d(_ConvNd):
     >>> conv = Conv2d(1, 8, 3, stride=2, padding=1, rng=0)
     >>> conv(np.ones((4, 1, 8, 8))).shape, conv.weight.shape
     ((4, 8, 4, 4), (8, 1, 3, 3))
+    """
+
+    dims = 2
+
+
+class _ConvTransposeNd(Module):
+    """What ConvTranspose1d and ConvTranspose2d share: PyTorch's arguments, initialisation and call."""
+
+    dims = 0
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        output_padding: int | tuple[int, ...] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, ...] = 1,
+        padding_mode: str = "zeros",
+        *,
+        rng: RandomState = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        who, d = type(self).__name__, self.dims
+        self.in_channels, self.out_channels, self.groups = _channels(who, in_channels, out_channels, groups)
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{who}: only padding_mode='zeros' is supported (as in PyTorch), got {padding_mode!r}"
+            )
+        self.kernel_size = _conv.spatial_ints(kernel_size, d, who, "kernel_size", 1)
+        self.stride = _conv.spatial_ints(stride, d, who, "stride", 1)
+        self.padding = _conv.spatial_ints(padding, d, who, "padding", 0)
+        self.output_padding = _conv.spatial_ints(output_padding, d, who, "output_padding", 0)
+        self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
+        self.padding_mode = padding_mode
+        dtype = float_dtype(dtype, who)
+        generator = as_generator(rng)
+        # PyTorch's default: its fan_in is the weight's second axis times the kernel.
+        fan_in = out_channels // groups * math.prod(self.kernel_size)
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self.weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))
+        self.bias = Value(pytorch_uniform(fan_in, out_channels, generator, dtype)) if bias else None
+
+    def forward(self, x: Any) -> Value:
+        geometry = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
+        return _conv.conv_transpose(_as_data(x, self.weight.dtype), self.weight, self.bias, *geometry)
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
+        for name, default in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
+            if getattr(self, name) != (default,) * self.dims:
+                parts.append(f"{name}={getattr(self, name)!r}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        return ", ".join(parts)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """A 1-d transposed convolution over (N, C, L) inputs (the gradient of a ``Conv1d`` for its
+    input: upsampling that learns), with PyTorch's arguments, initialisation and ``weight``
+    layout (in_channels, out_channels / groups, kernel_size).
+
+    >>> import numpy as np
+    >>> from autonet.nn import ConvTranspose1d
+    >>> ConvTranspose1d(2, 3, 4, stride=2, padding=1, rng=0)(np.ones((1, 2, 5))).shape
+    (1, 3, 10)
+    """
+
+    dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """A 2-d transposed convolution over (N, C, H, W) inputs (a decoder's upsampling), with
+    PyTorch's arguments, initialisation and ``weight`` layout (in_channels, out_channels / groups,
+    kH, kW); ``output_padding`` picks among the sizes a strided convolution maps to one.
+
+    >>> import numpy as np
+    >>> from autonet.nn import ConvTranspose2d
+    >>> ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1, rng=0)(np.ones((2, 4, 4, 4))).shape
+    (2, 1, 8, 8)
     """
 
     dims = 2

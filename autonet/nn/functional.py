@@ -38,6 +38,8 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
     "cross_entropy",
     "dropout",
     "embedding",
@@ -66,6 +68,7 @@ conv2d = FUNCTIONS["conv2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
 avg_pool1d = _conv.avg_pool1d  # the 2-d op over a height of 1
 adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
+conv_transpose1d = conv_transpose2d = _conv.conv_transpose  # 1-d or 2-d by the weight's axes
 batch_norm = FUNCTIONS["batch_norm"]
 layer_norm = FUNCTIONS["layer_norm"]
 embedding = FUNCTIONS["embedding"]

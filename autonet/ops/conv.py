@@ -1415,3 +1415,85 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
     rows = adaptive_pool_matrix(shape[-2], sides[0], np.dtype(dtype))
     cols = adaptive_pool_matrix(shape[-1], sides[1], np.dtype(dtype))
     return apply("matmul", apply("matmul", rows, x), cols.T)
+
+
+# --------------------------------------------------------------------------- transposed convolutions
+# A transposed convolution is the gradient of a convolution for its input: conv_input_grad, whose
+# weight layout (C_in, C_out / groups, *kernel) is PyTorch's ConvTranspose's, and whose own vjps
+# make it differentiable to any order.
+
+_TRANSPOSED_LAYOUT = "(C_in, C_out / groups, *kernel)"
+
+
+def _transpose_geometry(op: str, shape, w_shape, stride, padding, output_padding, groups, dilation):
+    """The checked conv params and the output's sides of a transposed convolution."""
+    d = len(w_shape) - 2
+    if len(shape) != d + 2:
+        hint = " (add a batch axis: x[None])" if len(shape) == d + 1 else ""
+        raise ValueError(f"{op}: the input must be {d + 2}-d {_LAYOUT[d]}, got shape {shape}{hint}")
+    params = _conv_params(op, d, stride, padding, dilation, groups)
+    extra = spatial_ints(output_padding, d, op, "output_padding", 0)
+    for e, s, dil in zip(extra, params["stride"], params["dilation"], strict=True):
+        if e >= max(s, dil):
+            raise ValueError(
+                f"{op}: output_padding {extra} must be smaller than the stride or the dilation on every axis"
+            )
+    channels = shape[1]
+    if channels != w_shape[0] or channels % params["groups"]:
+        raise ValueError(
+            f"{op}: the input's {channels} channels (shape {shape}) must be the weight's first axis "
+            f"(shape {w_shape}) and a multiple of groups={params['groups']}"
+        )
+    axes = zip(
+        shape[2:], params["stride"], params["padding"], params["dilation"], w_shape[2:], extra, strict=True
+    )
+    sides = tuple((n - 1) * s - 2 * p + dil * (k - 1) + e + 1 for n, s, p, dil, k, e in axes)
+    if min(sides) < 1:
+        raise ValueError(
+            f"{op}: the padding {params['padding']} leaves no output for an input of shape {shape}"
+        )
+    return params, sides
+
+
+def conv_transpose(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """The transposed convolution of x (N, C_in, *size) with weight (C_in, C_out / groups,
+    *kernel) and an optional bias (C_out,), 1-d or 2-d by the weight's axes, with PyTorch's
+    arguments in PyTorch's order (``F.conv_transpose1d`` / ``F.conv_transpose2d``): each side
+    grows to (size - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1.
+
+    >>> import numpy as np
+    >>> from autonet import Value
+    >>> conv_transpose(Value([[[1.0, 2.0]]]), np.ones((1, 1, 2)), stride=2).tolist()
+    [[[1.0, 1.0, 2.0, 2.0]]]
+    """
+    w_shape, shape = np.shape(weight), np.shape(x)
+    d = len(w_shape) - 2
+    if d not in (1, 2):
+        raise ValueError(f"conv_transpose: the weight must be 3-d or 4-d {_TRANSPOSED_LAYOUT}, got {w_shape}")
+    op = f"conv_transpose{d}d"
+    params, sides = _transpose_geometry(op, shape, w_shape, stride, padding, output_padding, groups, dilation)
+    out_channels = w_shape[1] * params["groups"]
+    # An output_padding of the stride or more (possible below the dilation) gives an output whose
+    # convolution has windows past x's last element: zeros there add nothing to the output.
+    windows = _output_size(sides, w_shape[2:], params["stride"], params["padding"], params["dilation"])
+    for axis, (n, m) in enumerate(zip(shape[2:], windows, strict=True), start=2):
+        if m > n:
+            dtype = getattr(x, "dtype", np.float64)
+            zeros = np.zeros((*np.shape(x)[:axis], m - n, *np.shape(x)[axis + 1 :]), dtype=dtype)
+            x = apply("concatenate", x, zeros, axis=axis)
+    out = apply(conv_input_grad_op, x, weight, input_shape=(shape[0], out_channels, *sides), **params)
+    if bias is None:
+        return out
+    if np.shape(bias) != (out_channels,):
+        raise ValueError(f"{op}: the bias must have shape ({out_channels},), got {np.shape(bias)}")
+    column = (out_channels, *(1,) * d)
+    return out + (bias.reshape(column) if is_value(bias) else np.reshape(bias, column))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import conv_loops, conv_weight_grad_loops, pool_grad_loops, pool_loops
+from helpers import conv_loops, conv_transpose_loops, conv_weight_grad_loops, pool_grad_loops, pool_loops
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
 from autonet.gradcheck import gradcheck
@@ -372,6 +372,26 @@ def test_adaptive_avg_pool_averages_pytorchs_windows(output_size: Any, expected:
         AdaptiveAvgPool2d(1)(x[0, 0])
     with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: output_size must be at least 1"):
         AdaptiveAvgPool2d(0)(x)
+
+
+@pytest.mark.parametrize("module", [nn.ConvTranspose1d, nn.ConvTranspose2d])
+def test_transposed_conv_modules_have_pytorchs_names_layouts_and_initialisation(module: Any) -> None:
+    d = 1 if module is nn.ConvTranspose1d else 2
+    conv = module(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, rng=0)
+    assert [(name, p.shape) for name, p in conv.named_parameters()] == [
+        ("weight", (4, 3, *(3,) * d)),
+        ("bias", (6,)),
+    ]
+    bound = 1 / np.sqrt(3 * 3**d)  # PyTorch's fan_in: the weight's second axis times the kernel
+    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.weight.data).max() > 0.8 * bound
+    x = RNG.normal(size=(2, 4, *(5,) * d))
+    out = conv(x)
+    assert out.shape == (2, 6, *(10,) * d)  # (5 - 1) * 2 - 2 + 3 + 1
+    expected = conv_transpose_loops(x, conv.weight.data, conv.bias.data, 2, 1, 1, groups=2)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    assert "output_padding" in repr(conv) and module(4, 6, 3, bias=False).bias is None
+    with pytest.raises(ValueError, match="only padding_mode='zeros' is supported"):
+        module(4, 6, 3, padding_mode="reflect")
 
 
 # --------------------------------------------------------------------------- training

@@ -18,6 +18,7 @@ import pytest
 from helpers import (
     conv_input_grad_loops,
     conv_loops,
+    conv_transpose_loops,
     conv_weight_grad_loops,
     pool_grad_loops,
     pool_loops,
@@ -27,8 +28,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autonet
-from autonet import Value, avg_pool2d, call_op, conv1d, conv2d, max_pool2d
+from autonet import Value, avg_pool2d, call_op, conv1d, conv2d, max_pool2d, nn
 from autonet.gradcheck import gradcheck, gradgradcheck
+from autonet.ops.conv import conv_transpose
 
 FEW = settings(max_examples=12)
 CONV = {1: conv1d, 2: conv2d}
@@ -228,6 +230,77 @@ def test_padding_same_keeps_the_size_with_the_extra_element_after(d: int, kernel
     )
     np.testing.assert_array_equal(call(x, w, padding="valid").data, call(x, w).data)
     assert gradcheck(lambda a, b: call(a, b, padding="same", dilation=dilation), x.data[:1], w.data)
+
+
+# --------------------------------------------------------------------------- transposed convolutions
+
+
+@pytest.mark.parametrize(
+    "d, params",
+    [
+        (1, {"stride": 2, "padding": 1}),
+        (1, {"stride": 1, "padding": 1, "output_padding": 1, "dilation": 2}),  # below the dilation
+        (2, {"stride": (2, 1), "padding": (1, 0), "output_padding": (1, 0), "groups": 2}),
+        (2, {"stride": 3, "dilation": 2, "output_padding": 2}),
+    ],
+)
+def test_conv_transpose_equals_its_definition_by_loops(d: int, params: dict[str, Any]) -> None:
+    rng = np.random.default_rng(13)
+    x, w, b = (
+        rng.normal(size=(2, 4, *(4, 3)[:d])),
+        rng.normal(size=(4, 3, *(3, 2)[:d])),
+        rng.normal(size=3 * params.get("groups", 1)),
+    )
+    out = nn.functional.conv_transpose2d(Value(x), Value(w), Value(b), **params)
+    np.testing.assert_allclose(out.data, conv_transpose_loops(x, w, b, **params), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda a, v, c: conv_transpose(a, v, c, **params), x[:1], w, b, projections=2)
+    assert gradgradcheck(lambda a, v: conv_transpose(a, v, None, **params), x[:1], w, projections=2)
+
+
+def test_conv_transpose_is_the_adjoint_of_conv() -> None:
+    # <conv(y, w), x> = <y, conv_transpose(x, w)>: the transposed convolution is the convolution's
+    # gradient for its input, which its name promises.
+    rng = np.random.default_rng(14)
+    w = rng.normal(size=(3, 2, 3, 3))
+    x = rng.normal(size=(2, 3, 4, 4))
+    out = conv_transpose(x, w, None, stride=2, padding=1, output_padding=1).data
+    y = rng.normal(size=out.shape)
+    forward = conv2d(Value(y), Value(w), stride=2, padding=1).data
+    np.testing.assert_allclose(np.vdot(forward, x), np.vdot(y, out), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: conv_transpose(_zeros(1, 2, 4, 4), _zeros(2, 1, 3, 3), stride=2, output_padding=2),
+            r"conv_transpose2d: output_padding \(2, 2\) must be smaller than the stride or the dilation",
+        ),
+        (
+            lambda: conv_transpose(_zeros(1, 3, 4), _zeros(2, 1, 3)),
+            r"conv_transpose1d: the input's 3 channels .* weight's first axis \(shape \(2, 1, 3\)\)",
+        ),
+        (
+            lambda: conv_transpose(_zeros(1, 2, 4), _zeros(2, 1, 3), _zeros(2)),
+            r"conv_transpose1d: the bias must have shape \(1,\), got \(2,\)",
+        ),
+        (
+            lambda: conv_transpose(_zeros(1, 2, 1), _zeros(2, 1, 1), padding=1),
+            r"conv_transpose1d: the padding \(1,\) leaves no output",
+        ),
+        (
+            lambda: conv_transpose(_zeros(2, 4, 4), _zeros(2, 1, 3, 3)),
+            r"conv_transpose2d: the input must be 4-d .* \(2, 4, 4\) \(add a batch axis",
+        ),
+        (
+            lambda: conv_transpose(_zeros(1, 2, 4), _zeros(2, 1)),
+            r"conv_transpose: the weight must be 3-d or 4-d",
+        ),
+    ],
+)
+def test_conv_transpose_errors_name_the_op_and_the_argument(call: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 # --------------------------------------------------------------------------- pooling
