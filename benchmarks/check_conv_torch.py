@@ -113,7 +113,7 @@ def check_transposed(torch, rng: np.random.Generator) -> int:
             reference = None
         ours = [Value(a) for a in arrays]
         try:
-            out = autonet.nn.functional.conv_transpose2d(*ours, *params)
+            out = getattr(autonet.nn.functional, f"conv_transpose{d}d")(*ours, *params)
         except ValueError:
             bad += reference is not None
             continue

@@ -185,6 +185,9 @@ TORCH: dict[str, Any] = {
     "conv_weight_grad": lambda x, g, weight_shape, **kw: getattr(torch.nn.grad, f"conv{x.dim() - 2}d_weight")(
         x, weight_shape, g, **kw
     ),
+    "adaptive_avg_pool2d": lambda x, output_size: _functional().adaptive_avg_pool2d(x, output_size),
+    "conv_transpose1d": lambda x, w, b, **kw: _functional().conv_transpose1d(x, w, b, **kw),
+    "conv_transpose2d": lambda x, w, b, **kw: _functional().conv_transpose2d(x, w, b, **kw),
     "max_pool2d": lambda x, kernel_size, **kw: _functional().max_pool2d(x, kernel_size, **kw),
     "avg_pool2d": lambda x, kernel_size, **kw: _functional().avg_pool2d(x, kernel_size, **kw),
 }

@@ -222,7 +222,9 @@ def conv_transpose_loops(
     sides = [
         (x.shape[2 + a] - 1) * s[a] - 2 * p[a] + dil[a] * (w.shape[2 + a] - 1) + e[a] + 1 for a in range(d)
     ]
-    out = np.zeros((x.shape[0], cout_g * groups, *sides), dtype=np.result_type(x, w))
+    out = np.zeros(
+        (x.shape[0], cout_g * groups, *sides), dtype=np.result_type(x, w, *([] if b is None else [b]))
+    )
     cin_g = cin // groups
     for ci in range(cin):
         group = ci // cin_g
@@ -236,6 +238,25 @@ def conv_transpose_loops(
                         )
     if b is not None:
         out += np.reshape(b, (-1, *(1,) * d))
+    return out
+
+
+def adaptive_mean_loops(x: np.ndarray, output_size) -> np.ndarray:
+    """PyTorch's adaptive average pooling by loops: window i spans floor(i n / o) to ceil((i + 1) n / o).
+
+    >>> adaptive_mean_loops(np.arange(4.0).reshape(1, 1, 1, 4), (1, 2)).tolist()
+    [[[[0.5, 2.5]]]]
+    """
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    (h, w), (rows, cols) = (
+        x.shape[-2:],
+        (n if o is None else o for n, o in zip(x.shape[-2:], sizes, strict=True)),
+    )
+    out = np.zeros((*x.shape[:-2], rows, cols), dtype=x.dtype)
+    for i, j in np.ndindex(rows, cols):
+        top, bottom = i * h // rows, -(-(i + 1) * h // rows)
+        left, right = j * w // cols, -(-(j + 1) * w // cols)
+        out[..., i, j] = x[..., top:bottom, left:right].mean(axis=(-2, -1))
     return out
 
 

@@ -20,7 +20,14 @@ from typing import Any
 import hypothesis.extra.numpy as npst
 import numpy as np
 import pytest
-from helpers import conv_input_grad_loops, conv_loops, conv_weight_grad_loops, pool_loops
+from helpers import (
+    adaptive_mean_loops,
+    conv_input_grad_loops,
+    conv_loops,
+    conv_transpose_loops,
+    conv_weight_grad_loops,
+    pool_loops,
+)
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
@@ -222,6 +229,9 @@ NUMPY_REFERENCE: dict[str, Callable[..., Any]] = {
     "conv2d": conv_loops,
     "conv_input_grad": conv_input_grad_loops,
     "conv_weight_grad": conv_weight_grad_loops,
+    "adaptive_avg_pool2d": adaptive_mean_loops,
+    "conv_transpose1d": conv_transpose_loops,
+    "conv_transpose2d": conv_transpose_loops,
     "max_pool2d": pool_loops,
     "avg_pool2d": lambda x, kernel_size, **params: pool_loops(x, kernel_size, kind="avg", **params),
 }

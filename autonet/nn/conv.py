@@ -221,7 +221,8 @@ class _ConvTransposeNd(Module):
 
     def forward(self, x: Any) -> Value:
         geometry = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
-        return _conv.conv_transpose(_as_data(x, self.weight.dtype), self.weight, self.bias, *geometry)
+        function = _conv.conv_transpose1d if self.dims == 1 else _conv.conv_transpose2d
+        return function(_as_data(x, self.weight.dtype), self.weight, self.bias, *geometry)
 
     def extra_repr(self) -> str:
         parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
@@ -395,7 +396,7 @@ class AvgPool2d(_AvgPoolNd):
 
 class AdaptiveAvgPool2d(Module):
     """The mean over PyTorch's adaptive windows, to an ``output_size`` whatever the input's
-    (``autonet.ops.conv.adaptive_avg_pool2d``); ``AdaptiveAvgPool2d(1)`` is global average
+    (``autonet.adaptive_avg_pool2d``); ``AdaptiveAvgPool2d(1)`` is global average
     pooling, the usual last step of a convolutional body before its head.
 
     >>> import numpy as np
@@ -408,7 +409,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, x: Any) -> Value:
-        return _conv.adaptive_avg_pool2d(_as_data(x), self.output_size)
+        return _functional.adaptive_avg_pool2d(_as_data(x), self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

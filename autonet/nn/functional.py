@@ -67,8 +67,9 @@ conv1d = FUNCTIONS["conv1d"]
 conv2d = FUNCTIONS["conv2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
 avg_pool1d = _conv.avg_pool1d  # the 2-d op over a height of 1
-adaptive_avg_pool2d = _conv.adaptive_avg_pool2d
-conv_transpose1d = conv_transpose2d = _conv.conv_transpose  # 1-d or 2-d by the weight's axes
+adaptive_avg_pool2d = FUNCTIONS["adaptive_avg_pool2d"]
+conv_transpose1d = FUNCTIONS["conv_transpose1d"]
+conv_transpose2d = FUNCTIONS["conv_transpose2d"]
 batch_norm = FUNCTIONS["batch_norm"]
 layer_norm = FUNCTIONS["layer_norm"]
 embedding = FUNCTIONS["embedding"]

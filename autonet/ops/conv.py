@@ -1390,7 +1390,8 @@ def adaptive_pool_matrix(size: int, out: int, dtype: Any = np.float64) -> np.nda
 def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
     """The mean of each of PyTorch's adaptive windows of x (N, C, H, W) or (C, H, W), giving an
     ``output_size`` (an int, or a pair whose None keeps that side) whatever the input's:
-    ``output_size=1`` is global average pooling. Two products with constant averaging matrices.
+    ``output_size=1`` is global average pooling. Two products with constant averaging matrices
+    (the registry's composite).
 
     >>> import numpy as np
     >>> from autonet import Value
@@ -1415,6 +1416,47 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
     rows = adaptive_pool_matrix(shape[-2], sides[0], np.dtype(dtype))
     cols = adaptive_pool_matrix(shape[-1], sides[1], np.dtype(dtype))
     return apply("matmul", apply("matmul", rows, x), cols.T)
+
+
+def _adaptive_samples(rng: np.random.Generator, dtype: Any) -> Samples:
+    forms = [((2, 2, 5, 4), 2), ((1, 3, 7, 5), (3, None)), ((2, 4, 4), (1, 3)), ((1, 1, 3, 3), 5)]
+    return [((rng.uniform(-2.0, 2.0, shape).astype(dtype),), {"output_size": size}) for shape, size in forms]
+
+
+adaptive_avg_pool2d_op = register(
+    Op(
+        "adaptive_avg_pool2d",
+        None,
+        (),
+        (REAL,),
+        composite=adaptive_avg_pool2d,
+        cases=Cases("adaptive_pool", samples=_adaptive_samples),
+        doc="The mean over PyTorch's adaptive windows of x (N, C, H, W) or (C, H, W), to any output_size.",
+        edges=(
+            Edge(
+                "a batch of 0",
+                (np.zeros((0, 1, 2, 2)),),
+                params={"output_size": 1},
+                grads=(np.zeros((0, 1, 2, 2)),),
+                value=np.zeros((0, 1, 1, 1)),
+            ),
+            Edge(
+                "an output larger than the input: windows overlap",
+                (np.array([[[[1.0, 3.0]]]]),),
+                params={"output_size": (1, 3)},
+                grads=(np.array([[[[1.5, 1.5]]]]),),
+                value=np.array([[[[1.0, 2.0, 3.0]]]]),
+            ),
+            Edge("0-d input", (2.0,), params={"output_size": 1}, raises=ValueError, note="torch raises too"),
+        ),
+        function="adaptive_avg_pool2d",
+        example=(
+            ">>> import numpy as np\n>>> from autonet import Value, adaptive_avg_pool2d\n"
+            ">>> adaptive_avg_pool2d(Value(np.arange(16.0).reshape(1, 1, 4, 4)), (1, 2)).tolist()\n"
+            "[[[[6.5, 8.5]]]]"
+        ),
+    )
+)
 
 
 # --------------------------------------------------------------------------- transposed convolutions
@@ -1455,7 +1497,48 @@ def _transpose_geometry(op: str, shape, w_shape, stride, padding, output_padding
     return params, sides
 
 
-def conv_transpose(
+def _conv_transposed(
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """The composite of ``conv_transpose1d`` and ``conv_transpose2d``, on Values (the bias too)."""
+    w_shape, shape = np.shape(weight), np.shape(x)
+    d = len(w_shape) - 2
+    op = f"conv_transpose{d}d"
+    params, sides = _transpose_geometry(op, shape, w_shape, stride, padding, output_padding, groups, dilation)
+    out_channels = w_shape[1] * params["groups"]
+    if np.shape(bias) != (out_channels,):
+        raise ValueError(f"{op}: the bias must have shape ({out_channels},), got {np.shape(bias)}")
+    # An output_padding of the stride or more (possible below the dilation) gives an output whose
+    # convolution has windows past x's last element: zeros there add nothing to the output.
+    windows = _output_size(sides, w_shape[2:], params["stride"], params["padding"], params["dilation"])
+    for axis, (n, m) in enumerate(zip(shape[2:], windows, strict=True), start=2):
+        if m > n:
+            zeros = np.zeros((*x.shape[:axis], m - n, *x.shape[axis + 1 :]), dtype=x.dtype)
+            x = apply("concatenate", x, zeros, axis=axis)
+    out = apply(conv_input_grad_op, x, weight, input_shape=(shape[0], out_channels, *sides), **params)
+    return out + bias.reshape(out_channels, *(1,) * d)
+
+
+def _transposed_call(d: int, x, weight, bias, stride, padding, output_padding, groups, dilation) -> Any:
+    name = f"conv_transpose{d}d"
+    if np.ndim(weight) != d + 2:
+        raise ValueError(
+            f"{name}: the weight must be {d + 2}-d {_TRANSPOSED_LAYOUT}, got shape {np.shape(weight)}"
+        )
+    if bias is None:  # zeros, a constant: no gradient is sent to it
+        dtype = np.result_type(getattr(x, "dtype", np.float64), getattr(weight, "dtype", np.float64))
+        bias = np.zeros(np.shape(weight)[1] * groups, dtype=dtype if dtype.kind == "f" else np.float64)
+    return apply(TRANSPOSED_OPS[d], x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose1d(
     x: Any,
     weight: Any,
     bias: Any = None,
@@ -1465,35 +1548,93 @@ def conv_transpose(
     groups: int = 1,
     dilation: Any = 1,
 ) -> Any:
-    """The transposed convolution of x (N, C_in, *size) with weight (C_in, C_out / groups,
-    *kernel) and an optional bias (C_out,), 1-d or 2-d by the weight's axes, with PyTorch's
-    arguments in PyTorch's order (``F.conv_transpose1d`` / ``F.conv_transpose2d``): each side
-    grows to (size - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1.
+    """The transposed convolution of x (N, C_in, L) with weight (C_in, C_out / groups, k) and an
+    optional bias (C_out,), with PyTorch's arguments in PyTorch's order (``F.conv_transpose1d``):
+    the length grows to (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1, where
+    output_padding is below the stride or the dilation.
 
     >>> import numpy as np
     >>> from autonet import Value
-    >>> conv_transpose(Value([[[1.0, 2.0]]]), np.ones((1, 1, 2)), stride=2).tolist()
+    >>> conv_transpose1d(Value([[[1.0, 2.0]]]), np.ones((1, 1, 2)), stride=2).tolist()
     [[[1.0, 1.0, 2.0, 2.0]]]
     """
-    w_shape, shape = np.shape(weight), np.shape(x)
-    d = len(w_shape) - 2
-    if d not in (1, 2):
-        raise ValueError(f"conv_transpose: the weight must be 3-d or 4-d {_TRANSPOSED_LAYOUT}, got {w_shape}")
-    op = f"conv_transpose{d}d"
-    params, sides = _transpose_geometry(op, shape, w_shape, stride, padding, output_padding, groups, dilation)
-    out_channels = w_shape[1] * params["groups"]
-    # An output_padding of the stride or more (possible below the dilation) gives an output whose
-    # convolution has windows past x's last element: zeros there add nothing to the output.
-    windows = _output_size(sides, w_shape[2:], params["stride"], params["padding"], params["dilation"])
-    for axis, (n, m) in enumerate(zip(shape[2:], windows, strict=True), start=2):
-        if m > n:
-            dtype = getattr(x, "dtype", np.float64)
-            zeros = np.zeros((*np.shape(x)[:axis], m - n, *np.shape(x)[axis + 1 :]), dtype=dtype)
-            x = apply("concatenate", x, zeros, axis=axis)
-    out = apply(conv_input_grad_op, x, weight, input_shape=(shape[0], out_channels, *sides), **params)
-    if bias is None:
-        return out
-    if np.shape(bias) != (out_channels,):
-        raise ValueError(f"{op}: the bias must have shape ({out_channels},), got {np.shape(bias)}")
-    column = (out_channels, *(1,) * d)
-    return out + (bias.reshape(column) if is_value(bias) else np.reshape(bias, column))
+    return _transposed_call(1, x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Any:
+    """The transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kH, kW)
+    and an optional bias (C_out,), with PyTorch's arguments in PyTorch's order
+    (``F.conv_transpose2d``): each side grows as ``conv_transpose1d``'s length does.
+
+    >>> import numpy as np
+    >>> conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=2).shape
+    (1, 1, 4, 4)
+    """
+    return _transposed_call(2, x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _transposed_samples(d: int):
+    forms = [
+        ((2, 4, *(3, 2)[:d]), (4, 3, *(2, 3)[:d]), {"stride": 2, "padding": 1}),
+        ((1, 2, *(3, 3)[:d]), (2, 2, *(3, 2)[:d]), {"stride": 1, "output_padding": 1, "dilation": 2}),
+        ((1, 4, *(2, 3)[:d]), (4, 1, *(2, 2)[:d]), {"stride": 3, "output_padding": 2, "groups": 2}),
+    ]
+
+    def samples(rng: np.random.Generator, dtype: Any) -> Samples:
+        return [
+            (tuple(rng.uniform(-2.0, 2.0, s).astype(dtype) for s in (x, w, (w[1] * p.get("groups", 1),))), p)
+            for x, w, p in forms
+        ]
+
+    return samples
+
+
+def _transposed_edges(d: int) -> tuple[Edge, ...]:
+    one = (1,) * d
+    return (
+        Edge(
+            "a batch of 0",
+            (np.zeros((0, 1, *(2,) * d)), np.ones((1, 1, *(2,) * d)), np.zeros(1)),
+            grads=(np.zeros((0, 1, *(2,) * d)), np.zeros((1, 1, *(2,) * d)), np.zeros(1)),
+            value=np.zeros((0, 1, *(3,) * d)),
+        ),
+        Edge(
+            "stride 2, one element: the kernel times it, spread apart",
+            (np.full((1, 1, *one), 2.0), np.full((1, 1, *(2,) * d), 3.0), np.ones(1)),
+            params={"stride": 2},
+            grads=(np.full((1, 1, *one), 3.0 * 2**d), np.full((1, 1, *(2,) * d), 2.0), np.full(1, 2.0**d)),
+            value=np.full((1, 1, *(2,) * d), 7.0),
+        ),
+        Edge(
+            "0-d input", (2.0, np.ones((1, 1, *one)), np.ones(1)), raises=ValueError, note="torch raises too"
+        ),
+    )
+
+
+TRANSPOSED_OPS: dict[int, Op] = {
+    d: register(
+        Op(
+            f"conv_transpose{d}d",
+            None,
+            (),
+            (REAL, REAL, REAL),
+            composite=_conv_transposed,
+            cases=Cases("conv_transpose", samples=_transposed_samples(d)),
+            doc=f"{d}-d transposed convolution (the gradient of conv{d}d for its input) with PyTorch's "
+            f"arguments: weight {_TRANSPOSED_LAYOUT}, bias (C_out,), stride, padding, output_padding, "
+            "groups, dilation.",
+            edges=_transposed_edges(d),
+            function=function,
+        )
+    )
+    for d, function in ((1, conv_transpose1d), (2, conv_transpose2d))
+}

@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import conv_loops, conv_transpose_loops, conv_weight_grad_loops, pool_grad_loops, pool_loops
+from helpers import (
+    adaptive_mean_loops,
+    conv_loops,
+    conv_transpose_loops,
+    conv_weight_grad_loops,
+    pool_grad_loops,
+    pool_loops,
+)
 
 from autonet import Value, avg_pool2d, conv1d, conv2d, max_pool2d, nn, optim
 from autonet.gradcheck import gradcheck
@@ -344,17 +351,6 @@ def test_functional_max_pools_return_indices_as_pytorchs_do() -> None:
     assert not isinstance(nn.functional.max_pool2d(x, 2), tuple)
 
 
-def adaptive_mean_loops(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """PyTorch's adaptive average pooling by loops: window i spans floor(i n / o) to ceil((i + 1) n / o)."""
-    h, w = x.shape[-2:]
-    out = np.zeros((*x.shape[:-2], rows, cols))
-    for i, j in np.ndindex(rows, cols):
-        top, bottom = i * h // rows, -(-(i + 1) * h // rows)
-        left, right = j * w // cols, -(-(j + 1) * w // cols)
-        out[..., i, j] = x[..., top:bottom, left:right].mean(axis=(-2, -1))
-    return out
-
-
 @pytest.mark.parametrize(
     "output_size, expected", [(1, (1, 1)), ((2, 3), (2, 3)), ((3, None), (3, 5)), (7, (7, 7))]
 )
@@ -362,7 +358,7 @@ def test_adaptive_avg_pool_averages_pytorchs_windows(output_size: Any, expected:
     x = RNG.normal(size=(2, 3, 7, 5))
     out = AdaptiveAvgPool2d(output_size)(x)
     assert out.shape == (2, 3, *expected)
-    np.testing.assert_allclose(out.data, adaptive_mean_loops(x, *expected), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out.data, adaptive_mean_loops(x, expected), rtol=1e-12, atol=1e-15)
     assert gradcheck(lambda v: nn.functional.adaptive_avg_pool2d(v, output_size), x[:1, :1])
     unbatched = nn.functional.adaptive_avg_pool2d(x[0], output_size)  # (C, H, W) as PyTorch takes it
     np.testing.assert_allclose(unbatched.data, out.data[0], rtol=1e-12, atol=1e-15)

@@ -28,9 +28,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autonet
-from autonet import Value, avg_pool2d, call_op, conv1d, conv2d, max_pool2d, nn
+from autonet import Value, avg_pool2d, call_op, conv1d, conv2d, max_pool2d
 from autonet.gradcheck import gradcheck, gradgradcheck
-from autonet.ops.conv import conv_transpose
+from autonet.ops.conv import conv_transpose1d, conv_transpose2d
 
 FEW = settings(max_examples=12)
 CONV = {1: conv1d, 2: conv2d}
@@ -251,7 +251,8 @@ def test_conv_transpose_equals_its_definition_by_loops(d: int, params: dict[str,
         rng.normal(size=(4, 3, *(3, 2)[:d])),
         rng.normal(size=3 * params.get("groups", 1)),
     )
-    out = nn.functional.conv_transpose2d(Value(x), Value(w), Value(b), **params)
+    conv_transpose = conv_transpose1d if d == 1 else conv_transpose2d
+    out = conv_transpose(Value(x), Value(w), Value(b), **params)
     np.testing.assert_allclose(out.data, conv_transpose_loops(x, w, b, **params), rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda a, v, c: conv_transpose(a, v, c, **params), x[:1], w, b, projections=2)
     assert gradgradcheck(lambda a, v: conv_transpose(a, v, None, **params), x[:1], w, projections=2)
@@ -263,7 +264,7 @@ def test_conv_transpose_is_the_adjoint_of_conv() -> None:
     rng = np.random.default_rng(14)
     w = rng.normal(size=(3, 2, 3, 3))
     x = rng.normal(size=(2, 3, 4, 4))
-    out = conv_transpose(x, w, None, stride=2, padding=1, output_padding=1).data
+    out = conv_transpose2d(x, w, None, stride=2, padding=1, output_padding=1).data
     y = rng.normal(size=out.shape)
     forward = conv2d(Value(y), Value(w), stride=2, padding=1).data
     np.testing.assert_allclose(np.vdot(forward, x), np.vdot(y, out), rtol=1e-12)
@@ -273,28 +274,28 @@ def test_conv_transpose_is_the_adjoint_of_conv() -> None:
     "call, message",
     [
         (
-            lambda: conv_transpose(_zeros(1, 2, 4, 4), _zeros(2, 1, 3, 3), stride=2, output_padding=2),
+            lambda: conv_transpose2d(_zeros(1, 2, 4, 4), _zeros(2, 1, 3, 3), stride=2, output_padding=2),
             r"conv_transpose2d: output_padding \(2, 2\) must be smaller than the stride or the dilation",
         ),
         (
-            lambda: conv_transpose(_zeros(1, 3, 4), _zeros(2, 1, 3)),
+            lambda: conv_transpose1d(_zeros(1, 3, 4), _zeros(2, 1, 3)),
             r"conv_transpose1d: the input's 3 channels .* weight's first axis \(shape \(2, 1, 3\)\)",
         ),
         (
-            lambda: conv_transpose(_zeros(1, 2, 4), _zeros(2, 1, 3), _zeros(2)),
+            lambda: conv_transpose1d(_zeros(1, 2, 4), _zeros(2, 1, 3), _zeros(2)),
             r"conv_transpose1d: the bias must have shape \(1,\), got \(2,\)",
         ),
         (
-            lambda: conv_transpose(_zeros(1, 2, 1), _zeros(2, 1, 1), padding=1),
+            lambda: conv_transpose1d(_zeros(1, 2, 1), _zeros(2, 1, 1), padding=1),
             r"conv_transpose1d: the padding \(1,\) leaves no output",
         ),
         (
-            lambda: conv_transpose(_zeros(2, 4, 4), _zeros(2, 1, 3, 3)),
+            lambda: conv_transpose2d(_zeros(2, 4, 4), _zeros(2, 1, 3, 3)),
             r"conv_transpose2d: the input must be 4-d .* \(2, 4, 4\) \(add a batch axis",
         ),
         (
-            lambda: conv_transpose(_zeros(1, 2, 4), _zeros(2, 1)),
-            r"conv_transpose: the weight must be 3-d or 4-d",
+            lambda: conv_transpose1d(_zeros(1, 2, 4), _zeros(2, 1, 3, 3)),
+            r"conv_transpose1d: the weight must be 3-d \(C_in, .*, got shape \(2, 1, 3, 3\)",
         ),
     ],
 )

@@ -631,6 +631,33 @@ KNOWN: dict[str, list[Case]] = {
             {"weight_shape": (1, 1, 2, 2)},
         )
     ],
+    "adaptive_avg_pool2d": [
+        Case(
+            "a 3x3 grid to 2x2: overlapping windows share their middle row and column",
+            (np.arange(9.0).reshape(1, 1, 3, 3),),
+            [[[[2.0, 3.0], [5.0, 6.0]]]],
+            ([[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]]],),
+            {"output_size": 2},
+        )
+    ],
+    "conv_transpose1d": [
+        Case(
+            "stride 2: each input element lays the kernel down apart",
+            ([[[1.0, 2.0]]], [[[1.0, 10.0]]], [0.5]),
+            [[[1.5, 10.5, 2.5, 20.5]]],
+            ([[[11.0, 11.0]]], [[[3.0, 3.0]]], [4.0]),
+            {"stride": 2},
+        )
+    ],
+    "conv_transpose2d": [
+        Case(
+            "overlapping windows add up where they meet",
+            (np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), np.zeros(1)),
+            [[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]],
+            (np.full((1, 1, 2, 2), 4.0), np.full((1, 1, 2, 2), 4.0), [9.0]),
+            {},
+        )
+    ],
     "max_pool2d": [
         Case(
             "2x2 windows: the gradient goes to each maximum",
