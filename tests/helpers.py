@@ -304,7 +304,7 @@ def pool_loops(
     size = (max(w[0][0] for w in windows) + 1, max(w[0][1] for w in windows) + 1)
     out = np.zeros((*x.shape[:2], *size), dtype=x.dtype)
     for (i, j), rows, cols, spans in windows:
-        window = x[:, :, rows][:, :, :, cols].reshape(*x.shape[:2], -1)
+        window = x[:, :, rows][:, :, :, cols].reshape(*x.shape[:2], len(rows) * len(cols))
         if kind == "max":
             out[:, :, i, j] = window.max(axis=-1) if window.shape[-1] else -np.inf
         else:

@@ -1379,10 +1379,10 @@ def adaptive_pool_matrix(size: int, out: int, dtype: Any = np.float64) -> np.nda
     >>> adaptive_pool_matrix(5, 2).round(3).tolist()
     [[0.333, 0.333, 0.333, 0.0, 0.0], [0.0, 0.0, 0.333, 0.333, 0.333]]
     """
-    matrix = np.zeros((out, size), dtype=dtype)
-    for i in range(out):
-        start, stop = (i * size) // out, -(-(i + 1) * size // out)
-        matrix[i, start:stop] = 1.0 / (stop - start)
+    rows = np.arange(out)[:, None]
+    starts, stops = rows * size // out, -(-(rows + 1) * size // out)
+    columns = np.arange(size)
+    matrix = (((columns >= starts) & (columns < stops)) / (stops - starts)).astype(dtype)
     matrix.flags.writeable = False
     return matrix
 
@@ -1413,8 +1413,11 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
         raise ValueError(f"{op}: the input's height and width must not be 0, got shape {shape}")
     dtype = getattr(x, "dtype", np.float64)
     dtype = dtype if np.dtype(dtype).kind == "f" else np.float64
-    rows = adaptive_pool_matrix(shape[-2], sides[0], np.dtype(dtype))
-    cols = adaptive_pool_matrix(shape[-1], sides[1], np.dtype(dtype))
+    try:
+        rows = adaptive_pool_matrix(shape[-2], sides[0], np.dtype(dtype))
+        cols = adaptive_pool_matrix(shape[-1], sides[1], np.dtype(dtype))
+    except (ValueError, MemoryError) as error:  # numpy's own words for an output it cannot hold
+        raise ValueError(f"{op}: output_size {output_size!r} is too large for numpy ({error})") from None
     return apply("matmul", apply("matmul", rows, x), cols.T)
 
 
@@ -1497,20 +1500,23 @@ def _transpose_geometry(op: str, shape, w_shape, stride, padding, output_padding
     return params, sides
 
 
-def _conv_transposed(
-    x: Any,
-    weight: Any,
-    bias: Any,
-    stride: Any = 1,
-    padding: Any = 0,
-    output_padding: Any = 0,
-    groups: int = 1,
-    dilation: Any = 1,
-) -> Any:
-    """The composite of ``conv_transpose1d`` and ``conv_transpose2d``, on Values (the bias too)."""
+def _transposed_composite(d: int):
+    op = f"conv_transpose{d}d"
+
+    def composite(x, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Any:
+        if np.ndim(weight) != d + 2:
+            raise ValueError(
+                f"{op}: the weight must be {d + 2}-d {_TRANSPOSED_LAYOUT}, got shape {np.shape(weight)}"
+            )
+        return _conv_transposed(op, x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    return composite
+
+
+def _conv_transposed(op: str, x, weight, bias, stride, padding, output_padding, groups, dilation) -> Any:
+    """``conv_transpose1d`` or ``conv_transpose2d`` (``op``) on Values, the bias too."""
     w_shape, shape = np.shape(weight), np.shape(x)
     d = len(w_shape) - 2
-    op = f"conv_transpose{d}d"
     params, sides = _transpose_geometry(op, shape, w_shape, stride, padding, output_padding, groups, dilation)
     out_channels = w_shape[1] * params["groups"]
     if np.shape(bias) != (out_channels,):
@@ -1627,7 +1633,7 @@ TRANSPOSED_OPS: dict[int, Op] = {
             None,
             (),
             (REAL, REAL, REAL),
-            composite=_conv_transposed,
+            composite=_transposed_composite(d),
             cases=Cases("conv_transpose", samples=_transposed_samples(d)),
             doc=f"{d}-d transposed convolution (the gradient of conv{d}d for its input) with PyTorch's "
             f"arguments: weight {_TRANSPOSED_LAYOUT}, bias (C_out,), stride, padding, output_padding, "
