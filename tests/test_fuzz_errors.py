@@ -111,6 +111,9 @@ def _cross_entropy(
     """PyTorch's definitions: the smoothed target (1 - s) one_hot + s / C, each class's term
     times its weight, ignored rows 0, and a mean over the kept rows' weights."""
     classes = np.shape(x)[-1]
+    # A hyperparameter is a number (PyTorch takes a float), whatever 0-d array holds it: it does
+    # not promote the logits' dtype.
+    label_smoothing = float(label_smoothing)
     target = _labels(target, classes, ignore_index)
     if target.shape != np.shape(x)[:-1]:
         raise ValueError("one label per row of logits")

@@ -1497,6 +1497,10 @@ def _transpose_geometry(op: str, shape, w_shape, stride, padding, output_padding
         raise ValueError(
             f"{op}: the padding {params['padding']} leaves no output for an input of shape {shape}"
         )
+    if math.prod((shape[0], w_shape[1] * params["groups"], *sides)) * 8 > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"{op}: an output of sides {sides} (input shape {shape}) is more than numpy can hold"
+        )
     return params, sides
 
 
