@@ -243,6 +243,27 @@ def _flatten(g: _Graph, m: nn.Flatten, path: str, x: _Tensor) -> _Tensor:
     return _Tensor(g.one("Reshape", [x.name, g.ints(target, f"{path}.shape")], path), out, x.batch_axis)
 
 
+def _unflatten(g: _Graph, m: nn.Unflatten, path: str, x: _Tensor) -> _Tensor:
+    out = _run(m, x)  # autonet checks dim and the sizes against the input
+    ndim = x.value.ndim
+    dim = m.dim % ndim
+    if x.batch_axis == dim and g.dynamic_batch:
+        raise ValueError(
+            f"to_onnx: {_describe(path, m)} splits the batch axis {dim}, so the batch size cannot stay "
+            "dynamic; pass dynamic_batch=False"
+        )
+    # 0 copies the input's side at the same place: the sides before dim, the batch among them.
+    target = [0] * dim + list(out.shape[dim : dim + len(m.unflattened_size)]) + list(x.value.shape[dim + 1 :])
+    batch = (
+        x.batch_axis
+        if x.batch_axis is None or x.batch_axis < dim
+        else x.batch_axis + len(m.unflattened_size) - 1
+    )
+    if batch is not None and batch > dim and g.dynamic_batch:
+        target[batch] = -1
+    return _Tensor(g.one("Reshape", [x.name, g.ints(target, f"{path}.shape")], path), out, batch)
+
+
 _ONNX_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
@@ -517,6 +538,7 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.Softmax: _softmax,
     nn.LogSoftmax: _softmax,
     nn.Flatten: _flatten,
+    nn.Unflatten: _unflatten,
     nn.Conv1d: _conv,
     nn.Conv2d: _conv,
     nn.ConvTranspose1d: _conv_transpose,

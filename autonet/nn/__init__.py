@@ -37,6 +37,7 @@ from .conv import (
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from .layers import ACTIVATIONS, MLP, Layer, Linear, Neuron
 from .losses import (
@@ -111,6 +112,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

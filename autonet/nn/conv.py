@@ -622,6 +622,32 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Axis ``dim`` split into ``unflattened_size`` (``torch.nn.Unflatten``; one -1 is inferred):
+    the inverse of ``Flatten``, as before a decoder's transposed convolutions.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Unflatten
+    >>> Unflatten(1, (2, -1))(np.zeros((4, 6))).shape
+    (4, 2, 3)
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        self.dim, self.unflattened_size = int(dim), tuple(unflattened_size)
+
+    def forward(self, x: Any) -> Value:
+        x = _as_data(x)
+        dim = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else None
+        if dim is None:
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for an input of shape {x.shape}")
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class ModuleList(Module):
     """A list of modules whose parameters belong to the holder (``torch.nn.ModuleList``): parts
     named ``"0"``, ``"1"`` ... (``"blocks.0.weight"``), with ``append``, ``extend``, ``len``,

@@ -269,6 +269,27 @@ class Embedding(Module):
             weight[padding_idx] = 0
         self.weight = Value(weight)
 
+    @classmethod
+    def from_pretrained(
+        cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None, *, dtype: Any = None
+    ) -> Embedding:
+        """An Embedding holding a copy of ``embeddings`` (num_embeddings, embedding_dim), frozen
+        (``requires_grad=False``) unless ``freeze=False``: PyTorch's way to reuse trained vectors.
+
+        >>> import numpy as np
+        >>> from autonet.nn import Embedding
+        >>> table = Embedding.from_pretrained(np.eye(3))
+        >>> table([2]).tolist(), table.weight.requires_grad
+        ([[0.0, 0.0, 1.0]], False)
+        """
+        array = np.array(embeddings.data if isinstance(embeddings, Value) else embeddings, dtype=dtype)
+        if array.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-d, got shape {array.shape}")
+        table = cls(*array.shape, padding_idx=padding_idx, rng=0, dtype=float_dtype(array.dtype, "Embedding"))
+        table.weight.data[...] = array  # the row padding_idx keeps the given vector, as PyTorch's
+        table.weight.requires_grad = not freeze
+        return table
+
     def forward(self, indices: Any) -> Value:
         return embedding(indices, self.weight, self.padding_idx)
 

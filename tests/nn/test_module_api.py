@@ -159,3 +159,29 @@ def test_a_compiled_step_traces_again_when_a_hook_is_added_or_removed() -> None:
     assert step() == 2.0 * plain
     handle.remove()
     assert step() == plain
+
+
+def test_an_embedding_from_pretrained_vectors_is_a_frozen_copy_unless_asked() -> None:
+    vectors = np.random.default_rng(4).normal(size=(5, 3))
+    table = nn.Embedding.from_pretrained(vectors, padding_idx=1)
+    np.testing.assert_array_equal(table([1, 4]).data, vectors[[1, 4]])  # the padding row kept, as PyTorch's
+    assert table.weight.requires_grad is False and table.padding_idx == 1
+    vectors[0] = 7.0
+    assert not (table.weight.data[0] == 7.0).any()  # a copy
+    trainable = nn.Embedding.from_pretrained(vectors, freeze=False)
+    trainable([0, 0, 3]).sum().backward()
+    assert trainable.weight.grad.sum(axis=1).tolist() == [6.0, 0.0, 0.0, 3.0, 0.0]
+    with pytest.raises(ValueError, match=r"embeddings must be 2-d, got shape \(5,\)"):
+        nn.Embedding.from_pretrained(np.ones(5))
+
+
+def test_unflatten_splits_one_axis_and_undoes_flatten() -> None:
+    x = np.arange(24.0).reshape(4, 6)
+    out = nn.Unflatten(1, (2, -1))(x)
+    assert out.shape == (4, 2, 3) and out.data.ravel().tolist() == x.ravel().tolist()
+    assert nn.Unflatten(-1, (3, 2))(x).shape == (4, 3, 2)
+    np.testing.assert_array_equal(nn.Flatten()(nn.Unflatten(1, (3, 2))(x)).data, x)
+    with pytest.raises(ValueError, match=r"Unflatten: dim 2 is out of range for an input of shape \(4, 6\)"):
+        nn.Unflatten(2, (2, 3))(x)
+    with pytest.raises(ValueError, match=r"cannot reshape .* \(4, 6\)"):
+        nn.Unflatten(1, (4, 2))(x)
