@@ -40,7 +40,15 @@ import numpy as np
 from . import nn
 from ._state import no_grad
 from .engine import Value
-from .ops.conv import adaptive_pool_matrix, conv_pads, pool1d_params, pool_output_size, pool_pads, pool_params
+from .ops.conv import (
+    adaptive_pool_matrix,
+    conv_pads,
+    nearest_sources,
+    pool1d_params,
+    pool_output_size,
+    pool_pads,
+    pool_params,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -262,6 +270,19 @@ def _unflatten(g: _Graph, m: nn.Unflatten, path: str, x: _Tensor) -> _Tensor:
     if batch is not None and batch > dim and g.dynamic_batch:
         target[batch] = -1
     return _Tensor(g.one("Reshape", [x.name, g.ints(target, f"{path}.shape")], path), out, batch)
+
+
+def _upsample(g: _Graph, m: nn.Upsample, path: str, x: _Tensor) -> _Tensor:
+    """One Gather per spatial axis with the sources autonet copies (its nearest rule, exactly)."""
+    out = _run(m, x)
+    shape, y = x.value.shape, x.name
+    factors = (
+        m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * (len(shape) - 2)
+    )
+    for axis, (n, o, f) in enumerate(zip(shape[2:], out.shape[2:], factors, strict=True), start=2):
+        sources = nearest_sources(n, o, None if m.size is not None else float(f), same_copies=len(shape) == 4)
+        y = g.one("Gather", [y, g.ints(list(sources), f"{path}.sources{axis}")], path, axis=axis)
+    return _Tensor(y, out, x.batch_axis)
 
 
 _ONNX_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -539,6 +560,7 @@ _CONVERTERS: dict[type, _Converter] = {
     nn.LogSoftmax: _softmax,
     nn.Flatten: _flatten,
     nn.Unflatten: _unflatten,
+    nn.Upsample: _upsample,
     nn.Conv1d: _conv,
     nn.Conv2d: _conv,
     nn.ConvTranspose1d: _conv_transpose,

@@ -155,6 +155,8 @@ CASES: list[Case] = [
     ("Flatten", lambda d: nn.Flatten(), _floats(2, 3, 4), BOTH),
     ("Flatten-middle", lambda d: nn.Flatten(1, 2), _floats(2, 3, 4), BOTH),
     ("Unflatten", lambda d: nn.Unflatten(1, (2, -1)), _floats(6, 5), BOTH),
+    ("Upsample-2d", lambda d: nn.Upsample(size=(7, 3)), _floats(2, 4, 5), BOTH),
+    ("Upsample-1d", lambda d: nn.Upsample(scale_factor=1.3), _floats(2, 3), BOTH),
     (
         "Conv1d",
         lambda d: nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, rng=0, dtype=d),

@@ -38,6 +38,7 @@ from .conv import (
     Softplus,
     Tanh,
     Unflatten,
+    Upsample,
 )
 from .layers import ACTIVATIONS, MLP, Layer, Linear, Neuron
 from .losses import (
@@ -113,6 +114,7 @@ __all__ = [
     "Softplus",
     "Tanh",
     "Unflatten",
+    "Upsample",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

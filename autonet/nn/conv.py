@@ -648,6 +648,30 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
+class Upsample(Module):
+    """x (N, C, L) or (N, C, H, W) resized to ``size`` or by ``scale_factor``
+    (``F.interpolate``; ``torch.nn.Upsample``), ``mode="nearest"``: each output copies the input
+    PyTorch's rule picks, and the gradient adds the copies' shares back.
+
+    >>> import numpy as np
+    >>> from autonet.nn import Upsample
+    >>> Upsample(scale_factor=2)(np.array([[[[1.0, 2.0]]]])).tolist()
+    [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
+    """
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest") -> None:
+        if mode != "nearest":
+            raise ValueError(f"Upsample: only mode='nearest' is supported, got mode={mode!r}")
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+
+    def forward(self, x: Any) -> Value:
+        return _functional.interpolate(_as_data(x), self.size, self.scale_factor, self.mode)
+
+    def extra_repr(self) -> str:
+        given = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
+        return f"{given}, mode={self.mode!r}"
+
+
 class ModuleList(Module):
     """A list of modules whose parameters belong to the holder (``torch.nn.ModuleList``): parts
     named ``"0"``, ``"1"`` ... (``"blocks.0.weight"``), with ``append``, ``extend``, ``len``,

@@ -45,6 +45,7 @@ __all__ = [
     "embedding",
     "gelu",
     "huber_loss",
+    "interpolate",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -68,6 +69,7 @@ conv2d = FUNCTIONS["conv2d"]
 avg_pool2d = FUNCTIONS["avg_pool2d"]
 avg_pool1d = _conv.avg_pool1d  # the 2-d op over a height of 1
 adaptive_avg_pool2d = FUNCTIONS["adaptive_avg_pool2d"]
+interpolate = _conv.interpolate
 conv_transpose1d = FUNCTIONS["conv_transpose1d"]
 conv_transpose2d = FUNCTIONS["conv_transpose2d"]
 batch_norm = FUNCTIONS["batch_norm"]

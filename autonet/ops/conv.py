@@ -1648,3 +1648,69 @@ TRANSPOSED_OPS: dict[int, Op] = {
     )
     for d, function in ((1, conv_transpose1d), (2, conv_transpose2d))
 }
+
+
+# --------------------------------------------------------------------------- upsampling
+# Nearest-neighbour resizing is a gather of rows and columns (getitem, whose gradient adds each
+# output's share back to the element it copies), by PyTorch's rule for the source of each output.
+
+
+@functools.lru_cache(maxsize=64)
+def nearest_sources(
+    size: int, out: int, scale_factor: float | None = None, same_copies: bool = False
+) -> np.ndarray:
+    """For each of ``out`` outputs along an axis of ``size``, the input it copies: PyTorch's
+    ``mode="nearest"``, floor(i * scale) in float32 arithmetic, scale = 1 / scale_factor when one
+    is given, else size / out; with ``same_copies`` an output as long as the input copies it
+    whatever the factor (PyTorch's 2-d kernel does so, its 1-d kernel does not).
+
+    >>> nearest_sources(3, 6).tolist(), nearest_sources(4, 2).tolist()
+    ([0, 0, 1, 1, 2, 2], [0, 2])
+    """
+    scale = np.float32(1.0 / scale_factor) if scale_factor else np.float32(size) / np.float32(out)
+    sources = np.minimum(np.floor(np.arange(out, dtype=np.float32) * scale).astype(np.intp), size - 1)
+    if same_copies and out == size:
+        sources = np.arange(out)
+    sources.flags.writeable = False
+    return sources
+
+
+def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest") -> Any:
+    """x (N, C, L) or (N, C, H, W) resized to ``size`` (an int or one per spatial axis) or by
+    ``scale_factor`` (the output side is floor(side * factor)), as ``F.interpolate``; only
+    ``mode="nearest"``, each output copying the input PyTorch's rule picks.
+
+    >>> import numpy as np
+    >>> interpolate(np.array([[[1.0, 2.0]]]), scale_factor=2).tolist()
+    [[[1.0, 1.0, 2.0, 2.0]]]
+    """
+    shape = np.shape(x)
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            f"interpolate: the input must be 3-d (N, C, L) or 4-d (N, C, H, W), got shape {shape}"
+        )
+    if mode != "nearest":
+        raise ValueError(f"interpolate: only mode='nearest' is supported, got mode={mode!r}")
+    d = len(shape) - 2
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if size is not None:
+        sides, factors = spatial_ints(size, d, "interpolate", "size", 1), (None,) * d
+    else:
+        factors = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * d
+        if len(factors) != d or not all(
+            isinstance(f, (int, float, np.integer, np.floating)) and not isinstance(f, bool) and f > 0
+            for f in factors
+        ):
+            raise ValueError(
+                f"interpolate: scale_factor must be a positive number or {d} of them, got {scale_factor!r}"
+            )
+        sides = tuple(math.floor(n * float(f)) for n, f in zip(shape[2:], factors, strict=True))
+        if min(sides) < 1:
+            raise ValueError(
+                f"interpolate: scale_factor {scale_factor!r} leaves no output for an input of shape {shape}"
+            )
+    axes = zip(shape[2:], sides, factors, strict=True)
+    rows = [nearest_sources(n, o, None if f is None else float(f), same_copies=d == 2) for n, o, f in axes]
+    index = np.ix_(*rows) if d > 1 else (rows[0],)
+    return apply("getitem", x, index=(slice(None), slice(None), *index))

@@ -390,6 +390,74 @@ def test_transposed_conv_modules_have_pytorchs_names_layouts_and_initialisation(
         module(4, 6, 3, padding_mode="reflect")
 
 
+def nearest_loops(x: np.ndarray, sides: tuple[int, ...], factors: tuple[Any, ...]) -> np.ndarray:
+    """PyTorch's nearest rule by loops: output i copies floor(i * scale) (float32), scale = 1 /
+    factor when a factor is given, else size / out; the 2-d kernel copies an equal side as it is."""
+    out = x
+    for axis, (o, f) in enumerate(zip(sides, factors, strict=True), start=2):
+        n = x.shape[axis]
+        scale = np.float32(1 / f) if f else np.float32(n) / np.float32(o)
+        picks = [min(int(np.floor(np.float32(i) * scale)), n - 1) for i in range(o)]
+        if x.ndim == 4 and o == n:
+            picks = list(range(n))
+        out = np.take(out, picks, axis=axis)
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs, sides, factors",
+    [
+        ((2, 3, 4, 5), {"scale_factor": 2}, (8, 10), (2, 2)),
+        ((2, 3, 4, 5), {"size": (7, 3)}, (7, 3), (None, None)),
+        ((1, 2, 5), {"scale_factor": 1.3}, (6,), (1.3,)),
+        ((1, 2, 3), {"scale_factor": 1.3}, (3,), (1.3,)),  # an equal side that the 1-d rule reorders
+        ((1, 2, 3, 3), {"scale_factor": 1.3}, (3, 3), (1.3, 1.3)),  # the 2-d kernel copies it as it is
+        ((1, 1, 9), {"size": 4}, (4,), (None,)),
+    ],
+)
+def test_nearest_upsampling_copies_pytorchs_sources_and_adds_their_gradients_back(
+    shape: tuple[int, ...], kwargs: dict[str, Any], sides: tuple[int, ...], factors: tuple[Any, ...]
+) -> None:
+    x = Value(RNG.normal(size=shape))
+    out = nn.Upsample(**kwargs)(x)
+    expected = nearest_loops(x.data, sides, factors)
+    np.testing.assert_array_equal(out.data, expected)
+    assert gradcheck(lambda v: nn.functional.interpolate(v, **kwargs), x.data)
+    out.sum().backward()
+    assert x.grad.sum() == pytest.approx(out.size)  # every output's gradient reaches one input
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: nn.functional.interpolate(np.zeros((1, 1, 4)), size=2, scale_factor=2),
+            r"exactly one of size and scale_factor",
+        ),
+        (
+            lambda: nn.functional.interpolate(np.zeros((1, 1, 4)), scale_factor=2, mode="bilinear"),
+            r"only mode='nearest'.*'bilinear'",
+        ),
+        (
+            lambda: nn.functional.interpolate(np.zeros((1, 4)), scale_factor=2),
+            r"3-d \(N, C, L\) or 4-d .* \(1, 4\)",
+        ),
+        (
+            lambda: nn.functional.interpolate(np.zeros((1, 1, 4)), scale_factor=0.1),
+            r"scale_factor 0.1 leaves no output",
+        ),
+        (
+            lambda: nn.functional.interpolate(np.zeros((1, 1, 4, 4)), scale_factor=(2,)),
+            r"scale_factor must be a positive number or 2",
+        ),
+        (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), r"Upsample: only mode='nearest'"),
+    ],
+)
+def test_upsampling_errors_name_the_argument(call: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 # --------------------------------------------------------------------------- training
 
 
