@@ -71,6 +71,16 @@ def _channels(who: str, in_channels: Any, out_channels: Any, groups: Any) -> tup
     return counts
 
 
+def _weight_and_bias(
+    who: str, fan_in: int, shape: tuple[int, ...], out_channels: int, bias: bool, rng: RandomState, dtype: Any
+) -> tuple[Value, Value | None]:
+    """A convolution's weight of ``shape`` and its bias (None without one), both drawn from
+    PyTorch's uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) by one generator, weight first."""
+    dtype, generator = float_dtype(dtype, who), as_generator(rng)
+    weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))
+    return weight, Value(pytorch_uniform(fan_in, out_channels, generator, dtype)) if bias else None
+
+
 def _as_data(x: Any, dtype: np.dtype | None = None) -> Value:
     """Data as a constant of the module's dtype (float data keeps its own where the module has
     none, other data becomes float64); a Value passes as it is."""
@@ -115,13 +125,10 @@ class _ConvNd(Module):
                 f"{who}: padding_mode must be one of {_conv.PADDING_MODES}, got {padding_mode!r}"
             )
         self.padding_mode = padding_mode
-        dtype = float_dtype(dtype, who)
-        generator = as_generator(rng)
-        # PyTorch's default, and the bias from the same range.
+        # PyTorch's default, the bias from the same range.
         fan_in = in_channels // groups * math.prod(self.kernel_size)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))
-        self.bias = Value(pytorch_uniform(fan_in, out_channels, generator, dtype)) if bias else None
+        self.weight, self.bias = _weight_and_bias(who, fan_in, shape, out_channels, bias, rng, dtype)
 
     def forward(self, x: Any) -> Value:
         x = _as_data(x, self.weight.dtype)
@@ -211,13 +218,10 @@ class _ConvTransposeNd(Module):
         self.output_padding = _conv.spatial_ints(output_padding, d, who, "output_padding", 0)
         self.dilation = _conv.spatial_ints(dilation, d, who, "dilation", 1)
         self.padding_mode = padding_mode
-        dtype = float_dtype(dtype, who)
-        generator = as_generator(rng)
         # PyTorch's default: its fan_in is the weight's second axis times the kernel.
         fan_in = out_channels // groups * math.prod(self.kernel_size)
         shape = (in_channels, out_channels // groups, *self.kernel_size)
-        self.weight = Value(pytorch_uniform(fan_in, shape, generator, dtype))
-        self.bias = Value(pytorch_uniform(fan_in, out_channels, generator, dtype)) if bias else None
+        self.weight, self.bias = _weight_and_bias(who, fan_in, shape, out_channels, bias, rng, dtype)
 
     def forward(self, x: Any) -> Value:
         geometry = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
