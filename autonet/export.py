@@ -288,6 +288,12 @@ def _upsample(g: _Graph, m: nn.Upsample, path: str, x: _Tensor) -> _Tensor:
 _ONNX_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
+def _weighted_inputs(g: _Graph, m: nn.Module, path: str, source: str) -> list[str]:
+    """A convolution node's inputs: the data, the module's weight and, if it has one, its bias."""
+    inputs = [source, g.constant(m.weight, f"{path}.weight")]
+    return inputs if m.bias is None else [*inputs, g.constant(m.bias, f"{path}.bias")]
+
+
 def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor:
     out = _run(m, x)
     pads = conv_pads(type(m).__name__, m.weight.shape, m.padding, m.stride, m.dilation)
@@ -302,12 +308,9 @@ def _conv(g: _Graph, m: nn.Conv1d | nn.Conv2d, path: str, x: _Tensor) -> _Tensor
         pad_ints = g.ints([0, 0, *before, 0, 0, *after], f"{path}.padding")
         source = g.one("Pad", [x.name, pad_ints], path, mode=_ONNX_PAD_MODE[m.padding_mode])
         before = after = [0] * len(pads)
-    inputs = [source, g.constant(m.weight, f"{path}.weight")]
-    if m.bias is not None:
-        inputs.append(g.constant(m.bias, f"{path}.bias"))
     y = g.one(
         "Conv",
-        inputs,
+        _weighted_inputs(g, m, path, source),
         path,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
@@ -325,12 +328,9 @@ def _conv_transpose(g: _Graph, m: nn.ConvTranspose1d | nn.ConvTranspose2d, path:
             f"to_onnx: {_describe(path, m)} has output_padding {m.output_padding} not below its stride "
             f"{m.stride} (PyTorch allows it below the dilation); onnxruntime refuses that"
         )
-    inputs = [x.name, g.constant(m.weight, f"{path}.weight")]
-    if m.bias is not None:
-        inputs.append(g.constant(m.bias, f"{path}.bias"))
     y = g.one(
         "ConvTranspose",
-        inputs,
+        _weighted_inputs(g, m, path, x.name),
         path,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
